@@ -1,0 +1,1 @@
+"""aigc-image-mcp: an MCP server for Tencent Cloud VOD AIGC image generation through the QuickRouter relay."""

@@ -1,0 +1,41 @@
+"""main(): parse flags, read settings once, log to stderr, run the server on stdio."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from importlib.metadata import version
+
+from pydantic import ValidationError
+
+from .config import Settings
+from .errors import CatalogError
+from .server import NAME, build_server
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `aigc-image-mcp` and `python -m aigc_image_mcp`."""
+    parser = argparse.ArgumentParser(prog=NAME, description="MCP server for Tencent VOD AIGC image generation.")
+    parser.add_argument("--version", action="version", version=f"{NAME} {version(NAME)}")
+    parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        sys.exit(f"{NAME}: invalid configuration:\n{_describe(exc)}")
+    # stdout carries the protocol on stdio; logs go to stderr, and the SDK's own setup finds this one in place.
+    logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        server = build_server(settings)
+    except CatalogError as exc:
+        sys.exit(f"{NAME}: {exc}")
+    server.run()
+
+
+def _describe(exc: ValidationError) -> str:
+    return "\n".join(f"- {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Validates generate_image's arguments against the catalog and builds the relay request. Knows nothing of MCP.
+
+Every rule the `full` schema states is checked here, whatever profile is advertised, before anything is sent.
+All problems are reported at once, each naming the argument, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, cast
+
+from .catalog import Catalog, ModelSpec
+from .errors import ArgumentsError
+from .fields import (
+    ASPECT_RATIO,
+    MODEL,
+    NON_BLANK_PATTERN,
+    REFERENCE_DESCRIPTIONS,
+    REFERENCE_IMAGES,
+    REFERENCE_PATTERN,
+    REQUIRED,
+    RESOLUTION,
+    SHARED,
+    Argument,
+)
+from .relay import FileInfo, OutputConfig, SubmitRequest
+
+TOOL = "generate_image"
+_BY_NAME = {argument.name: argument for argument in SHARED}
+_PER_MODEL = (MODEL, RESOLUTION, ASPECT_RATIO, REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS)
+KNOWN = frozenset(_BY_NAME) | frozenset(_PER_MODEL)
+_OUTPUT = (
+    "storage_mode",
+    RESOLUTION,
+    ASPECT_RATIO,
+    "person_generation",
+    "input_compliance_check",
+    "output_compliance_check",
+)
+
+
+def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
+    """The model and the relay request for valid arguments; ArgumentsError listing every problem otherwise."""
+    arguments = {name: _decode_array(name, value) for name, value in raw.items()}
+    known = ", ".join(sorted(KNOWN))
+    problems = [f"{name}: unknown argument; the arguments are {known}" for name in arguments if name not in KNOWN]
+    problems += [f"{name}: required" for name in REQUIRED if name not in arguments]
+    problems += [
+        p for name, value in arguments.items() if name in _BY_NAME for p in _check_shared(name, value, catalog)
+    ]
+    spec = _model(arguments, catalog, problems)
+    problems += _check_per_model(arguments, spec)
+    if problems or spec is None:
+        raise ArgumentsError(TOOL, problems)
+    return spec, _request(arguments, spec)
+
+
+def _decode_array(name: str, value: Any) -> Any:
+    # Some clients (Claude Desktop among them) send array arguments as a JSON string; the SDK decodes these too.
+    if name in (REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS) and isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        return cast(list[Any], decoded) if isinstance(decoded, list) else value
+    return value
+
+
+def _check_shared(name: str, value: Any, catalog: Catalog) -> list[str]:
+    argument = _BY_NAME[name]
+    if argument.kind == "integer":
+        return _check_integer(argument, value)
+    if not isinstance(value, str):
+        return [f"{name}: must be a string, got {_show(value)}"]
+    if argument.option is not None:
+        return _check_choice(name, value, getattr(catalog.options, argument.option), "")
+    problems: list[str] = []
+    if argument.min_length is not None and len(value) < argument.min_length:
+        problems.append(f"{name}: must not be empty")
+    if argument.max_length is not None and len(value) > argument.max_length:
+        problems.append(f"{name}: {len(value)} characters given, at most {argument.max_length} allowed")
+    if name == "prompt" and value and not re.search(NON_BLANK_PATTERN, value):
+        problems.append("prompt: must not be blank")
+    return problems
+
+
+def _check_integer(argument: Argument, value: Any) -> list[str]:
+    # JSON Schema counts 3.0 as an integer and true as not a number; so do we.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+        return [f"{argument.name}: must be a whole number, got {_show(value)}"]
+    low, high = argument.minimum, argument.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        return [f"{argument.name}: {_show(value)} is out of range; use {low} to {high}"]
+    return []
+
+
+def _model(arguments: Mapping[str, Any], catalog: Catalog, problems: list[str]) -> ModelSpec | None:
+    if MODEL not in arguments:
+        return None
+    value = arguments[MODEL]
+    spec = catalog.get(value) if isinstance(value, str) else None
+    if spec is None:
+        problems.append(f"model: {_show(value)} is not offered; use one of {', '.join(catalog.ids)}")
+    return spec
+
+
+def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> list[str]:
+    problems: list[str] = []
+    images = arguments.get(REFERENCE_IMAGES)
+    descriptions = arguments.get(REFERENCE_DESCRIPTIONS)
+    for name in (RESOLUTION, ASPECT_RATIO):
+        if name in arguments and not isinstance(arguments[name], str):
+            problems.append(f"{name}: must be a string, got {_show(arguments[name])}")
+    problems += _check_strings(REFERENCE_IMAGES, images)
+    problems += _check_strings(REFERENCE_DESCRIPTIONS, descriptions)
+    if problems or spec is None:
+        return problems
+    if RESOLUTION in arguments:
+        problems += _check_choice(RESOLUTION, arguments[RESOLUTION], spec.resolutions, spec.id)
+    if ASPECT_RATIO in arguments:
+        problems += _check_choice(ASPECT_RATIO, arguments[ASPECT_RATIO], spec.aspect_ratios, spec.id)
+    problems += _check_references(spec, images, descriptions)
+    return problems
+
+
+def _check_strings(name: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = cast(list[Any], value) if isinstance(value, list) else None
+    if items is None or not all(isinstance(item, str) for item in items):
+        return [f"{name}: must be an array of strings, got {_show(value)}"]
+    if name == REFERENCE_IMAGES:
+        bad = [item for item in cast(list[str], items) if not re.search(REFERENCE_PATTERN, item)]
+        if bad:
+            return [f"{name}: {_show(bad[0])} is neither an http(s) URL nor a VOD FileId (digits)"]
+    return []
+
+
+def _check_references(spec: ModelSpec, images: list[str] | None, descriptions: list[str] | None) -> list[str]:
+    problems: list[str] = []
+    count = len(images or [])
+    if count > spec.max_reference_images:
+        problems.append(f"{REFERENCE_IMAGES}: {count} given, {spec.id} takes at most {spec.max_reference_images}")
+    if descriptions is None:
+        return problems
+    if not spec.reference_image_descriptions:
+        problems.append(f"{REFERENCE_DESCRIPTIONS}: {spec.id} does not take it; leave it out")
+    elif images is None:
+        problems.append(f"{REFERENCE_DESCRIPTIONS}: needs reference_images, one description per image")
+    elif len(descriptions) > count:
+        problems.append(f"{REFERENCE_DESCRIPTIONS}: {len(descriptions)} given for {count} reference images")
+    return problems
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...], model: str) -> list[str]:
+    if value in allowed:
+        return []
+    who = f" by {model}" if model else ""
+    if not allowed:
+        return [f"{name}: not accepted{who}; leave it out"]
+    return [f"{name}: {_show(value)} is not accepted{who}; use one of {', '.join(allowed)}"]
+
+
+def _request(arguments: Mapping[str, Any], spec: ModelSpec) -> SubmitRequest:
+    output = {name: arguments[name] for name in _OUTPUT if name in arguments}
+    plain = {name: arguments[name] for name in _BY_NAME if name in arguments and name not in output}
+    if "tasks_priority" in plain:
+        plain["tasks_priority"] = int(plain["tasks_priority"])
+    return SubmitRequest(
+        model_name=spec.model_name,
+        model_version=spec.model_version,
+        file_infos=_file_infos(arguments.get(REFERENCE_IMAGES) or [], arguments.get(REFERENCE_DESCRIPTIONS) or []),
+        output_config=OutputConfig(**output) if output else None,
+        **plain,
+    )
+
+
+def _file_infos(images: list[str], descriptions: list[str]) -> list[FileInfo] | None:
+    infos = [
+        FileInfo(type="Url", url=image)
+        if image.startswith(("http://", "https://"))
+        else FileInfo(type="File", file_id=image)
+        for image in images
+    ]
+    for info, text in zip(infos, descriptions, strict=False):
+        info.text = text
+    return infos or None
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,54 @@
+"""Settings, read once from the environment at start. The relay's own variables keep its name (QUICKROUTER_*);
+everything else of ours has the AIGC_IMAGE_ prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BASE_URL = "https://api.quickrouter.ai"
+
+
+class Settings(BaseSettings):
+    """The server's configuration. `api_key` is a SecretStr: it never appears in a repr or a log."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AIGC_IMAGE_", frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True
+    )
+
+    api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("QUICKROUTER_API_KEY", "api_key"),
+        description="The QuickRouter API key; without it generate_image answers with an error saying so.",
+    )
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        validation_alias=AliasChoices("QUICKROUTER_BASE_URL", "base_url"),
+        description="Any relay that serves the same routes.",
+    )
+    submit_path: str = Field(default="/tencent-vod/v1/aigc-image", pattern=r"^/")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the relay's answer.")
+    connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
+    schema_profile: Literal["portable", "full"] = Field(
+        default="portable", validation_alias=AliasChoices("AIGC_IMAGE_SCHEMA", "schema_profile")
+    )
+    models_file: Path | None = Field(default=None, description="A JSON file of models added to the catalog.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_no_key(cls, value: object) -> object:
+        # A bundle host substitutes an unset user_config field as "", and keys are often pasted with spaces.
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"QUICKROUTER_BASE_URL must start with http:// or https://, got {value!r}")
+        return value.rstrip("/")

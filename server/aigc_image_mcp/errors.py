@@ -1,0 +1,91 @@
+"""Our exception tree. Every message is a sentence a person or a model can act on.
+
+* AigcImageError
+  x ConfigError              - the server's own configuration is missing or wrong (no API key)
+  x CatalogError             - a model catalog file is malformed (raised at start)
+  x ArgumentsError           - tool arguments break a catalog rule; nothing was sent
+  x RelayError               - the relay call failed
+    - RelayAuthError         - 401/403: the key was refused
+    - RelayRateLimitError    - 429: slow down, honour retry_after
+    - RelayUnavailableError  - 5xx: the relay or Tencent failed
+    - RelayRejectedError     - another 4xx, or an error body from the relay itself
+    - UpstreamError          - Tencent's {"Response":{"Error":{Code,Message}}} envelope
+    - RelayProtocolError     - an answer we cannot read: not JSON, no TaskId
+    - RelayConnectionError   - no answer at all: connection failed or timed out
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class AigcImageError(Exception):
+    """Base of every anticipated failure; the server turns it into a tool error."""
+
+
+class ConfigError(AigcImageError):
+    """The server's configuration is missing or wrong."""
+
+
+class CatalogError(AigcImageError):
+    """A model catalog file is malformed."""
+
+
+class ArgumentsError(AigcImageError):
+    """Tool arguments break one or more catalog rules."""
+
+    def __init__(self, tool: str, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"- {problem}" for problem in self.problems)
+        super().__init__(
+            f"{tool} was not called: fix these arguments and call it again (nothing was charged).\n{lines}"
+        )
+
+
+class RelayError(AigcImageError):
+    """The relay call failed."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class RelayAuthError(RelayError):
+    """The relay refused the API key."""
+
+
+class RelayRateLimitError(RelayError):
+    """The relay asked us to slow down."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class RelayUnavailableError(RelayError):
+    """The relay or the service behind it failed (5xx)."""
+
+
+class RelayRejectedError(RelayError):
+    """The relay refused the request with a client error of its own."""
+
+
+class UpstreamError(RelayError):
+    """Tencent Cloud answered with its error envelope."""
+
+    def __init__(self, message: str, *, code: str, request_id: str | None = None) -> None:
+        super().__init__(message, status_code=200)
+        self.code = code
+        self.request_id = request_id
+
+
+class RelayProtocolError(RelayError):
+    """The relay answered with something we cannot read."""
+
+
+class RelayConnectionError(RelayError):
+    """The relay could not be reached or did not answer in time."""
+
+    def __init__(self, message: str, *, request_sent: bool) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent

@@ -1,0 +1,96 @@
+"""The arguments of generate_image as one table: schema.py renders it, arguments.py enforces it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# `$(?!\n)`: Python's `$` also matches before a final newline; ECMA-262's never does. This keeps both strict.
+REFERENCE_PATTERN = r"^(?:https?://\S+|[0-9]+)$(?!\n)"
+NON_BLANK_PATTERN = r"\S"
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One flat argument: its JSON type, its limits, and the copy the model reads."""
+
+    name: str
+    kind: Literal["string", "integer", "array"]
+    description: str
+    min_length: int | None = None
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    option: str | None = None
+    """The key in the catalog's `options` whose values close this argument."""
+
+
+# Arguments whose rules differ per model; schema.py and arguments.py handle them from the catalog.
+MODEL = "model"
+RESOLUTION = "resolution"
+ASPECT_RATIO = "aspect_ratio"
+REFERENCE_IMAGES = "reference_images"
+REFERENCE_DESCRIPTIONS = "reference_image_descriptions"
+REQUIRED = (MODEL, "prompt")
+
+SHARED: tuple[Argument, ...] = (
+    Argument("prompt", "string", "What the image should show. Required and not blank.", min_length=1),
+    Argument("negative_prompt", "string", "What the image must not show, e.g. 'blur, distorted'."),
+    Argument(
+        "enhance_prompt",
+        "string",
+        "Enabled lets the service rewrite the prompt to improve quality; Disabled sends it as written.",
+        option="enhance_prompt",
+    ),
+    Argument(
+        "person_generation",
+        "string",
+        "AllowAdult allows adults in the image; Disallowed forbids people and faces.",
+        option="person_generation",
+    ),
+    Argument(
+        "input_compliance_check",
+        "string",
+        "Enabled runs Tencent's content-policy check on the prompt and reference images.",
+        option="input_compliance_check",
+    ),
+    Argument(
+        "output_compliance_check",
+        "string",
+        "Enabled runs Tencent's content-policy check on the generated image.",
+        option="output_compliance_check",
+    ),
+    Argument(
+        "storage_mode",
+        "string",
+        "Temporary (the service's default): the result is a download URL valid for 7 days. "
+        "Permanent: stored in the relay operator's VOD account and returned as a FileId.",
+        option="storage_mode",
+    ),
+    Argument(
+        "session_id",
+        "string",
+        "Optional dedupe key of up to 50 characters: a second task with the same session_id within 3 days is "
+        "refused, so a retry that reuses it can never be billed twice.",
+        max_length=50,
+    ),
+    Argument(
+        "session_context",
+        "string",
+        "Free text of up to 1000 characters, stored with the task and returned with its result.",
+        max_length=1000,
+    ),
+    Argument(
+        "tasks_priority",
+        "integer",
+        "Queue priority from -10 to 10; higher runs first. The service's default is 0.",
+        minimum=-10,
+        maximum=10,
+    ),
+    Argument(
+        "ext_info",
+        "string",
+        "Reserved: a string passed to Tencent unchanged for special uses. Leave it out unless the relay "
+        "operator told you what to put here.",
+    ),
+)

@@ -1,0 +1,243 @@
+"""The HTTP client for the QuickRouter relay: the wire models and submit. It knows nothing of MCP."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from typing import Any, Literal, cast
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from .errors import (
+    RelayAuthError,
+    RelayConnectionError,
+    RelayError,
+    RelayProtocolError,
+    RelayRateLimitError,
+    RelayRejectedError,
+    RelayUnavailableError,
+    UpstreamError,
+)
+
+SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
+_EXCERPT = 200
+_RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: the relay refuses a repeat within 3 days."
+
+
+class FileInfo(BaseModel):
+    """One reference image, as the relay's `file_infos[]` entry."""
+
+    type: Literal["Url", "File"]
+    url: str | None = None
+    file_id: str | None = None
+    text: str | None = None
+
+
+class OutputConfig(BaseModel):
+    """The relay's `output_config`; a field left None is not sent."""
+
+    storage_mode: str | None = None
+    resolution: str | None = None
+    aspect_ratio: str | None = None
+    person_generation: str | None = None
+    input_compliance_check: str | None = None
+    output_compliance_check: str | None = None
+
+
+class SubmitRequest(BaseModel):
+    """The body of `POST /tencent-vod/v1/aigc-image`, in the relay's snake_case names."""
+
+    model_name: str
+    model_version: str
+    prompt: str
+    negative_prompt: str | None = None
+    enhance_prompt: str | None = None
+    file_infos: list[FileInfo] | None = None
+    output_config: OutputConfig | None = None
+    session_id: str | None = None
+    session_context: str | None = None
+    tasks_priority: int | None = None
+    ext_info: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: only what the caller gave."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class _TencentError(BaseModel):
+    code: str = Field(alias="Code")
+    message: str = Field(default="", alias="Message")
+
+
+class _SubmitResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    task_id: str | None = Field(default=None, alias="TaskId")
+    request_id: str | None = Field(default=None, alias="RequestId")
+    error: _TencentError | None = Field(default=None, alias="Error")
+
+
+class _Envelope(BaseModel):
+    response: _SubmitResponse = Field(alias="Response")
+
+
+class Submission(BaseModel):
+    """A task the relay accepted: from here on it is billed, and its TaskId must reach the user."""
+
+    task_id: str
+    request_id: str
+
+
+class RelayClient:
+    """Calls the relay over one shared `httpx.AsyncClient`."""
+
+    def __init__(self, http: httpx.AsyncClient, *, submit_path: str = SUBMIT_PATH) -> None:
+        self._http = http
+        self._submit_path = submit_path
+
+    async def submit(self, request: SubmitRequest, api_key: SecretStr) -> Submission:
+        """Create one task. Never retried: the POST is billable and not idempotent."""
+        key = api_key.get_secret_value()
+        try:
+            response = await self._http.post(
+                self._submit_path, json=request.body(), headers={"Authorization": f"Bearer {key}"}
+            )
+        except httpx.HTTPError as exc:
+            raise _connection_error(exc, str(self._http.base_url)) from None
+        payload = _check_status(response, key)
+        envelope = _parse_envelope(payload, response, key)
+        if envelope.error is not None:
+            code, message = envelope.error.code, _scrub(envelope.error.message, key)
+            raise UpstreamError(
+                f"Tencent Cloud refused the task: {code}: {message} (RequestId {envelope.request_id}).",
+                code=code,
+                request_id=envelope.request_id,
+            )
+        if not envelope.task_id:
+            raise RelayProtocolError(
+                "The relay answered without a TaskId, so the task cannot be followed; "
+                f"its answer was: {_excerpt(response.text, key)}. {_RETRY_SAFELY}",
+                status_code=response.status_code,
+            )
+        return Submission(task_id=envelope.task_id, request_id=envelope.request_id or "")
+
+
+def _connection_error(exc: httpx.HTTPError, base_url: str) -> RelayError:
+    # Only a failure before the request left us is sure to have created nothing.
+    unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    if unsent:
+        return RelayConnectionError(
+            f"Could not connect to the relay at {base_url} ({type(exc).__name__}); nothing was submitted. "
+            "Check QUICKROUTER_BASE_URL and the network, then try again.",
+            request_sent=False,
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        what = "did not answer in time"
+    else:
+        what = f"dropped the connection ({type(exc).__name__})"
+    return RelayConnectionError(
+        f"The relay at {base_url} {what} after the task was sent, so it may have been created and billed. "
+        f"Do not resubmit blindly: ask the user first. {_RETRY_SAFELY}",
+        request_sent=True,
+    )
+
+
+def _check_status(response: httpx.Response, key: str) -> Any:
+    """The JSON payload of a 2xx answer; a RelayError for anything else."""
+    status = response.status_code
+    detail = _relay_message(response, key)
+    if status in (401, 403):
+        raise RelayAuthError(
+            f"The relay refused the API key (HTTP {status}{detail}). Check QUICKROUTER_API_KEY: it must be a "
+            "valid QuickRouter key with enough balance. The task was not created.",
+            status_code=status,
+        )
+    if status == 429:
+        retry_after = _retry_after(response)
+        wait = f"Wait {retry_after:.0f} s" if retry_after is not None else "Wait a little"
+        raise RelayRateLimitError(
+            f"The relay is rate-limiting requests (HTTP 429{detail}); the task was not created. "
+            f"{wait} before submitting again.",
+            status_code=status,
+            retry_after=retry_after,
+        )
+    if status >= 500:
+        raise RelayUnavailableError(
+            f"The relay failed (HTTP {status}{detail}). The task was most likely not created; try again in a "
+            f"minute. {_RETRY_SAFELY}",
+            status_code=status,
+        )
+    if status >= 400:
+        raise RelayRejectedError(f"The relay refused the request (HTTP {status}{detail}).", status_code=status)
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "no content type")
+        raise RelayProtocolError(
+            f"The relay answered HTTP {status} with {kind} instead of JSON: {_excerpt(response.text, key)}. "
+            "Check that QUICKROUTER_BASE_URL points at the relay's API, not at a web page.",
+            status_code=status,
+        ) from None
+
+
+def _parse_envelope(payload: Any, response: httpx.Response, key: str) -> _SubmitResponse:
+    try:
+        return _Envelope.model_validate(payload).response
+    except ValidationError:
+        message = _message_in(payload)
+        if message is not None:
+            raise RelayRejectedError(
+                f"The relay refused the request: {_scrub(message, key)}.", status_code=response.status_code
+            ) from None
+        raise RelayProtocolError(
+            f"The relay's answer is not the Tencent response it should be: {_excerpt(response.text, key)}. "
+            f"If a task was created it cannot be followed from here. {_RETRY_SAFELY}",
+            status_code=response.status_code,
+        ) from None
+
+
+def _relay_message(response: httpx.Response, key: str) -> str:
+    """`: <message>` from an error body in any of the relay shapes, or nothing."""
+    try:
+        message = _message_in(response.json())
+    except ValueError:
+        message = None
+    return f": {_scrub(message, key)[:_EXCERPT]}" if message else ""
+
+
+def _message_in(payload: Any) -> str | None:
+    """The error text of the three shapes relays use: Tencent's, OpenAI's, and new-api's."""
+    for path in (("Response", "Error", "Message"), ("error", "message"), ("message",), ("error",), ("msg",)):
+        value: Any = payload
+        for part in path:
+            value = cast(dict[str, Any], value).get(part) if isinstance(value, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _excerpt(text: str, key: str) -> str:
+    flat = " ".join(_scrub(text, key).split())
+    return json.dumps(flat[:_EXCERPT] + ("…" if len(flat) > _EXCERPT else ""), ensure_ascii=False)
+
+
+def _scrub(text: str, key: str) -> str:
+    """Relays sometimes echo the token they refused; it must never travel further."""
+    return text.replace(key, "***") if key else text
