@@ -5,9 +5,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
+from mcp import Client
+
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.server import build_server
-from mcp import Client
 
 from .fake_relay import FakeRelay
 
@@ -22,6 +24,12 @@ def anyio_backend() -> str:
 def make_settings(**values: Any) -> Settings:
     """Settings from explicit values only: the developer's environment never leaks into a test."""
     return Settings.model_validate({"api_key": CANARY_KEY, "base_url": "https://relay.test", **values})
+
+
+def accepts(validator: Draft202012Validator, instance: dict[str, Any]) -> bool:
+    """Whether the validator's schema accepts `instance`."""
+    # jsonschema's stubs leave one overload of is_valid partly untyped.
+    return validator.is_valid(instance)  # pyright: ignore[reportUnknownMemberType]
 
 
 @pytest.fixture

@@ -113,8 +113,12 @@ def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> li
     for name in (RESOLUTION, ASPECT_RATIO):
         if name in arguments and not isinstance(arguments[name], str):
             problems.append(f"{name}: must be a string, got {_show(arguments[name])}")
-    problems += _check_strings(REFERENCE_IMAGES, images)
-    problems += _check_strings(REFERENCE_DESCRIPTIONS, descriptions)
+    problems += [
+        p
+        for name in (REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS)
+        if name in arguments
+        for p in _check_strings(name, arguments[name])
+    ]
     if problems or spec is None:
         return problems
     if RESOLUTION in arguments:
@@ -126,8 +130,6 @@ def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> li
 
 
 def _check_strings(name: str, value: Any) -> list[str]:
-    if value is None:
-        return []
     items = cast(list[Any], value) if isinstance(value, list) else None
     if items is None or not all(isinstance(item, str) for item in items):
         return [f"{name}: must be an array of strings, got {_show(value)}"]

@@ -36,7 +36,7 @@ def input_schema(catalog: Catalog, profile: Profile = "portable") -> Schema:
         properties[REFERENCE_IMAGES]["items"]["pattern"] = REFERENCE_PATTERN
     schema: Schema = {"type": "object", "properties": properties, "required": list(REQUIRED)}
     if profile == "full":
-        schema |= _rule_chain(catalog.models)
+        schema |= _rule_chain(catalog.models, names=list(properties))
     return schema
 
 
@@ -138,11 +138,15 @@ def _aspect_ratio(catalog: Catalog) -> Schema:
     )
 
 
-def _rule_chain(models: tuple[ModelSpec, ...]) -> Schema:
-    """`if model is A then A's rules else (if model is B then …)`: one root if/then/else."""
+def _rule_chain(models: tuple[ModelSpec, ...], names: list[str]) -> Schema:
+    """`if model is A then A's rules else (if model is B then …)`: one root if/then/else.
+
+    Each branch also closes the argument names (`propertyNames`), as the server refuses unknown arguments.
+    """
     chain: Schema = {}
     for spec in reversed(models):
-        step: Schema = {"if": {"properties": {MODEL: {"const": spec.id}}, "required": [MODEL]}, "then": _rules(spec)}
+        rules = {"propertyNames": {"enum": names}} | _rules(spec)
+        step: Schema = {"if": {"properties": {MODEL: {"const": spec.id}}, "required": [MODEL]}, "then": rules}
         chain = step | ({"else": chain} if chain else {})
     return chain
 
