@@ -89,7 +89,7 @@ def _one(prop: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("shape", "expected"),
     [
-        (_one({"type": "string"}) | {"oneOf": [{"required": []}]}, "root must be exactly"),
+        (_one({"type": "string"}) | {"oneOf": [{"required": ["a"]}]}, "root must be exactly"),
         (_one({"type": ["string", "null"]}), "one scalar type"),
         (_one({"$ref": "#/$defs/A"}), "$ref"),
         (_one({"type": "array"}), "items of one scalar"),
