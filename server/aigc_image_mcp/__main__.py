@@ -6,10 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from importlib.metadata import version
 
 from pydantic import ValidationError
 
+from . import __version__
 from .config import Settings
 from .errors import CatalogError
 from .server import NAME, build_server
@@ -18,7 +18,7 @@ from .server import NAME, build_server
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `aigc-image-mcp` and `python -m aigc_image_mcp`."""
     parser = argparse.ArgumentParser(prog=NAME, description="MCP server for Tencent VOD AIGC image generation.")
-    parser.add_argument("--version", action="version", version=f"{NAME} {version(NAME)}")
+    parser.add_argument("--version", action="version", version=f"{NAME} {__version__}")
     parser.parse_args(argv)
     try:
         settings = Settings()

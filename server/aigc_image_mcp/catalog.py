@@ -84,9 +84,10 @@ def load_catalog(models_file: Path | None = None) -> Catalog:
     if models_file is None:
         return catalog
     overlay = _parse(_Overlay, _read(models_file), models_file)
-    added = {spec.id: spec for spec in overlay.models}
-    merged = [added.pop(spec.id, spec) for spec in catalog.models] + list(added.values())
-    return catalog.model_copy(update={"models": tuple(merged)})
+    replaced = {spec.id: spec for spec in overlay.models}
+    kept = [replaced.get(spec.id, spec) for spec in catalog.models]
+    added = [spec for spec in overlay.models if catalog.get(spec.id) is None]
+    return _parse(Catalog, {"options": catalog.options, "models": [*kept, *added]}, models_file)
 
 
 def _read(path: Path) -> Any:

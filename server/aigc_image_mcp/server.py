@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from . import __version__
 from .arguments import parse_arguments
 from .catalog import Catalog, load_catalog
 from .config import Settings
@@ -64,12 +64,11 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState, None]:
-        timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
-        headers = {"User-Agent": f"{NAME}/{version(NAME)}", "Accept": "application/json"}
-        async with httpx.AsyncClient(
-            base_url=settings.base_url, timeout=timeout, headers=headers, transport=transport
-        ) as http:
-            yield AppState(settings, catalog, RelayClient(http, submit_path=settings.submit_path))
+        relay = RelayClient(lambda: _http_client(settings, transport), submit_path=settings.submit_path)
+        try:
+            yield AppState(settings, catalog, relay)
+        finally:
+            await relay.aclose()
 
     tools = [
         _tool(
@@ -83,7 +82,7 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
             ),
         )
     ]
-    return MCPServer(NAME, version=version(NAME), instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
+    return MCPServer(NAME, version=__version__, instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
 
 
 async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
@@ -103,6 +102,16 @@ async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any])
     )
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content=task.model_dump(mode="json")
+    )
+
+
+def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    """The one client of the process: connection reuse across calls, the configured timeouts."""
+    return httpx.AsyncClient(
+        base_url=settings.base_url,
+        timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+        headers={"User-Agent": f"{NAME}/{__version__}", "Accept": "application/json"},
+        transport=transport,
     )
 
 
