@@ -32,12 +32,13 @@ def time_to_initialize(command: list[str]) -> float:
     process = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
     )
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
+    assert process.stdout is not None
     process.stdin.write(json.dumps(INITIALIZE).encode() + b"\n")
     process.stdin.flush()
     answer = json.loads(process.stdout.readline())
     elapsed = time.perf_counter() - started
-    assert answer["id"] == 1 and "result" in answer, answer
+    assert "result" in answer, answer
     process.stdin.close()
     process.wait(timeout=10)
     return elapsed
