@@ -1,0 +1,94 @@
+"""Per-call overhead: generate_image against a loopback relay vs (a bare echo tool call + a direct httpx POST).
+
+Both run in one process over in-memory MCP clients, interleaved, against the same relay on 127.0.0.1.
+
+    uv run python bench/call_latency.py [calls]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import httpx
+import uvicorn
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+from aigc_image_mcp.config import Settings
+from aigc_image_mcp.server import build_server
+
+ANSWER = json.dumps({"Response": {"TaskId": "bench-task", "RequestId": "bench-request"}}).encode()
+ARGUMENTS = {"model": "GEM-3.0", "prompt": "a lighthouse at dusk", "aspect_ratio": "16:9"}
+BODY = {"model_name": "GEM", "model_version": "3.0", "prompt": "a lighthouse at dusk"}
+
+
+async def relay(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Any) -> None:
+    """A relay that accepts every task at once."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(ANSWER)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": ANSWER})
+
+
+def start_relay() -> str:
+    config = uvicorn.Config(relay, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def bare_server() -> MCPServer:
+    server = MCPServer("bare")
+
+    @server.tool()
+    def echo(text: str) -> str:
+        """Echo the text back."""
+        return text
+
+    return server
+
+
+async def measure(calls: int) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    base_url = start_relay()
+    settings = Settings.model_validate({"api_key": "bench", "base_url": base_url})
+    ours: list[float] = []
+    reference: list[float] = []
+    async with (
+        Client(build_server(settings), mode="legacy") as client,
+        Client(bare_server(), mode="legacy") as echo,
+        httpx.AsyncClient(base_url=base_url) as http,
+    ):
+        for round_ in range(calls + 50):
+            started = time.perf_counter()
+            result = await client.call_tool("generate_image", ARGUMENTS)
+            middle = time.perf_counter()
+            await echo.call_tool("echo", {"text": "a lighthouse at dusk"})
+            (await http.post("/tencent-vod/v1/aigc-image", json=BODY)).raise_for_status()
+            ended = time.perf_counter()
+            assert not result.is_error
+            if round_ >= 50:  # the first calls warm connections and caches on both sides
+                ours.append(middle - started)
+                reference.append(ended - middle)
+    ours_ms, reference_ms = statistics.median(ours) * 1000, statistics.median(reference) * 1000
+    print(f"generate_image          : median {ours_ms:6.3f} ms over {calls} calls")
+    print(f"echo call + direct POST : median {reference_ms:6.3f} ms over {calls} calls")
+    print(f"overhead                : {ours_ms - reference_ms:+6.3f} ms (goal <= 1 ms)")
+
+
+if __name__ == "__main__":
+    anyio.run(measure, int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
