@@ -56,7 +56,10 @@ def test_every_setting_reaches_the_server_as_an_environment_variable() -> None:
     config = manifest()
     env = config["server"]["mcp_config"]["env"]
     assert sorted(env.values()) == sorted(f"${{user_config.{key}}}" for key in config["user_config"])
-    assert config["user_config"]["api_key"] | {"sensitive": True, "required": True} == config["user_config"]["api_key"]
+    required = [key for key, option in config["user_config"].items() if option.get("required")]
+    sensitive = [key for key, option in config["user_config"].items() if option.get("sensitive")]
+    assert required == sensitive == ["api_key"]
+    assert env["QUICKROUTER_API_KEY"] == "${user_config.api_key}"
 
 
 @pytest.fixture(scope="module")
