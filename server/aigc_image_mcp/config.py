@@ -3,13 +3,16 @@ everything else of ours has the AIGC_IMAGE_ prefix."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.quickrouter.ai"
+# An MCP bundle host leaves `${user_config.x}` as it is when the user set no value and the manifest has no default.
+_PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
 
 
 class Settings(BaseSettings):
@@ -38,10 +41,20 @@ class Settings(BaseSettings):
     models_file: Path | None = Field(default=None, description="A JSON file of models added to the catalog.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unset_is_default(cls, data: Any) -> Any:
+        # A bundle host passes a setting the user left empty as "" or as its unsubstituted placeholder: both
+        # mean "not set", so the default applies instead of an error or a folder named "${user_config.x}".
+        if not isinstance(data, dict):
+            return data
+        items = cast(dict[str, Any], data).items()
+        return {key: value for key, value in items if not (isinstance(value, str) and _is_unset(value))}
+
     @field_validator("api_key", mode="before")
     @classmethod
     def _blank_key_is_no_key(cls, value: object) -> object:
-        # A bundle host substitutes an unset user_config field as "", and keys are often pasted with spaces.
+        # Keys are often pasted with spaces around them.
         if isinstance(value, str):
             return value.strip() or None
         return value
@@ -52,3 +65,7 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"QUICKROUTER_BASE_URL must start with http:// or https://, got {value!r}")
         return value.rstrip("/")
+
+
+def _is_unset(value: str) -> bool:
+    return not value.strip() or _PLACEHOLDER.fullmatch(value.strip()) is not None
