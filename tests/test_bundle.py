@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client, StdioServerParameters
+
+from aigc_image_mcp import __version__
 from aigc_image_mcp.catalog import load_catalog
 from aigc_image_mcp.config import DEFAULT_BASE_URL, Settings
 from aigc_image_mcp.schema import input_schema
-from mcp import Client, StdioServerParameters
 
 from .conftest import CANARY_KEY
 from .fake_relay import FakeRelay, accepted, serve
-from .toolchain import NAME, OFFLINE, ROOT, TIMEOUT, manifest, mcpb, node, npm_tool, pyproject, uv
+from .toolchain import NAME, OFFLINE, ROOT, TIMEOUT, manifest, mcpb, node, npm_tool, uv
 
 # Everything else in a working tree is junk to a bundle; these are planted to prove .mcpbignore keeps them out.
 JUNK = (
@@ -149,7 +151,7 @@ async def test_the_host_starts_the_unpacked_bundle_and_a_call_reaches_the_relay(
 
     async with launch(config) as client:
         assert client.server_info is not None
-        assert client.server_info.version == pyproject()["project"]["version"]
+        assert client.server_info.version == __version__
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert sorted(tools) == sorted(tool["name"] for tool in manifest()["tools"])
         # The schema profile chosen in the settings is the one served.

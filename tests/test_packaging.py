@@ -18,12 +18,14 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
+from aigc_image_mcp import __version__
+
 from .conftest import CANARY_KEY
 from .fake_relay import FakeRelay, accepted, serve
 from .toolchain import NAME, OFFLINE, ROOT, TIMEOUT, child_env, missing, pyproject, run, server_json, uv, uvx
 
 pytestmark = pytest.mark.anyio
-VERSION = pyproject()["project"]["version"]
+VERSION = __version__
 WARM_CACHE = f"run `uv tool run --from <the wheel> {NAME} --version` once online to fill uv's cache"
 
 

@@ -1,17 +1,27 @@
-"""One version and one tool list: pyproject.toml is the source, and the manifest, server.json and the running server
-must say the same. The manifest's tools are compared with what the server lists over MCP, so a tool added to the
-server fails here until the bundle's manifest lists it too."""
+"""One version and one tool list. `__version__` in the package is the source (pyproject.toml reads it through
+hatch); the built metadata, the manifest, server.json and the running server must say the same. The manifest's tools
+are compared with what the server lists over MCP, so a tool added to the server fails here until the manifest
+lists it too."""
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 import pytest
+
+from aigc_image_mcp import __version__ as VERSION
 from aigc_image_mcp.__main__ import main
 
 from .conftest import Connect
 from .toolchain import manifest, pyproject, server_json
 
 pytestmark = pytest.mark.anyio
-VERSION = pyproject()["project"]["version"]
+
+
+def test_the_build_takes_its_version_from_the_package() -> None:
+    assert pyproject()["project"]["dynamic"] == ["version"]
+    assert pyproject()["tool"]["hatch"]["version"]["path"] == "server/aigc_image_mcp/__init__.py"
+    assert version("aigc-image-mcp") == VERSION
 
 
 def test_the_manifest_and_server_json_carry_the_pyproject_version() -> None:

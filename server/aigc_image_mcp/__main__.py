@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # stdout carries the protocol on stdio; logs go to stderr, and the SDK's own setup finds this one in place.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     # httpx logs every request at INFO; our own log line per task says what matters.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    logging.getLogger("httpx").setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING)
     try:
         server = build_server(settings)
     except CatalogError as exc:
