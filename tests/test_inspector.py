@@ -45,6 +45,11 @@ def inspect(url: str, home: Path, *method: str, profile: str = "portable") -> su
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
 
 
+def call_generate_image(url: str, home: Path, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    method = ("--method", "tools/call", "--tool-name", "generate_image", "--tool-args-json", json.dumps(arguments))
+    return inspect(url, home, *method)
+
+
 def payload(done: subprocess.CompletedProcess[str], *, exit_code: int = 0) -> dict[str, Any]:
     assert done.returncode == exit_code, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     return json.loads(done.stdout)
@@ -68,16 +73,7 @@ def test_a_call_from_the_inspector_reaches_the_relay_and_returns_the_task_id(
     relay, url = relay_url
     relay.script.append(accepted("1392336703-AigcImageTask-inspector"))
     arguments = {"model": "Hunyuan-3.0", "prompt": "a koi pond in the rain"}
-    done = inspect(
-        url,
-        tmp_path,
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "generate_image",
-        "--tool-args-json",
-        json.dumps(arguments),
-    )
+    done = call_generate_image(url, tmp_path, arguments)
     result = payload(done)["result"]
 
     assert not result.get("isError"), result
@@ -92,16 +88,7 @@ def test_a_bad_argument_comes_back_to_the_inspector_as_a_tool_error_naming_it(
 ) -> None:
     relay, url = relay_url
     arguments = {"model": "Qwen-0925", "prompt": "a koi pond", "aspect_ratio": "16:9"}
-    done = inspect(
-        url,
-        tmp_path,
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "generate_image",
-        "--tool-args-json",
-        json.dumps(arguments),
-    )
+    done = call_generate_image(url, tmp_path, arguments)
     result = payload(done, exit_code=5)["result"]  # the Inspector's exit code for a tool result with isError
 
     assert result["isError"] is True
