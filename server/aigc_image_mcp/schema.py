@@ -20,6 +20,7 @@ from .fields import (
     REQUIRED,
     RESOLUTION,
     SHARED,
+    WAIT_SECONDS,
     Argument,
 )
 
@@ -74,13 +75,25 @@ def _properties(catalog: Catalog) -> dict[str, Schema]:
         RESOLUTION: _resolution(catalog),
         ASPECT_RATIO: _aspect_ratio(catalog),
         **shared,
+        WAIT_SECONDS.name: _plain_property(WAIT_SECONDS),
     }
 
 
+def plain_schema(arguments: tuple[Argument, ...], required: tuple[str, ...] = ()) -> Schema:
+    """The inputSchema of a tool whose arguments do not depend on the model."""
+    properties = {argument.name: _plain_property(argument) for argument in arguments}
+    return {"type": "object", "properties": properties, "required": list(required)}
+
+
 def _shared_property(argument: Argument, catalog: Catalog) -> Schema:
-    schema = _property(argument.kind, f"{argument.description} Models: all.")
+    schema = _plain_property(argument, " Models: all.")
     if argument.option is not None:
         schema["enum"] = list(getattr(catalog.options, argument.option))
+    return schema
+
+
+def _plain_property(argument: Argument, suffix: str = "") -> Schema:
+    schema = _property(argument.kind, argument.description + suffix)
     limits = {
         "minLength": argument.min_length,
         "maxLength": argument.max_length,
