@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.lowlevel
+import httpx
 import pytest
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.server import build_server
@@ -76,9 +77,9 @@ def connect(relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]) -> Con
     whose time is `clock`, and whose folders are `folders`."""
 
     @asynccontextmanager
-    async def _connect(**values: Any) -> AsyncGenerator[Client]:
+    async def _connect(*, transport: httpx.AsyncBaseTransport | None = None, **values: Any) -> AsyncGenerator[Client]:
         settings = make_settings(**(folders | values))
-        server = build_server(settings, transport=relay.transport(), clock=clock)
+        server = build_server(settings, transport=transport or relay.transport(), clock=clock)
         async with Client(server, mode="legacy") as client:
             yield client
 

@@ -30,7 +30,7 @@ def png(width: int = 64, height: int = 48, *, noise: bool = False) -> bytes:
         channels = [Image.effect_noise(size, 120) for _ in range(3)]
         image = Image.merge("RGBA", [*channels, Image.new("L", size, 255)])
     buffer = io.BytesIO()
-    image.save(buffer, "PNG")
+    image.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
 
 
