@@ -13,7 +13,8 @@ import anyio
 import httpx
 import pytest
 from aigc_image_mcp.images import PREVIEW_BUDGET
-from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
+from mcp import MCPError
+from mcp.types import BlobResourceContents, CallToolResult, ImageContent, ResourceLink, TextContent
 from PIL import Image
 
 from .conftest import Connect
@@ -43,6 +44,13 @@ async def generate(connect: Connect, **settings: Any) -> CallToolResult:
         return await client.call_tool("generate_image", ARGUMENTS)
 
 
+async def read(connect: Connect, uri: str) -> bytes:
+    async with connect() as client:
+        (contents,) = (await client.read_resource(uri)).contents
+    assert isinstance(contents, BlobResourceContents)
+    return base64.b64decode(contents.blob)
+
+
 def finish_with(relay: FakeRelay, name: str, answer: httpx.Response) -> None:
     relay.script.append(accepted(TASK))
     relay.queries[TASK] = deque([task_detail(TASK, urls=(f"https://relay.test/files/{name}",))])
@@ -67,9 +75,24 @@ async def test_the_image_is_saved_full_size_and_shown_as_a_small_jpeg_preview_wi
         assert shown.format == "JPEG"
         assert max(shown.size) <= 1024
         assert shown.size[0] / shown.size[1] == pytest.approx(1200 / 900, rel=0.01)
-    (link,) = [block for block in result.content if isinstance(block, ResourceLink)]
-    assert (str(link.uri), link.mime_type) == ("https://relay.test/files/big.png", "image/png")
+    assert first_image(result)["url"] == "https://relay.test/files/big.png"
     assert preview.data not in str(result.structured_content), "no base64 in the structured content"
+
+
+async def test_the_saved_image_is_linked_as_a_resource_that_serves_it_full_size_to_its_key_only(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    finish_with(relay, "a.png", httpx.Response(200, content=png(300, 200)))
+    result = await generate(connect)
+    (link,) = [block for block in result.content if isinstance(block, ResourceLink)]
+
+    assert (link.uri, link.mime_type) == (f"aigc-image://tasks/{TASK}/image-1.png", "image/png")
+    assert await read(connect, link.uri) == png(300, 200)
+    await anyio.Path(folders["output_dir"] / f"{TASK}.png").unlink()
+    assert await read(connect, link.uri) == png(300, 200), "a deleted copy is fetched again from the URL"
+    async with connect(api_key="sk-someone-else-1234") as stranger:
+        with pytest.raises(MCPError, match="This API key has no image 1 of task"):
+            await stranger.read_resource(link.uri)
 
 
 async def test_with_inline_off_no_preview_is_sent_but_the_copy_is_saved(

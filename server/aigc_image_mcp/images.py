@@ -25,7 +25,8 @@ _SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
     (b"GIF8", "image/gif", ".gif"),
 )
-_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
+EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
+"""The image types saved, and the extension each is saved with."""
 
 
 async def download(http: httpx.AsyncClient, url: str) -> tuple[bytes, str]:
@@ -56,14 +57,14 @@ def mime_type(data: bytes, declared: str) -> str:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     declared = declared.split(";")[0].strip().lower()
-    if declared in _TYPES:
+    if declared in EXTENSIONS:
         return declared
     raise ImageError(f"the download is not an image (content type {declared or 'none'})")
 
 
 def save(folder: Path, stem: str, data: bytes, kind: str) -> Path:
     """Write `data` as `<folder>/<stem><ext>`, replacing an earlier copy whole; ImageError when it cannot."""
-    path = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", stem) + _TYPES[kind])
+    path = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", stem) + EXTENSIONS[kind])
     partial = path.with_name(path.name + ".part")
     try:
         folder.mkdir(parents=True, exist_ok=True)

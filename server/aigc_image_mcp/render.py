@@ -7,8 +7,12 @@ import base64
 
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
+from .images import EXTENSIONS
 from .results import HistoryEntry, ImageFile, TaskResult
 from .tracker import Delivery
+
+IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
+"""The resource of a saved image, followed by its extension; served by the server's resource templates."""
 
 _DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
 
@@ -21,7 +25,11 @@ def task_result(delivery: Delivery) -> CallToolResult:
         ImageContent(type="image", data=base64.b64encode(jpeg).decode("ascii"), mime_type="image/jpeg")
         for jpeg in delivery.previews
     ]
-    content += [_link(task, number, image) for number, image in enumerate(task.images, start=1)]
+    content += [
+        _link(task, number, image)
+        for number, image in enumerate(task.images, start=1)
+        if image.path and image.mime_type
+    ]
     return CallToolResult(content=content, structured_content=task.dump(), is_error=task.status == "FAILED")
 
 
@@ -72,12 +80,12 @@ def _image_line(number: int, image: ImageFile) -> str:
 
 
 def _link(task: TaskResult, number: int, image: ImageFile) -> ResourceLink:
-    extension = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}.get(image.mime_type or "", "")
-    name = f"{task.task_id}{'' if number == 1 else f'-{number}'}{extension}"
+    """A link to the saved image as a resource of this server: full size, for clients that cannot open the path."""
+    extension = EXTENSIONS[image.mime_type or ""]
     return ResourceLink(
         type="resource_link",
-        uri=image.url,
-        name=name,
+        uri=IMAGE_URI.format(task_id=task.task_id, number=number) + extension,
+        name=f"{task.task_id}{'' if number == 1 else f'-{number}'}{extension}",
         title=f"Image {number} of task {task.task_id}",
         mime_type=image.mime_type,
     )

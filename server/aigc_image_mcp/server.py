@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -21,9 +22,10 @@ from .arguments import parse_arguments, parse_plain, wait_seconds
 from .catalog import Catalog, load_catalog
 from .config import Settings
 from .errors import AigcImageError, ConfigError
-from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, TASK_ID, WAIT_AGAIN
+from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
+from .images import EXTENSIONS
 from .polling import Clock, RealClock
-from .render import task_list, task_result
+from .render import IMAGE_URI, task_list, task_result
 from .results import TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
 from .tracker import Delivery, Report, Tracker
@@ -102,7 +104,16 @@ def build_server(
             annotations=_READS,
         ),
     ]
-    return MCPServer(NAME, version=version(NAME), instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
+    server = MCPServer(NAME, version=version(NAME), instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
+    for kind, extension in EXTENSIONS.items():
+        server.resource(
+            IMAGE_URI + extension,
+            name=f"generated-image{extension}",
+            title="Generated image",
+            description="A generated image, full size, from this server's local copy.",
+            mime_type=kind,
+        )(read_image)
+    return server
 
 
 GET_DESCRIPTION = (
@@ -164,6 +175,17 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     return CallToolResult(
         content=[TextContent(type="text", text=task_list(entries))], structured_content=listing.dump()
     )
+
+
+async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
+    """A saved image of one of this key's tasks, full size."""
+    state = ctx.request_context.lifespan_context
+    if not re.search(TASK_ID_PATTERN, task_id) or not number.isdigit():
+        raise ResourceError(f"No such image: task {task_id!r}, image {number!r}.")
+    try:
+        return await state.tracker.image(task_id, int(number), _api_key(state.settings))
+    except AigcImageError as exc:
+        raise ResourceError(str(exc)) from exc
 
 
 def _reporter(ctx: Context[AppState, Any], wait: int) -> Report:

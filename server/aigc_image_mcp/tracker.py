@@ -89,6 +89,20 @@ class Tracker:
             prompt = outcome.detail.prompt or ""
         return await self._settle(known, outcome, api_key, wait - (self._clock.now() - start), prompt)
 
+    async def image(self, task_id: str, number: int, api_key: SecretStr) -> bytes:
+        """Image `number` of a finished task of this key: its local copy, or downloaded again if that is gone."""
+        known = await anyio.to_thread.run_sync(self._history.get, fingerprint(api_key), task_id)
+        if known is None or not 1 <= number <= len(known.images):
+            raise ImageError(f"This API key has no image {number} of task {task_id} in its history.")
+        image = known.images[number - 1]
+        kept, data, problem = await self._keep(task_id, number, image)
+        if data is None:
+            raise ImageError(problem)
+        if kept != image:
+            images = [kept if index == number - 1 else other for index, other in enumerate(known.images)]
+            await self._record(api_key, known.model_copy(update={"images": images}))
+        return data
+
     async def recent(self, api_key: SecretStr, limit: int) -> list[HistoryEntry]:
         """The newest tasks of this key; HistoryError when the history cannot be read."""
         return await anyio.to_thread.run_sync(self._history.recent, fingerprint(api_key), limit)
