@@ -12,12 +12,15 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from aigc_image_mcp.arguments import parse_arguments
+from aigc_image_mcp.catalog import load_catalog
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.history import fingerprint
+from aigc_image_mcp.tracker import Tracker
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import SecretStr
 
-from .conftest import CANARY_KEY, Connect, make_settings
+from .conftest import CANARY_KEY, Connect, FakeClock, make_settings
 from .fake_relay import FakeRelay, accepted, running, task_detail
 
 pytestmark = pytest.mark.anyio
@@ -189,3 +192,30 @@ def test_folders_given_with_a_tilde_are_expanded(tmp_path: Path) -> None:
 def test_a_query_path_without_a_leading_slash_and_task_id_is_refused(path: str) -> None:
     with pytest.raises(ValueError, match="query_path"):
         Settings.model_validate({"query_path": path})
+
+
+async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_records_it(
+    relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]
+) -> None:
+    """The client gives up while the POST is on the wire: the task may be billed, so its TaskId is still kept."""
+    posted, release = anyio.Event(), anyio.Event()
+
+    class Slow(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            posted.set()
+            await release.wait()
+            return accepted(TASK)
+
+    settings = make_settings(**folders)
+    catalog = load_catalog()
+    spec, request = parse_arguments({"model": "GEM-3.0", "prompt": "fox"}, catalog)
+    async with httpx.AsyncClient(base_url=settings.base_url, transport=Slow()) as http:
+        tracker = Tracker(settings, catalog, http, clock)
+        async with anyio.create_task_group() as group:
+            group.start_soon(tracker.submit, spec, request, SecretStr(CANARY_KEY))
+            await posted.wait()
+            group.cancel_scope.cancel()
+            release.set()
+        entries = await tracker.recent(SecretStr(CANARY_KEY), 10)
+
+    assert [(entry.task_id, entry.status) for entry in entries] == [(TASK, "SUBMITTED")]

@@ -45,8 +45,10 @@ def tool_description(catalog: Catalog) -> str:
     """The generate_image description: what it does, what it costs, and the model table."""
     lines = [
         "Generate an image with Tencent Cloud VOD AIGC models through the QuickRouter relay. Each call submits "
-        "one paid task and returns its TaskId. Pick `model` first: every argument says which models accept it, "
-        "and an argument a model does not accept must be left out.",
+        "one paid task, waits up to wait_seconds for it, and returns its TaskId with the image (URL, saved file, "
+        "preview); a task still RUNNING is finished with get_image_task, never by calling this again. Pick `model` "
+        "first: every argument says which models accept it, and an argument a model does not accept must be left "
+        "out.",
         "Models:",
         *(f"- {_model_line(spec)}" for spec in catalog.models),
     ]
