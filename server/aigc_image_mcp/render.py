@@ -7,12 +7,13 @@ import base64
 
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
-from .images import EXTENSIONS
-from .results import HistoryEntry, ImageFile, TaskResult
-from .tracker import Delivery
+from .results import Delivery, HistoryEntry, ImageFile, TaskResult
 
 IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
 """The resource of a saved image, followed by its extension; served by the server's resource templates."""
+LINKED = {"image/png": ".png", "image/jpeg": ".jpg"}
+"""The types Tencent delivers, each with a resource template (one template per type: the type is fixed per
+template, and each costs start-up time)."""
 
 _DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
 
@@ -81,7 +82,7 @@ def _image_line(number: int, image: ImageFile) -> str:
 
 def _link(task: TaskResult, number: int, image: ImageFile) -> ResourceLink:
     """A link to the saved image as a resource of this server: full size, for clients that cannot open the path."""
-    extension = EXTENSIONS[image.mime_type or ""]
+    extension = LINKED[image.mime_type or ""]
     return ResourceLink(
         type="resource_link",
         uri=IMAGE_URI.format(task_id=task.task_id, number=number) + extension,

@@ -6,6 +6,7 @@ without `$ref`/`$defs` or nullable unions, which some clients cannot read.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,6 +74,14 @@ class TaskList(_Result):
     """The newest tasks of this API key, newest first."""
 
     tasks: list[HistoryEntry]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A task as a tool hands it back, with JPEG previews of its images when there are any."""
+
+    task: TaskResult
+    previews: tuple[bytes, ...] = ()
 
 
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:

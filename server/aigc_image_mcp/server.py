@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
@@ -23,12 +23,13 @@ from .catalog import Catalog, load_catalog
 from .config import Settings
 from .errors import AigcImageError, ConfigError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
-from .images import EXTENSIONS
-from .polling import Clock, RealClock
-from .render import IMAGE_URI, task_list, task_result
-from .results import TaskList, TaskResult, output_schema
+from .render import IMAGE_URI, LINKED, task_list, task_result
+from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
-from .tracker import Delivery, Report, Tracker
+
+if TYPE_CHECKING:
+    from .polling import Clock
+    from .tracker import Tracker
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +46,25 @@ _FETCHES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempot
 _READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
-@dataclass(frozen=True)
+@dataclass
 class AppState:
     """What every tool call shares for the life of the process."""
 
     settings: Settings
     catalog: Catalog
-    tracker: Tracker
+    http: httpx.AsyncClient
+    clock: Clock | None = None
+    _tracker: Tracker | None = field(default=None, init=False)
+
+    @property
+    def tracker(self) -> Tracker:
+        """Built on the first call that needs it: its modules (the query, the history) stay off the cold start."""
+        if self._tracker is None:
+            from .polling import RealClock
+            from .tracker import Tracker
+
+            self._tracker = Tracker(self.settings, self.catalog, self.http, self.clock or RealClock())
+        return self._tracker
 
 
 class _RawArguments(ArgModelBase):
@@ -76,7 +89,7 @@ def build_server(
         async with httpx.AsyncClient(
             base_url=settings.base_url, timeout=timeout, headers=headers, transport=transport
         ) as http:
-            yield AppState(settings, catalog, Tracker(settings, catalog, http, clock or RealClock()))
+            yield AppState(settings, catalog, http, clock)
 
     tools = [
         _tool(
@@ -105,7 +118,7 @@ def build_server(
         ),
     ]
     server = MCPServer(NAME, version=version(NAME), instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
-    for kind, extension in EXTENSIONS.items():
+    for kind, extension in LINKED.items():
         server.resource(
             IMAGE_URI + extension,
             name=f"generated-image{extension}",
@@ -188,7 +201,7 @@ async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> 
         raise ResourceError(str(exc)) from exc
 
 
-def _reporter(ctx: Context[AppState, Any], wait: int) -> Report:
+def _reporter(ctx: Context[AppState, Any], wait: int) -> Callable[[float, str], Awaitable[None]]:
     """Progress in seconds waited out of `wait`; a no-op for a client that asked for none."""
 
     async def report(waited: float, message: str) -> None:

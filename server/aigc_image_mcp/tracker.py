@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -25,20 +24,12 @@ from .images import PREVIEW_BUDGET, download, preview, save
 from .polling import GRACE, Clock, Outcome, wait_for
 from .query import Failed, Running, Succeeded, TaskDetail, query_task
 from .relay import RelayClient, SubmitRequest
-from .results import Failure, HistoryEntry, ImageFile, TaskResult
+from .results import Delivery, Failure, HistoryEntry, ImageFile, TaskResult
 
 logger = logging.getLogger(__name__)
 
 Report = Callable[[float, str], Awaitable[None]]
 """Told the seconds waited so far and a sentence about the task."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A task as a tool hands it back, with JPEG previews of its images when there are any."""
-
-    task: TaskResult
-    previews: tuple[bytes, ...] = ()
 
 
 class Tracker:
