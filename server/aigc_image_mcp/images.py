@@ -4,6 +4,7 @@ Knows nothing of MCP. Pillow is imported only when a preview is made, to keep it
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import re
 from pathlib import Path
@@ -71,6 +72,8 @@ def save(folder: Path, stem: str, data: bytes, kind: str) -> Path:
         partial.write_bytes(data)
         partial.replace(path)
     except OSError as exc:
+        with contextlib.suppress(OSError):  # the folder itself may be what is broken
+            partial.unlink(missing_ok=True)
         raise ImageError(
             f"it could not be saved in {folder} ({exc.strerror or type(exc).__name__}); set AIGC_IMAGE_OUTPUT_DIR "
             "to a folder this server can write to"

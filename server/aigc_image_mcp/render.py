@@ -7,11 +7,12 @@ import base64
 
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
+from .images import EXTENSIONS
 from .results import Delivery, HistoryEntry, ImageFile, TaskResult
 
 IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
 """The resource of a saved image, followed by its extension; served by the server's resource templates."""
-LINKED = {"image/png": ".png", "image/jpeg": ".jpg"}
+LINKED = {kind: EXTENSIONS[kind] for kind in ("image/png", "image/jpeg")}
 """The types Tencent delivers, each with a resource template (one template per type: the type is fixed per
 template, and each costs start-up time)."""
 
