@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import anyio.lowlevel
+import httpx
 import pytest
 from jsonschema import Draft202012Validator
 from mcp import Client
@@ -13,6 +17,10 @@ from aigc_image_mcp.server import build_server
 
 from .fake_relay import FakeRelay
 
+# Where uv keeps its cache for this user, before any test moves HOME (uv's default on Linux and macOS).
+_UV_CACHE = os.environ.get("UV_CACHE_DIR") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "uv"
+)
 CANARY_KEY = "sk-canary-7f3a9c1e5b2d4068"
 
 
@@ -32,21 +40,61 @@ def accepts(validator: Draft202012Validator, instance: dict[str, Any]) -> bool:
     return validator.is_valid(instance)  # pyright: ignore[reportUnknownMemberType]
 
 
+@pytest.fixture(autouse=True)
+def _no_real_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default folders (platformdirs) resolve inside the test's own tmp_path, never the developer's home."""
+    home = tmp_path / "home"
+    # Tools the tests launch (uv, for the bundle and packaging tests) keep using the real cache.
+    monkeypatch.setenv("UV_CACHE_DIR", _UV_CACHE)
+    monkeypatch.setenv("HOME", str(home))
+    for variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_PICTURES_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+class FakeClock:
+    """Time that passes only when the server sleeps; every pause is recorded."""
+
+    def __init__(self) -> None:
+        self.time = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += seconds
+        await anyio.lowlevel.checkpoint()
+
+
 @pytest.fixture
 def relay() -> FakeRelay:
     return FakeRelay()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    """Where the server under test keeps its images and its history."""
+    return {"output_dir": tmp_path / "images", "data_dir": tmp_path / "data"}
 
 
 Connect = Callable[..., AbstractAsyncContextManager[Client]]
 
 
 @pytest.fixture
-def connect(relay: FakeRelay) -> Connect:
-    """`async with connect(**settings) as client`: an in-memory MCP client on a server whose relay is `relay`."""
+def connect(relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]) -> Connect:
+    """`async with connect(**settings) as client`: an in-memory MCP client on a server whose relay is `relay`,
+    whose time is `clock`, and whose folders are `folders`."""
 
     @asynccontextmanager
-    async def _connect(**values: Any) -> AsyncGenerator[Client]:
-        server = build_server(make_settings(**values), transport=relay.transport())
+    async def _connect(*, transport: httpx.AsyncBaseTransport | None = None, **values: Any) -> AsyncGenerator[Client]:
+        settings = make_settings(**(folders | values))
+        server = build_server(settings, transport=transport or relay.transport(), clock=clock)
         async with Client(server, mode="legacy") as client:
             yield client
 

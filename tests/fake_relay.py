@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections import deque
@@ -12,9 +13,62 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+from PIL import Image
 
 SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
+QUERY_PREFIX = "/tencent-vod/v1/query/"
+FILES_PREFIX = "/files/"
 Handler = Callable[[httpx.Request], httpx.Response]
+Answer = httpx.Response | Exception
+
+
+def png(width: int = 64, height: int = 48, *, noise: bool = False) -> bytes:
+    """A PNG image; with `noise`, one that compresses badly (a worst case for previews)."""
+    image = Image.new("RGBA", (width, height), (200, 40, 40, 255))
+    if noise:
+        size = (width, height)
+        channels = [Image.effect_noise(size, 120) for _ in range(3)]
+        image = Image.merge("RGBA", [*channels, Image.new("L", size, 255)])
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def task_detail(
+    task_id: str,
+    *,
+    status: str = "FINISH",
+    progress: int | None = 100,
+    urls: tuple[str, ...] = (),
+    err_code: int = 0,
+    err_code_ext: str = "",
+    message: str = "",
+) -> httpx.Response:
+    """Tencent's DescribeTaskDetail of an image task, as the relay passes it through (upstream.md 2.3)."""
+    files = [
+        {"FileUrl": url, "ExpireTime": "2026-01-05T12:03:57Z", "StorageMode": "Temporary", "FileType": "png"}
+        for url in urls
+    ]
+    task = {
+        "TaskId": task_id,
+        "Status": status,
+        "ErrCode": err_code,
+        "ErrCodeExt": err_code_ext,
+        "Message": message,
+        "Progress": progress,
+        "Input": {"ModelName": "GEM", "ModelVersion": "3.0", "Prompt": "a red fox in snow"},
+        "Output": {"FileInfos": files},
+    }
+    body = {"Response": {"Status": status, "TaskType": "AigcImageTask", "RequestId": "q-1", "AigcImageTask": task}}
+    return httpx.Response(200, json=body)
+
+
+def running(task_id: str, progress: int = 40) -> httpx.Response:
+    return task_detail(task_id, status="PROCESSING", progress=progress)
+
+
+def rejected(task_id: str, code: str = "InvalidParameter.VoilationContent", message: str = "unsafe") -> httpx.Response:
+    return task_detail(task_id, err_code=70000, err_code_ext=code, message=message)
 
 
 def accepted(task_id: str = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t") -> httpx.Response:
@@ -27,8 +81,12 @@ class FakeRelay:
     """Records every request; answers submits from a script (default: accept with a fresh TaskId)."""
 
     requests: list[httpx.Request] = field(default_factory=lambda: [])
-    script: deque[httpx.Response | Exception] = field(default_factory=lambda: deque())
+    script: deque[Answer] = field(default_factory=lambda: deque())
     routes: dict[tuple[str, str], Handler] = field(default_factory=lambda: {})
+    queries: dict[str, deque[Answer]] = field(default_factory=lambda: {})
+    """Answers to the queries of a task, in turn; the last one repeats. Unscripted: finished, one image."""
+    files: dict[str, Answer] = field(default_factory=lambda: {})
+    """Answers to GET /files/<name>. Unscripted: a small PNG."""
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         request.read()
@@ -36,14 +94,34 @@ class FakeRelay:
         route = self.routes.get((request.method, request.url.path))
         if route is not None:
             return route(request)
+        if request.method == "GET" and request.url.path.startswith(QUERY_PREFIX):
+            return self._query(request)
+        if request.method == "GET" and request.url.path.startswith(FILES_PREFIX):
+            return _answer(
+                self.files.get(request.url.path.removeprefix(FILES_PREFIX)) or httpx.Response(200, content=png())
+            )
         if (request.method, request.url.path) != ("POST", SUBMIT_PATH):
             return httpx.Response(404, json={"error": {"message": f"no route {request.url.path}"}})
         if self.script:
-            answer = self.script.popleft()
-            if isinstance(answer, Exception):
-                raise answer
-            return answer
+            return _answer(self.script.popleft())
         return accepted(f"task-{len(self.submits)}")
+
+    def _query(self, request: httpx.Request) -> httpx.Response:
+        task_id = request.url.path.removeprefix(QUERY_PREFIX)
+        script = self.queries.get(task_id)
+        if not script:
+            return task_detail(task_id, urls=(self.file_url(request, f"{task_id}.png"),))
+        return _answer(script.popleft() if len(script) > 1 else script[0])
+
+    @staticmethod
+    def file_url(request: httpx.Request, name: str) -> str:
+        """Where this relay serves the file `name`, seen from the client that sent `request`."""
+        return str(request.url.copy_with(path=FILES_PREFIX + name, query=None))
+
+    @property
+    def queried(self) -> list[str]:
+        """The TaskIds queried, in order."""
+        return [r.url.path.removeprefix(QUERY_PREFIX) for r in self.requests if r.url.path.startswith(QUERY_PREFIX)]
 
     @property
     def submits(self) -> list[dict[str, Any]]:
@@ -51,6 +129,12 @@ class FakeRelay:
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self)
+
+
+def _answer(answer: Answer) -> httpx.Response:
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
 
 
 @contextmanager

@@ -76,6 +76,7 @@ WILD: dict[str, st.SearchStrategy[Any]] = {
     "session_context": maybe(st.text(max_size=3)),
     "tasks_priority": st.one_of(st.integers(-12, 12), st.sampled_from([3.0, 2.5, True, "1"]), JUNK),
     "ext_info": maybe(st.text(max_size=3)),
+    "wait_seconds": st.one_of(st.integers(-3, 60), st.sampled_from([0.0, 12.5, False]), JUNK),
     "seed": st.integers(),
 }
 
@@ -125,6 +126,7 @@ def valid_arguments(draw: st.DrawFn) -> dict[str, Any]:
         "session_context": st.text(max_size=30),
         "tasks_priority": st.integers(-10, 10),
         "ext_info": st.text(max_size=5),
+        "wait_seconds": st.integers(0, 55),
         **{name: st.sampled_from(getattr(CATALOG.options, name)) for name in type(CATALOG.options).model_fields},
     }
     if spec.aspect_ratios:

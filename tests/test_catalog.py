@@ -38,7 +38,7 @@ async def test_a_model_from_the_models_file_is_offered_validated_and_sent(
     path = models_file(tmp_path, {"models": [GG_31]})
 
     async with connect(models_file=path) as client:
-        (tool,) = (await client.list_tools()).tools
+        tool = next(tool for tool in (await client.list_tools()).tools if tool.name == "generate_image")
         sent = await client.call_tool("generate_image", {"model": "GG-3.1", "prompt": "p", "aspect_ratio": "8:1"})
         refused = await client.call_tool("generate_image", {"model": "GG-3.1", "prompt": "p", "resolution": "720p"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 from mcp.types import CallToolResult, TextContent
 
 from .conftest import CANARY_KEY, Connect
-from .fake_relay import FakeRelay, accepted
+from .fake_relay import FakeRelay, accepted, png
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +25,7 @@ async def call(connect: Connect, arguments: dict[str, Any], **settings: Any) -> 
 
 
 async def test_a_prompt_and_model_are_sent_as_the_seed_body_and_the_task_id_comes_back(
-    connect: Connect, relay: FakeRelay
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
 ) -> None:
     relay.script.append(accepted("251007502-AigcImage-abc"))
     result = await call(connect, {"model": "GEM-3.0", "prompt": "a red fox in snow"})
@@ -36,13 +37,24 @@ async def test_a_prompt_and_model_are_sent_as_the_seed_body_and_the_task_id_come
     assert str(request.url) == "https://relay.test/tencent-vod/v1/aigc-image"
     assert request.headers["authorization"] == f"Bearer {CANARY_KEY}"
     assert request.headers["content-type"] == "application/json"
+    saved = folders["output_dir"] / "251007502-AigcImage-abc.png"
     assert result.structured_content == {
         "task_id": "251007502-AigcImage-abc",
         "request_id": "req-1",
         "model": "GEM-3.0",
-        "status": "SUBMITTED",
+        "status": "SUCCEEDED",
+        "images": [
+            {
+                "url": "https://relay.test/files/251007502-AigcImage-abc.png",
+                "expires_at": "2026-01-05T12:03:57Z",
+                "path": str(saved),
+                "mime_type": "image/png",
+            }
+        ],
+        "notes": [],
     }
     assert "251007502-AigcImage-abc" in text_of(result)
+    assert saved.read_bytes() == png()
 
 
 async def test_every_argument_lands_in_its_seed_field(connect: Connect, relay: FakeRelay) -> None:
@@ -229,6 +241,7 @@ async def test_a_relay_fault_is_a_tool_error_a_person_can_act_on(
     assert expected in text_of(result)
     assert CANARY_KEY not in text_of(result)
     assert len(relay.submits) == 1, "a submit is never retried"
+    assert relay.queried == [], "nothing is queried for a task that was not created"
 
 
 async def test_the_api_key_appears_in_no_result_and_no_log(
@@ -249,11 +262,12 @@ async def test_the_api_key_appears_in_no_result_and_no_log(
 
 async def test_the_tool_tells_the_truth_about_itself(connect: Connect) -> None:
     async with connect() as client:
-        (tool,) = (await client.list_tools()).tools
+        tool = next(tool for tool in (await client.list_tools()).tools if tool.name == "generate_image")
 
     assert tool.name == "generate_image"
     assert tool.annotations is not None
     assert (tool.annotations.read_only_hint, tool.annotations.idempotent_hint) == (False, False)
     assert tool.annotations.open_world_hint is True
     assert tool.output_schema is not None
-    assert {"task_id", "request_id", "model"} <= set(tool.output_schema["required"])
+    assert {"task_id", "model", "status"} <= set(tool.output_schema["required"])
+    assert "request_id" in tool.output_schema["properties"]

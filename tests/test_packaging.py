@@ -6,6 +6,7 @@ the tests; on a machine whose cache lacks the packages these tests skip, and in 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -107,12 +108,17 @@ async def call_through(params: StdioServerParameters, relay: FakeRelay) -> None:
     async with Client(params, mode="legacy", read_timeout_seconds=TIMEOUT) as client:
         assert client.server_info is not None
         assert (client.server_info.name, client.server_info.version) == (NAME, VERSION)
-        assert [tool.name for tool in (await client.list_tools()).tools] == ["generate_image"]
+        assert [tool.name for tool in (await client.list_tools()).tools] == [
+            "generate_image",
+            "get_image_task",
+            "list_image_tasks",
+        ]
         result = await client.call_tool("generate_image", {"model": "Qwen-0925", "prompt": "a paper crane"})
     assert not result.is_error, result.content
     assert result.structured_content is not None
     assert result.structured_content["task_id"] == "1392336703-AigcImageTask-package"
-    assert relay.requests[-1].headers["authorization"] == f"Bearer {CANARY_KEY}"
+    (submit,) = [request for request in relay.requests if request.method == "POST"]
+    assert submit.headers["authorization"] == f"Bearer {CANARY_KEY}"
 
 
 async def test_the_wheel_installed_in_a_fresh_venv_gives_a_working_command(
@@ -136,5 +142,6 @@ async def test_uvx_from_the_wheel_starts_the_server(built: tuple[Path, Path], re
     relay, url = relay_url
     args = ["--from", str(wheel), NAME]
     offline([uvx(), *args, "--version"])  # resolves and caches the tool environment, or skips/fails on a cache miss
-    env = {"QUICKROUTER_API_KEY": CANARY_KEY, "QUICKROUTER_BASE_URL": url, **OFFLINE}
+    cache = {"UV_CACHE_DIR": os.environ["UV_CACHE_DIR"]}  # set for every test by conftest, as HOME moves
+    env = {"QUICKROUTER_API_KEY": CANARY_KEY, "QUICKROUTER_BASE_URL": url, **OFFLINE, **cache}
     await call_through(StdioServerParameters(command=uvx(), args=args, env=env), relay)

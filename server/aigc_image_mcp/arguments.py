@@ -15,6 +15,7 @@ from .catalog import Catalog, ModelSpec
 from .errors import ArgumentsError
 from .fields import (
     ASPECT_RATIO,
+    DEFAULT_WAIT,
     MODEL,
     NON_BLANK_PATTERN,
     REFERENCE_DESCRIPTIONS,
@@ -23,6 +24,9 @@ from .fields import (
     REQUIRED,
     RESOLUTION,
     SHARED,
+    TASK_ID,
+    TASK_ID_PATTERN,
+    WAIT_SECONDS,
     Argument,
 )
 from .relay import FileInfo, OutputConfig, SubmitRequest
@@ -30,7 +34,7 @@ from .relay import FileInfo, OutputConfig, SubmitRequest
 TOOL = "generate_image"
 _BY_NAME = {argument.name: argument for argument in SHARED}
 _PER_MODEL = (MODEL, RESOLUTION, ASPECT_RATIO, REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS)
-KNOWN = frozenset(_BY_NAME) | frozenset(_PER_MODEL)
+KNOWN = frozenset(_BY_NAME) | frozenset(_PER_MODEL) | {WAIT_SECONDS.name}
 _OUTPUT = (
     "storage_mode",
     RESOLUTION,
@@ -48,13 +52,34 @@ def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec
     problems = [f"{name}: unknown argument; the arguments are {known}" for name in arguments if name not in KNOWN]
     problems += [f"{name}: required" for name in REQUIRED if name not in arguments]
     problems += [
-        p for name, value in arguments.items() if name in _BY_NAME for p in _check_shared(name, value, catalog)
+        p for name, value in arguments.items() if name in _BY_NAME for p in _check(_BY_NAME[name], value, catalog)
     ]
+    if WAIT_SECONDS.name in arguments:
+        problems += _check_integer(WAIT_SECONDS, arguments[WAIT_SECONDS.name])
     spec = _model(arguments, catalog, problems)
     problems += _check_per_model(arguments, spec)
     if problems or spec is None:
         raise ArgumentsError(TOOL, problems)
     return spec, _request(arguments, spec)
+
+
+def wait_seconds(raw: Mapping[str, Any]) -> int:
+    """generate_image's wait, from arguments parse_arguments accepted."""
+    return int(raw.get(WAIT_SECONDS.name, DEFAULT_WAIT))
+
+
+def parse_plain(
+    tool: str, raw: Mapping[str, Any], accepted: tuple[Argument, ...], required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The arguments of a tool that does not use the catalog, checked; ArgumentsError listing every problem."""
+    by_name = {argument.name: argument for argument in accepted}
+    names = ", ".join(by_name)
+    problems = [f"{name}: unknown argument; the arguments are {names}" for name in raw if name not in by_name]
+    problems += [f"{name}: required" for name in required if name not in raw]
+    problems += [p for name, value in raw.items() if name in by_name for p in _check(by_name[name], value, None)]
+    if problems:
+        raise ArgumentsError(tool, problems)
+    return {name: int(value) if by_name[name].kind == "integer" else value for name, value in raw.items()}
 
 
 def _decode_array(name: str, value: Any) -> Any:
@@ -68,13 +93,13 @@ def _decode_array(name: str, value: Any) -> Any:
     return value
 
 
-def _check_shared(name: str, value: Any, catalog: Catalog) -> list[str]:
-    argument = _BY_NAME[name]
+def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]:
+    name = argument.name
     if argument.kind == "integer":
         return _check_integer(argument, value)
     if not isinstance(value, str):
         return [f"{name}: must be a string, got {_show(value)}"]
-    if argument.option is not None:
+    if argument.option is not None and catalog is not None:
         return _check_choice(name, value, getattr(catalog.options, argument.option), "")
     problems: list[str] = []
     if argument.min_length is not None and len(value) < argument.min_length:
@@ -83,6 +108,8 @@ def _check_shared(name: str, value: Any, catalog: Catalog) -> list[str]:
         problems.append(f"{name}: {len(value)} characters given, at most {argument.max_length} allowed")
     if name == "prompt" and value and not re.search(NON_BLANK_PATTERN, value):
         problems.append("prompt: must not be blank")
+    if argument is TASK_ID and not problems and not re.search(TASK_ID_PATTERN, value):
+        problems.append(f"task_id: {_show(value)} is not a TaskId; pass it exactly as generate_image returned it")
     return problems
 
 

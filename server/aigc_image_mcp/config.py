@@ -11,6 +11,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.quickrouter.ai"
+DEFAULT_QUERY_PATH = "/tencent-vod/v1/query/{task_id}"
+APP_DIR = "aigc-image-mcp"
 # An MCP bundle host leaves `${user_config.x}` as it is when the user set no value and the manifest has no default.
 _PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
 
@@ -33,6 +35,19 @@ class Settings(BaseSettings):
         description="Any relay that serves the same routes.",
     )
     submit_path: str = Field(default="/tencent-vod/v1/aigc-image", pattern=r"^/")
+    query_path: str = Field(
+        default=DEFAULT_QUERY_PATH,
+        pattern=r"^/.*\{task_id\}",
+        description="The relay's task-query route; {task_id} stands for the TaskId.",
+    )
+    poll_interval: float = Field(default=3.0, gt=0, description="Seconds between two queries of a running task.")
+    output_dir: Path | None = Field(
+        default=None, description="Where images are saved; default: the user's Pictures folder, aigc-image-mcp."
+    )
+    inline: bool = Field(default=True, description="Whether results carry a small preview of each image.")
+    data_dir: Path | None = Field(
+        default=None, description="Where the task history database lives; default: the user data folder."
+    )
     timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the relay's answer.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
     schema_profile: Literal["portable", "full"] = Field(
@@ -59,12 +74,35 @@ class Settings(BaseSettings):
             return value.strip() or None
         return value
 
+    @field_validator("output_dir", "data_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().absolute()
+
     @field_validator("base_url")
     @classmethod
     def _http_base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"QUICKROUTER_BASE_URL must start with http:// or https://, got {value!r}")
         return value.rstrip("/")
+
+    @property
+    def images_dir(self) -> Path:
+        """The folder images are saved in."""
+        if self.output_dir is not None:
+            return self.output_dir
+        import platformdirs  # only needed once a result arrives: kept off the cold start
+
+        return platformdirs.user_pictures_path() / APP_DIR
+
+    @property
+    def history_file(self) -> Path:
+        """The SQLite file of the task history."""
+        if self.data_dir is not None:
+            return self.data_dir / "history.sqlite3"
+        import platformdirs
+
+        return platformdirs.user_data_path(APP_DIR, appauthor=False) / "history.sqlite3"
 
 
 def _is_unset(value: str) -> bool:

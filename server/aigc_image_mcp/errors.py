@@ -12,6 +12,8 @@
     - UpstreamError          - Tencent's {"Response":{"Error":{Code,Message}}} envelope
     - RelayProtocolError     - an answer we cannot read: not JSON, no TaskId
     - RelayConnectionError   - no answer at all: connection failed or timed out
+  x HistoryError             - the task history database cannot be read or written
+  x ImageError               - a finished image could not be downloaded, saved or previewed
 """
 
 from __future__ import annotations
@@ -89,3 +91,11 @@ class RelayConnectionError(RelayError):
     def __init__(self, message: str, *, request_sent: bool) -> None:
         super().__init__(message)
         self.request_sent = request_sent
+
+
+class HistoryError(AigcImageError):
+    """The task history database cannot be read or written."""
+
+
+class ImageError(AigcImageError):
+    """A finished image could not be downloaded, saved or previewed."""

@@ -94,3 +94,37 @@ SHARED: tuple[Argument, ...] = (
         "operator told you what to put here.",
     ),
 )
+
+# Arguments that steer this server rather than the task: never sent to the relay.
+DEFAULT_WAIT = 45
+WAIT_SECONDS = Argument(
+    "wait_seconds",
+    "integer",
+    f"Seconds to wait for the image after the submit (default {DEFAULT_WAIT}; at most 55, so the call ends before "
+    "clients give up on it). 0 hands back the TaskId at once; get_image_task then fetches the image.",
+    minimum=0,
+    maximum=55,
+)
+WAIT_AGAIN = Argument(
+    "wait_seconds",
+    "integer",
+    f"Seconds to wait for a running task to finish (default {DEFAULT_WAIT}, at most 55). 0 checks once.",
+    minimum=0,
+    maximum=55,
+)
+TASK_ID = Argument(
+    "task_id",
+    "string",
+    "The TaskId that generate_image handed back, e.g. 1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t.",
+    min_length=1,
+    max_length=128,
+)
+TASK_ID_PATTERN = r"^[A-Za-z0-9._-]+$(?!\n)"
+DEFAULT_LIMIT = 10
+LIMIT = Argument(
+    "limit",
+    "integer",
+    f"How many tasks to list, newest first (default {DEFAULT_LIMIT}, at most 50).",
+    minimum=1,
+    maximum=50,
+)

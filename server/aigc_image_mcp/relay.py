@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Callable
 from typing import Any, Literal, cast
 
 import httpx
@@ -67,7 +66,7 @@ class SubmitRequest(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-class _TencentError(BaseModel):
+class TencentError(BaseModel):
     code: str = Field(alias="Code")
     message: str = Field(default="", alias="Message")
 
@@ -77,7 +76,7 @@ class _SubmitResponse(BaseModel):
 
     task_id: str | None = Field(default=None, alias="TaskId")
     request_id: str | None = Field(default=None, alias="RequestId")
-    error: _TencentError | None = Field(default=None, alias="Error")
+    error: TencentError | None = Field(default=None, alias="Error")
 
 
 class _Envelope(BaseModel):
@@ -92,26 +91,11 @@ class Submission(BaseModel):
 
 
 class RelayClient:
-    """Calls the relay over one shared `httpx.AsyncClient`, opened on first use.
+    """Calls the relay over the process's one shared `httpx.AsyncClient`."""
 
-    Opening one costs ~80 ms of TLS set-up (the CA bundle) that the server's start need not pay.
-    """
-
-    def __init__(self, open_http: Callable[[], httpx.AsyncClient], *, submit_path: str = SUBMIT_PATH) -> None:
-        self._open_http = open_http
-        self._client: httpx.AsyncClient | None = None
+    def __init__(self, http: httpx.AsyncClient, *, submit_path: str = SUBMIT_PATH) -> None:
+        self._http = http
         self._submit_path = submit_path
-
-    @property
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = self._open_http()
-        return self._client
-
-    async def aclose(self) -> None:
-        """Close the HTTP client, if it was ever opened."""
-        if self._client is not None:
-            await self._client.aclose()
 
     async def submit(self, request: SubmitRequest, api_key: SecretStr) -> Submission:
         """Create one task. Never retried: the POST is billable and not idempotent."""
@@ -125,7 +109,7 @@ class RelayClient:
         payload = _check_status(response, key)
         envelope = _parse_envelope(payload, response, key)
         if envelope.error is not None:
-            code, message = envelope.error.code, _scrub(envelope.error.message, key)
+            code, message = envelope.error.code, scrub(envelope.error.message, key)
             raise UpstreamError(
                 f"Tencent Cloud refused the task: {code}: {message} (RequestId {envelope.request_id}).",
                 code=code,
@@ -134,7 +118,7 @@ class RelayClient:
         if not envelope.task_id:
             raise RelayProtocolError(
                 "The relay answered without a TaskId, so the task cannot be followed; "
-                f"its answer was: {_excerpt(response.text, key)}. {_RETRY_SAFELY}",
+                f"its answer was: {excerpt(response.text, key)}. {_RETRY_SAFELY}",
                 status_code=response.status_code,
             )
         return Submission(task_id=envelope.task_id, request_id=envelope.request_id or "")
@@ -163,7 +147,7 @@ def _connection_error(exc: httpx.HTTPError, base_url: str) -> RelayError:
 def _check_status(response: httpx.Response, key: str) -> Any:
     """The JSON payload of a 2xx answer; a RelayError for anything else."""
     status = response.status_code
-    detail = _relay_message(response, key)
+    detail = relay_message(response, key)
     if status in (401, 403):
         raise RelayAuthError(
             f"The relay refused the API key (HTTP {status}{detail}). Check QUICKROUTER_API_KEY: it must be a "
@@ -171,7 +155,7 @@ def _check_status(response: httpx.Response, key: str) -> Any:
             status_code=status,
         )
     if status == 429:
-        retry_after = _retry_after(response)
+        retry_after = retry_after_seconds(response)
         wait = f"Wait {retry_after:.0f} s" if retry_after is not None else "Wait a little"
         raise RelayRateLimitError(
             f"The relay is rate-limiting requests (HTTP 429{detail}); the task was not created. "
@@ -192,7 +176,7 @@ def _check_status(response: httpx.Response, key: str) -> Any:
     except ValueError:
         kind = response.headers.get("content-type", "no content type")
         raise RelayProtocolError(
-            f"The relay answered HTTP {status} with {kind} instead of JSON: {_excerpt(response.text, key)}. "
+            f"The relay answered HTTP {status} with {kind} instead of JSON: {excerpt(response.text, key)}. "
             "Check that QUICKROUTER_BASE_URL points at the relay's API, not at a web page.",
             status_code=status,
         ) from None
@@ -202,28 +186,28 @@ def _parse_envelope(payload: Any, response: httpx.Response, key: str) -> _Submit
     try:
         return _Envelope.model_validate(payload).response
     except ValidationError:
-        message = _message_in(payload)
+        message = message_in(payload)
         if message is not None:
             raise RelayRejectedError(
-                f"The relay refused the request: {_scrub(message, key)}.", status_code=response.status_code
+                f"The relay refused the request: {scrub(message, key)}.", status_code=response.status_code
             ) from None
         raise RelayProtocolError(
-            f"The relay's answer is not the Tencent response it should be: {_excerpt(response.text, key)}. "
+            f"The relay's answer is not the Tencent response it should be: {excerpt(response.text, key)}. "
             f"If a task was created it cannot be followed from here. {_RETRY_SAFELY}",
             status_code=response.status_code,
         ) from None
 
 
-def _relay_message(response: httpx.Response, key: str) -> str:
+def relay_message(response: httpx.Response, key: str) -> str:
     """`: <message>` from an error body in any of the relay shapes, or nothing."""
     try:
-        message = _message_in(response.json())
+        message = message_in(response.json())
     except ValueError:
         message = None
-    return f": {_scrub(message, key)[:_EXCERPT]}" if message else ""
+    return f": {scrub(message, key)[:_EXCERPT]}" if message else ""
 
 
-def _message_in(payload: Any) -> str | None:
+def message_in(payload: Any) -> str | None:
     """The error text of the three shapes relays use: Tencent's, OpenAI's, and new-api's."""
     for path in (("Response", "Error", "Message"), ("error", "message"), ("message",), ("error",), ("msg",)):
         value: Any = payload
@@ -234,7 +218,7 @@ def _message_in(payload: Any) -> str | None:
     return None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -249,11 +233,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _excerpt(text: str, key: str) -> str:
-    flat = " ".join(_scrub(text, key).split())
+def excerpt(text: str, key: str) -> str:
+    flat = " ".join(scrub(text, key).split())
     return json.dumps(flat[:_EXCERPT] + ("…" if len(flat) > _EXCERPT else ""), ensure_ascii=False)
 
 
-def _scrub(text: str, key: str) -> str:
+def scrub(text: str, key: str) -> str:
     """Relays sometimes echo the token they refused; it must never travel further."""
     return text.replace(key, "***") if key else text

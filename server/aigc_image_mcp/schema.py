@@ -20,6 +20,7 @@ from .fields import (
     REQUIRED,
     RESOLUTION,
     SHARED,
+    WAIT_SECONDS,
     Argument,
 )
 
@@ -44,8 +45,10 @@ def tool_description(catalog: Catalog) -> str:
     """The generate_image description: what it does, what it costs, and the model table."""
     lines = [
         "Generate an image with Tencent Cloud VOD AIGC models through the QuickRouter relay. Each call submits "
-        "one paid task and returns its TaskId. Pick `model` first: every argument says which models accept it, "
-        "and an argument a model does not accept must be left out.",
+        "one paid task, waits up to wait_seconds for it, and returns its TaskId with the image (URL, saved file, "
+        "preview); a task still RUNNING is finished with get_image_task, never by calling this again. Pick `model` "
+        "first: every argument says which models accept it, and an argument a model does not accept must be left "
+        "out.",
         "Models:",
         *(f"- {_model_line(spec)}" for spec in catalog.models),
     ]
@@ -74,13 +77,25 @@ def _properties(catalog: Catalog) -> dict[str, Schema]:
         RESOLUTION: _resolution(catalog),
         ASPECT_RATIO: _aspect_ratio(catalog),
         **shared,
+        WAIT_SECONDS.name: _shared_property(WAIT_SECONDS, catalog),
     }
 
 
+def plain_schema(arguments: tuple[Argument, ...], required: tuple[str, ...] = ()) -> Schema:
+    """The inputSchema of a tool whose arguments do not depend on the model."""
+    properties = {argument.name: _plain_property(argument) for argument in arguments}
+    return {"type": "object", "properties": properties, "required": list(required)}
+
+
 def _shared_property(argument: Argument, catalog: Catalog) -> Schema:
-    schema = _property(argument.kind, f"{argument.description} Models: all.")
+    schema = _plain_property(argument, " Models: all.")
     if argument.option is not None:
         schema["enum"] = list(getattr(catalog.options, argument.option))
+    return schema
+
+
+def _plain_property(argument: Argument, suffix: str = "") -> Schema:
+    schema = _property(argument.kind, argument.description + suffix)
     limits = {
         "minLength": argument.min_length,
         "maxLength": argument.max_length,

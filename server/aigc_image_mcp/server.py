@@ -2,51 +2,77 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import logging
+import re
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from . import __version__
-from .arguments import parse_arguments
+from .arguments import parse_arguments, parse_plain, wait_seconds
 from .catalog import Catalog, load_catalog
 from .config import Settings
 from .errors import AigcImageError, ConfigError
-from .relay import RelayClient
-from .schema import input_schema, tool_description
+from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
+from .render import IMAGE_URI, LINKED, task_list, task_result
+from .results import Delivery, TaskList, TaskResult, output_schema
+from .schema import input_schema, plain_schema, tool_description
+
+if TYPE_CHECKING:
+    from .polling import Clock
+    from .tracker import Tracker
+
+logger = logging.getLogger(__name__)
 
 NAME = "aigc-image-mcp"
 INSTRUCTIONS = """\
 Creates images with Tencent Cloud VOD AIGC models (Gemini "GEM", Qwen, Hunyuan) through the QuickRouter relay.
-Every generate_image call starts one paid task. Never call it again to check on a task or after an error that
-says the task may have been created: tell the user the TaskId instead. Each argument's description says which
-models accept it; leave out what the chosen model does not take."""
+Every generate_image call starts one paid task, waits up to wait_seconds for it, and hands back its TaskId and,
+once ready, the image (URL, saved file, preview). A task still running, or any trouble after the submit, comes
+back with the TaskId: then call get_image_task with it (free), never generate_image again. list_image_tasks shows
+earlier tasks, also after a restart. Each argument's description says which models accept it; leave out what the
+chosen model does not take."""
+_WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+_FETCHES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+_READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
-class SubmittedTask(BaseModel):
-    """What generate_image hands back: the TaskId that the user paid for, and where it came from."""
-
-    task_id: str = Field(description="Tencent's TaskId; the handle for this image for 3 days.")
-    request_id: str = Field(description="Tencent's RequestId of the submit, for support requests.")
-    model: str = Field(description="The model id the task runs on.")
-    status: str = Field(description="SUBMITTED: the relay accepted the task and is generating the image.")
-
-
-@dataclass(frozen=True)
+@dataclass
 class AppState:
     """What every tool call shares for the life of the process."""
 
     settings: Settings
     catalog: Catalog
-    relay: RelayClient
+    transport: httpx.AsyncBaseTransport | None = None
+    clock: Clock | None = None
+    _http: httpx.AsyncClient | None = field(default=None, init=False)
+    _tracker: Tracker | None = field(default=None, init=False)
+
+    @property
+    def tracker(self) -> Tracker:
+        """Built on the first call that needs it, with the process's one HTTP client: its modules (the query, the
+        history) and the client's TLS set-up (~80 ms for the CA bundle) stay off the cold start."""
+        if self._tracker is None:
+            from .polling import RealClock
+            from .tracker import Tracker
+
+            self._http = _http_client(self.settings, self.transport)
+            self._tracker = Tracker(self.settings, self.catalog, self._http, self.clock or RealClock())
+        return self._tracker
+
+    async def aclose(self) -> None:
+        """Close the HTTP client, if a call ever opened it."""
+        if self._http is not None:
+            await self._http.aclose()
 
 
 class _RawArguments(ArgModelBase):
@@ -58,17 +84,19 @@ class _RawArguments(ArgModelBase):
         return {"arguments": dict(self.model_extra or {})}
 
 
-def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> MCPServer[AppState]:
-    """The MCP server; `transport` replaces the network in tests."""
+def build_server(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None, clock: Clock | None = None
+) -> MCPServer[AppState]:
+    """The MCP server; `transport` replaces the network and `clock` the passing of time in tests."""
     catalog = load_catalog(settings.models_file)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState, None]:
-        relay = RelayClient(lambda: _http_client(settings, transport), submit_path=settings.submit_path)
+        state = AppState(settings, catalog, transport, clock)
         try:
-            yield AppState(settings, catalog, relay)
+            yield state
         finally:
-            await relay.aclose()
+            await state.aclose()
 
     tools = [
         _tool(
@@ -76,33 +104,117 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
             title="Generate image",
             description=tool_description(catalog),
             parameters=input_schema(catalog, settings.schema_profile),
-            output=SubmittedTask,
-            annotations=ToolAnnotations(
-                read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-            ),
-        )
+            output=TaskResult,
+            annotations=_WRITES,
+        ),
+        _tool(
+            get_image_task,
+            title="Get image task",
+            description=GET_DESCRIPTION,
+            parameters=plain_schema((TASK_ID, WAIT_AGAIN), required=(TASK_ID.name,)),
+            output=TaskResult,
+            annotations=_FETCHES,
+        ),
+        _tool(
+            list_image_tasks,
+            title="List image tasks",
+            description=LIST_DESCRIPTION,
+            parameters=plain_schema((LIMIT,)),
+            output=TaskList,
+            annotations=_READS,
+        ),
     ]
-    return MCPServer(NAME, version=__version__, instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
+    server = MCPServer(NAME, version=__version__, instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
+    for kind, extension in LINKED.items():
+        server.resource(
+            IMAGE_URI + extension,
+            name=f"generated-image{extension}",
+            title="Generated image",
+            description="A generated image, full size, from this server's local copy.",
+            mime_type=kind,
+        )(read_image)
+    return server
+
+
+GET_DESCRIPTION = (
+    "Check on a task that generate_image started, wait up to wait_seconds for it, and hand back its image: URL, "
+    "saved file and preview. Free: it never starts a new task. Use it when generate_image answered SUBMITTED or "
+    "RUNNING, or mentioned trouble after the submit, and to show an earlier result again."
+)
+LIST_DESCRIPTION = (
+    "List the newest image tasks of this API key (also from before a restart): TaskId, model, status, prompt, "
+    "and where each image was saved. Free, and reads only this server's local history."
+)
 
 
 async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
-    """Validate, submit one task, and hand back its TaskId."""
+    """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
     state = ctx.request_context.lifespan_context
     try:
         spec, request = parse_arguments(arguments, state.catalog)
-        submission = await state.relay.submit(request, _api_key(state.settings))
+        api_key = _api_key(state.settings)
+        task = await state.tracker.submit(spec, request, api_key)
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
-    task = SubmittedTask(
-        task_id=submission.task_id, request_id=submission.request_id, model=spec.id, status="SUBMITTED"
-    )
-    text = (
-        f"Submitted task {task.task_id} on {task.model}. The relay is generating the image; Tencent keeps the "
-        "task for 3 days under this TaskId. Give the TaskId to the user, and do not submit again to check on it."
-    )
+    wait = wait_seconds(arguments)
+    if wait == 0:
+        return task_result(Delivery(task))
+    try:
+        report = _reporter(ctx, wait)
+        await report(0, f"Submitted task {task.task_id} on {task.model}; waiting up to {wait} s for the image.")
+        return task_result(await state.tracker.follow(task, api_key, wait, report))
+    except Exception:  # a bug past this point must not cost the user the task they paid for
+        logger.exception("Following task %s failed", task.task_id)
+        note = "This server failed while waiting for the task (see its log); call get_image_task with this task_id."
+        return task_result(Delivery(task.model_copy(update={"notes": [*task.notes, note]})))
+
+
+async def get_image_task(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
+    """A task's state and, once finished, its image; waits up to wait_seconds while it runs."""
+    state = ctx.request_context.lifespan_context
+    try:
+        values = parse_plain("get_image_task", arguments, (TASK_ID, WAIT_AGAIN), required=(TASK_ID.name,))
+        wait = int(values.get(WAIT_AGAIN.name, DEFAULT_WAIT))
+        delivery = await state.tracker.lookup(
+            values[TASK_ID.name], _api_key(state.settings), wait, _reporter(ctx, wait)
+        )
+    except AigcImageError as exc:
+        raise ToolError(str(exc)) from exc
+    return task_result(delivery)
+
+
+async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
+    """The newest tasks of this API key, from the local history."""
+    state = ctx.request_context.lifespan_context
+    try:
+        values = parse_plain("list_image_tasks", arguments, (LIMIT,))
+        entries = await state.tracker.recent(_api_key(state.settings), int(values.get(LIMIT.name, DEFAULT_LIMIT)))
+    except AigcImageError as exc:
+        raise ToolError(str(exc)) from exc
+    listing = TaskList(tasks=entries)
     return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=task.model_dump(mode="json")
+        content=[TextContent(type="text", text=task_list(entries))], structured_content=listing.dump()
     )
+
+
+async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
+    """A saved image of one of this key's tasks, full size."""
+    state = ctx.request_context.lifespan_context
+    if not re.search(TASK_ID_PATTERN, task_id) or not number.isdigit():
+        raise ResourceError(f"No such image: task {task_id!r}, image {number!r}.")
+    try:
+        return await state.tracker.image(task_id, int(number), _api_key(state.settings))
+    except AigcImageError as exc:
+        raise ResourceError(str(exc)) from exc
+
+
+def _reporter(ctx: Context[AppState, Any], wait: int) -> Callable[[float, str], Awaitable[None]]:
+    """Progress in seconds waited out of `wait`; a no-op for a client that asked for none."""
+
+    async def report(waited: float, message: str) -> None:
+        await ctx.report_progress(waited, wait, message)
+
+    return report
 
 
 def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
@@ -116,6 +228,7 @@ def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None)
 
 
 def _api_key(settings: Settings) -> SecretStr:
+    """The relay key of this call: every tool gets it here, and the history is filed under its fingerprint."""
     if settings.api_key is None:
         raise ConfigError(
             "No QuickRouter API key is configured, so no image can be generated. Set the environment variable "
@@ -140,7 +253,7 @@ def _tool(
         title=title,
         description=description,
         parameters=parameters,
-        fn_metadata=FuncMetadata(arg_model=_RawArguments, output_model=output),
+        fn_metadata=FuncMetadata(arg_model=_RawArguments, output_model=output, output_schema=output_schema(output)),
         is_async=True,
         context_kwarg="ctx",
         annotations=annotations,

@@ -1,0 +1,124 @@
+"""The task history: every task this server submitted or fetched, in one SQLite file, kept apart per API key.
+
+A task is filed under a fingerprint of the key that paid for it, never the key. Each call opens its own short
+connection, so the methods can run on worker threads and several server processes can share the file (WAL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+from collections.abc import Callable, Generator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import SecretStr, ValidationError
+
+from .errors import HistoryError
+from .results import HistoryEntry, TaskResult
+
+_LABEL = b"aigc-image-mcp task history v1"
+_PROMPT_SHOWN = 200
+_SCHEMA = """
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS tasks (
+    owner TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (owner, task_id)
+);
+CREATE INDEX IF NOT EXISTS tasks_by_age ON tasks (owner, created_at DESC);
+"""
+_SAVE = """
+INSERT INTO tasks (owner, task_id, prompt, created_at, updated_at, status, result)
+VALUES (:owner, :task_id, :prompt, :now, :now, :status, :result)
+ON CONFLICT (owner, task_id) DO UPDATE SET
+    prompt = CASE WHEN tasks.prompt = '' THEN excluded.prompt ELSE tasks.prompt END,
+    updated_at = excluded.updated_at, status = excluded.status, result = excluded.result
+"""
+
+
+def fingerprint(api_key: SecretStr) -> str:
+    """Who owns a task: an HMAC-SHA256 of the key under a fixed label, 32 hex digits. The key cannot be read back."""
+    return hmac.new(_LABEL, api_key.get_secret_value().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class History:
+    """The history file; `locate` names it on first use (it may resolve the user's data folder)."""
+
+    def __init__(self, locate: Callable[[], Path]) -> None:
+        self._locate = locate
+        self._path: Path | None = None
+        self._ready = False
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = self._locate()
+        return self._path
+
+    def save(self, owner: str, task: TaskResult, prompt: str = "") -> None:
+        """Add the task, or update its status and result; the first prompt and date stay."""
+        stored = task.model_copy(update={"notes": []}).model_dump_json(exclude_none=True)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        values = {"owner": owner, "task_id": task.task_id, "prompt": prompt, "now": now}
+        with self._connect() as db:
+            db.execute(_SAVE, values | {"status": task.status, "result": stored})
+
+    def get(self, owner: str, task_id: str) -> TaskResult | None:
+        """The task as last saved, if this owner has it."""
+        with self._connect() as db:
+            row = db.execute("SELECT result FROM tasks WHERE owner = ? AND task_id = ?", (owner, task_id)).fetchone()
+        return None if row is None else self._parse(row[0])
+
+    def recent(self, owner: str, limit: int) -> list[HistoryEntry]:
+        """This owner's newest tasks, newest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT result, prompt, created_at FROM tasks WHERE owner = ? ORDER BY created_at DESC, rowid DESC "
+                "LIMIT ?",
+                (owner, limit),
+            ).fetchall()
+        return [self._entry(result, prompt, created_at) for result, prompt, created_at in rows]
+
+    def _entry(self, result: str, prompt: str, created_at: str) -> HistoryEntry:
+        task = self._parse(result)
+        shown = prompt if len(prompt) <= _PROMPT_SHOWN else prompt[: _PROMPT_SHOWN - 1] + "…"
+        return HistoryEntry(
+            task_id=task.task_id,
+            model=task.model,
+            status=task.status,
+            created_at=created_at,
+            prompt=shown,
+            images=task.images,
+            error=task.error,
+        )
+
+    def _parse(self, text: str) -> TaskResult:
+        try:
+            return TaskResult.model_validate_json(text)
+        except ValidationError as exc:
+            raise HistoryError(f"The task history at {self.path} holds a record this version cannot read.") from exc
+
+    @contextmanager
+    def _connect(self) -> Generator[sqlite3.Connection]:
+        """A connection in a transaction; any fault of the file or the database becomes a HistoryError."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=2.0)) as db:
+                if not self._ready:
+                    db.executescript(_SCHEMA)
+                    self._ready = True
+                with db:
+                    yield db
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryError(
+                f"The task history at {self.path} cannot be used ({type(exc).__name__}: {exc}). Set "
+                "AIGC_IMAGE_DATA_DIR to a folder this server can write to, or move the broken file away."
+            ) from exc

@@ -1,0 +1,107 @@
+"""What the tools hand back, as data: a task and its images, and the history list. Knows nothing of MCP.
+
+These models are the tools' outputSchema. Optional fields are left out rather than null, and the schema is written
+without `$ref`/`$defs` or nullable unions, which some clients cannot read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED"]
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def dump(self) -> dict[str, Any]:
+        """The structured content: JSON, without the fields that are not set."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class ImageFile(_Result):
+    """One generated image."""
+
+    url: str = Field(description="Tencent's download URL (it may be plain http); valid until expires_at.")
+    expires_at: str | None = Field(default=None, description="When the URL stops working (ISO 8601, UTC).")
+    file_id: str | None = Field(default=None, description="The VOD FileId, for storage_mode Permanent.")
+    path: str | None = Field(default=None, description="The local copy this server saved; absent if none.")
+    mime_type: str | None = Field(default=None, description="The image's type, e.g. image/png.")
+
+
+class Failure(_Result):
+    """Why Tencent finished a task without an image."""
+
+    code: str = Field(description="Tencent's code, e.g. InvalidParameter.VoilationContent.")
+    message: str = Field(description="Tencent's explanation.")
+
+
+class TaskResult(_Result):
+    """A task and, once it has succeeded, its images."""
+
+    task_id: str = Field(description="Tencent's TaskId: the handle of this paid task, which can be queried for 3 days.")
+    model: str = Field(description="The model id the task runs on.")
+    status: Status = Field(
+        description="SUBMITTED: accepted, not checked since; RUNNING: still generating; SUCCEEDED: images ready; "
+        "FAILED: finished without an image (see error)."
+    )
+    request_id: str | None = Field(default=None, description="Tencent's RequestId of the submit, for support.")
+    progress: int | None = Field(default=None, description="Tencent's progress, 0 to 100, while RUNNING.")
+    images: list[ImageFile] = Field(default_factory=lambda: [], description="The images, once SUCCEEDED.")
+    error: Failure | None = Field(default=None, description="Tencent's reason, when FAILED.")
+    notes: list[str] = Field(
+        default_factory=lambda: [],
+        description="What this call could not do (check on the task, save a copy, record it); the task is unaffected.",
+    )
+
+
+class HistoryEntry(_Result):
+    """A task in the history."""
+
+    task_id: str
+    model: str
+    status: Status
+    created_at: str = Field(description="When this server first saw the task (ISO 8601, UTC).")
+    prompt: str = Field(description="The prompt, shortened to 200 characters.")
+    images: list[ImageFile] = Field(default_factory=lambda: [])
+    error: Failure | None = None
+
+
+class TaskList(_Result):
+    """The newest tasks of this API key, newest first."""
+
+    tasks: list[HistoryEntry]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A task as a tool hands it back, with JPEG previews of its images when there are any."""
+
+    task: TaskResult
+    previews: tuple[bytes, ...] = ()
+
+
+def output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema, with every `$ref` replaced by its definition and `T | None` written as `T`."""
+    schema = model.model_json_schema()
+    definitions = cast(dict[str, Any], schema.pop("$defs", {}))
+    return cast(dict[str, Any], _plain(schema, definitions))
+
+
+def _plain(node: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_plain(item, definitions) for item in cast(list[Any], node)]
+    if not isinstance(node, dict):
+        return node
+    node = cast(dict[str, Any], node)
+    if "$ref" in node:
+        return _plain(definitions[str(node["$ref"]).rpartition("/")[2]], definitions)
+    options = cast(list[Any], node.get("anyOf", []))
+    if len(options) == 2 and {"type": "null"} in options:
+        (kept,) = [option for option in options if option != {"type": "null"}]
+        rest = {key: value for key, value in node.items() if key not in ("anyOf", "default")}
+        return _plain({**kept, **rest}, definitions)
+    return {key: _plain(value, definitions) for key, value in node.items()}

@@ -1,0 +1,208 @@
+"""A paid task from its submit to its images: submit once, wait, download, keep the history. Knows nothing of MCP.
+
+Whatever fails after the submit (the query, the download, the history file) becomes a note on the task, never an
+exception: the TaskId the user paid for always comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+import httpx
+from pydantic import SecretStr
+
+from .catalog import Catalog, ModelSpec
+from .config import Settings
+from .errors import HistoryError, ImageError, RelayConnectionError
+from .history import History, fingerprint
+from .images import PREVIEW_BUDGET, download, preview, save
+from .polling import GRACE, Clock, Outcome, wait_for
+from .query import Failed, Running, Succeeded, TaskDetail, query_task
+from .relay import RelayClient, SubmitRequest
+from .results import Delivery, Failure, HistoryEntry, ImageFile, TaskResult
+
+logger = logging.getLogger(__name__)
+
+Report = Callable[[float, str], Awaitable[None]]
+"""Told the seconds waited so far and a sentence about the task."""
+
+
+class Tracker:
+    """Submits, follows and remembers tasks over the process's one HTTP client."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, http: httpx.AsyncClient, clock: Clock) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._http = http
+        self._clock = clock
+        self._relay = RelayClient(http, submit_path=settings.submit_path)
+        self._history = History(lambda: settings.history_file)
+
+    async def submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
+        """Submit once and record the task; a cancellation waits until both are done, so the TaskId is kept."""
+        with anyio.CancelScope(shield=True):
+            return await self._submit(spec, request, api_key)
+        raise AssertionError("unreachable: nothing cancels a shielded scope")
+
+    async def _submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
+        submission = await self._relay.submit(request, api_key)
+        logger.info("Submitted task %s on %s", submission.task_id, spec.id)
+        task = TaskResult(
+            task_id=submission.task_id, model=spec.id, status="SUBMITTED", request_id=submission.request_id or None
+        )
+        return await self._record(api_key, task, request.prompt)
+
+    async def follow(self, task: TaskResult, api_key: SecretStr, wait: int, report: Report) -> Delivery:
+        """Wait up to `wait` s for the task to finish; hand back what is known by then."""
+        start = self._clock.now()
+        outcome = await self._watch(task.task_id, api_key, wait, report)
+        return await self._settle(task, outcome, api_key, wait - (self._clock.now() - start))
+
+    async def lookup(self, task_id: str, api_key: SecretStr, wait: int, report: Report) -> Delivery:
+        """A task by id: from the history when it is finished, otherwise from the relay, waiting up to `wait` s."""
+        known = await self._load(api_key, task_id)
+        if known is not None and known.status in ("SUCCEEDED", "FAILED"):
+            return await self._deliver(known, api_key, wait)
+        start = self._clock.now()
+        outcome = await self._watch(task_id, api_key, wait, report)
+        prompt = ""
+        if known is None:
+            if outcome.detail is None:
+                raise outcome.problem or RelayConnectionError(
+                    f"The relay gave no answer about task {task_id} in time; try again.", request_sent=True
+                )
+            known = TaskResult(task_id=task_id, model=self._model_of(outcome.detail), status="SUBMITTED")
+            prompt = outcome.detail.prompt or ""
+        return await self._settle(known, outcome, api_key, wait - (self._clock.now() - start), prompt)
+
+    async def image(self, task_id: str, number: int, api_key: SecretStr) -> bytes:
+        """Image `number` of a finished task of this key: its local copy, or downloaded again if that is gone."""
+        known = await anyio.to_thread.run_sync(self._history.get, fingerprint(api_key), task_id)
+        if known is None or not 1 <= number <= len(known.images):
+            raise ImageError(f"This API key has no image {number} of task {task_id} in its history.")
+        image = known.images[number - 1]
+        kept, data, problem = await self._keep(task_id, number, image)
+        if data is None:
+            raise ImageError(problem)
+        if kept != image:
+            images = [kept if index == number - 1 else other for index, other in enumerate(known.images)]
+            await self._record(api_key, known.model_copy(update={"images": images}))
+        return data
+
+    async def recent(self, api_key: SecretStr, limit: int) -> list[HistoryEntry]:
+        """The newest tasks of this key; HistoryError when the history cannot be read."""
+        return await anyio.to_thread.run_sync(self._history.recent, fingerprint(api_key), limit)
+
+    async def _watch(self, task_id: str, api_key: SecretStr, wait: int, report: Report) -> Outcome:
+        async def heartbeat(state: Running, waited: float) -> None:
+            done = f" ({state.progress}% done)" if state.progress is not None else ""
+            await report(waited, f"Task {task_id} is running{done}; waited {waited:.0f} of {wait} s.")
+
+        query = partial(query_task, self._http, self._settings.query_path, task_id, api_key)
+        interval = self._settings.poll_interval
+        return await wait_for(query, wait=wait, interval=interval, clock=self._clock, report=heartbeat)
+
+    async def _settle(
+        self, task: TaskResult, outcome: Outcome, api_key: SecretStr, left: float, prompt: str = ""
+    ) -> Delivery:
+        notes = list(task.notes)
+        if outcome.problem is not None:
+            notes.append(
+                f"Could not check on the task: {outcome.problem} The task itself is not affected: call "
+                "get_image_task with this task_id later."
+            )
+        task = _apply(task.model_copy(update={"notes": notes}), outcome.detail)
+        task = await self._record(api_key, task, prompt)
+        if task.status != "SUCCEEDED":
+            return Delivery(task)
+        return await self._deliver(task, api_key, left)
+
+    async def _deliver(self, task: TaskResult, api_key: SecretStr, left: float) -> Delivery:
+        """Make sure each image has a local copy (downloading within `left` s plus grace), then preview them."""
+        images: list[ImageFile] = []
+        previews: list[bytes] = []
+        notes = list(task.notes)
+        with anyio.move_on_after(max(left, 0) + GRACE) as scope:
+            for number, image in enumerate(task.images, start=1):
+                kept, data, problem = await self._keep(task.task_id, number, image)
+                images.append(kept)
+                notes += [problem] if problem else []
+                if data is not None and self._settings.inline:
+                    notes += await self._preview(number, data, len(task.images), previews)
+        if scope.cancelled_caught:
+            images += task.images[len(images) :]
+            notes.append("Saving the images took too long; call get_image_task with this task_id to save them.")
+        delivered = task.model_copy(update={"images": images, "notes": notes})
+        if images != task.images:
+            delivered = await self._record(api_key, delivered)
+        return Delivery(delivered, tuple(previews))
+
+    async def _keep(self, task_id: str, number: int, image: ImageFile) -> tuple[ImageFile, bytes | None, str]:
+        """The image with a local copy and its bytes; or as it was, with a sentence saying what went wrong."""
+        if image.path is not None:
+            try:
+                return image, await anyio.to_thread.run_sync(Path(image.path).read_bytes), ""
+            except OSError:
+                pass  # moved or deleted since: fetch it again
+        try:
+            data, kind = await download(self._http, image.url)
+            stem = task_id if number == 1 else f"{task_id}-{number}"
+            path = await anyio.to_thread.run_sync(save, self._settings.images_dir, stem, data, kind)
+        except ImageError as exc:
+            until = f" (until {image.expires_at})" if image.expires_at else ""
+            lost = image.model_copy(update={"path": None})
+            return lost, None, f"Image {number} has no local copy: {exc}. Its URL works{until}."
+        return image.model_copy(update={"path": str(path), "mime_type": kind}), data, ""
+
+    async def _preview(self, number: int, data: bytes, count: int, previews: list[bytes]) -> list[str]:
+        try:
+            previews.append(await anyio.to_thread.run_sync(preview, data, PREVIEW_BUDGET // count))
+        except ImageError as exc:
+            return [f"Image {number}: {exc}."]
+        return []
+
+    async def _load(self, api_key: SecretStr, task_id: str) -> TaskResult | None:
+        try:
+            return await anyio.to_thread.run_sync(self._history.get, fingerprint(api_key), task_id)
+        except HistoryError as exc:
+            logger.warning("%s", exc)
+            return None
+
+    async def _record(self, api_key: SecretStr, task: TaskResult, prompt: str = "") -> TaskResult:
+        """Save the task in the history; when that fails, say so on the task instead."""
+        try:
+            await anyio.to_thread.run_sync(self._history.save, fingerprint(api_key), task, prompt)
+        except HistoryError as exc:
+            logger.warning("Task %s is not in the history: %s", task.task_id, exc)
+            note = f"This task could not be written to the history, so keep its TaskId: {exc}"
+            return task.model_copy(update={"notes": [*task.notes, note]})
+        return task
+
+    def _model_of(self, detail: TaskDetail) -> str:
+        """The catalog id of a task this server did not submit, from the model it reports."""
+        for spec in self._catalog.models:
+            if (spec.model_name, spec.model_version) == (detail.model_name, detail.model_version):
+                return spec.id
+        return "-".join(part for part in (detail.model_name, detail.model_version) if part) or "unknown"
+
+
+def _apply(task: TaskResult, detail: TaskDetail | None) -> TaskResult:
+    """The task as the relay's last answer describes it."""
+    if detail is None:
+        return task
+    state = detail.state
+    if isinstance(state, Running):
+        return task.model_copy(update={"status": "RUNNING", "progress": state.progress})
+    if isinstance(state, Failed):
+        failure = Failure(code=state.code, message=state.message)
+        return task.model_copy(update={"status": "FAILED", "progress": None, "error": failure})
+    return task.model_copy(update={"status": "SUCCEEDED", "progress": None, "images": _images(state)})
+
+
+def _images(state: Succeeded) -> list[ImageFile]:
+    return [ImageFile(url=file.url or "", expires_at=file.expires_at, file_id=file.file_id) for file in state.files]

@@ -1,0 +1,241 @@
+"""A finished image as the user gets it: a full-size local copy, a preview small enough for any client, the URL.
+When the copy, the preview or the history cannot be made, the image and the TaskId still come back."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from mcp import MCPError
+from mcp.types import BlobResourceContents, CallToolResult, ImageContent, ResourceLink, TextContent
+from PIL import Image
+
+from aigc_image_mcp.images import PREVIEW_BUDGET
+
+from .conftest import Connect
+from .fake_relay import FakeRelay, accepted, png, task_detail
+
+pytestmark = pytest.mark.anyio
+
+TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
+ARGUMENTS: dict[str, Any] = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def previews(result: CallToolResult) -> list[ImageContent]:
+    return [block for block in result.content if isinstance(block, ImageContent)]
+
+
+def first_image(result: CallToolResult) -> dict[str, Any]:
+    assert result.structured_content is not None, text_of(result)
+    return result.structured_content["images"][0]
+
+
+async def generate(connect: Connect, **settings: Any) -> CallToolResult:
+    async with connect(**settings) as client:
+        return await client.call_tool("generate_image", ARGUMENTS)
+
+
+async def read(connect: Connect, uri: str) -> bytes:
+    async with connect() as client:
+        (contents,) = (await client.read_resource(uri)).contents
+    assert isinstance(contents, BlobResourceContents)
+    return base64.b64decode(contents.blob)
+
+
+def finish_with(relay: FakeRelay, name: str, answer: httpx.Response) -> None:
+    relay.script.append(accepted(TASK))
+    relay.queries[TASK] = deque([task_detail(TASK, urls=(f"https://relay.test/files/{name}",))])
+    relay.files[name] = answer
+
+
+async def test_the_image_is_saved_full_size_and_shown_as_a_small_jpeg_preview_with_a_link(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    original = png(1200, 900, noise=True)
+    finish_with(relay, "big.png", httpx.Response(200, content=original, headers={"content-type": "image/png"}))
+
+    result = await generate(connect)
+
+    saved = folders["output_dir"] / f"{TASK}.png"
+    assert first_image(result)["path"] == str(saved)
+    assert saved.read_bytes() == original
+    (preview,) = previews(result)
+    assert preview.mime_type == "image/jpeg"
+    assert len(preview.data) <= PREVIEW_BUDGET
+    with Image.open(io.BytesIO(base64.b64decode(preview.data))) as shown:
+        assert shown.format == "JPEG"
+        assert max(shown.size) <= 1024
+        assert shown.size[0] / shown.size[1] == pytest.approx(1200 / 900, rel=0.01)
+    assert first_image(result)["url"] == "https://relay.test/files/big.png"
+    assert preview.data not in str(result.structured_content), "no base64 in the structured content"
+
+
+async def test_the_saved_image_is_linked_as_a_resource_that_serves_it_full_size_to_its_key_only(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    finish_with(relay, "a.png", httpx.Response(200, content=png(300, 200)))
+    result = await generate(connect)
+    (link,) = [block for block in result.content if isinstance(block, ResourceLink)]
+
+    assert (link.uri, link.mime_type) == (f"aigc-image://tasks/{TASK}/image-1.png", "image/png")
+    assert await read(connect, link.uri) == png(300, 200)
+    await anyio.Path(folders["output_dir"] / f"{TASK}.png").unlink()
+    assert await read(connect, link.uri) == png(300, 200), "a deleted copy is fetched again from the URL"
+    async with connect(api_key="sk-someone-else-1234") as stranger:
+        with pytest.raises(MCPError, match="This API key has no image 1 of task"):
+            await stranger.read_resource(link.uri)
+
+
+async def test_with_inline_off_no_preview_is_sent_but_the_copy_is_saved(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    finish_with(relay, "a.png", httpx.Response(200, content=png()))
+
+    result = await generate(connect, inline=False)
+
+    assert previews(result) == []
+    assert await anyio.Path(first_image(result)["path"]).read_bytes() == png()
+
+
+async def test_the_file_type_comes_from_the_bytes_not_the_url(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "blue").save(buffer, "JPEG")
+    finish_with(relay, "mislabelled.png", httpx.Response(200, content=buffer.getvalue()))
+
+    result = await generate(connect)
+
+    assert first_image(result)["mime_type"] == "image/jpeg"
+    assert first_image(result)["path"] == str(folders["output_dir"] / f"{TASK}.jpg")
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (httpx.Response(404, text="gone"), "the image server answered HTTP 404"),
+        (
+            httpx.Response(200, text="<html>login</html>", headers={"content-type": "text/html"}),
+            "the download is not an image (content type text/html)",
+        ),
+        (httpx.ReadError("reset"), "the download failed (ReadError)"),
+    ],
+)
+async def test_a_failed_download_leaves_the_url_and_says_why(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path], answer: httpx.Response | Exception, reason: str
+) -> None:
+    relay.script.append(accepted(TASK))
+    relay.queries[TASK] = deque([task_detail(TASK, urls=("https://relay.test/files/x.png",))])
+    relay.files["x.png"] = answer
+
+    result = await generate(connect)
+
+    assert not result.is_error
+    assert first_image(result) == {"url": "https://relay.test/files/x.png", "expires_at": "2026-01-05T12:03:57Z"}
+    assert f"Image 1 has no local copy: {reason}. Its URL works (until 2026-01-05T12:03:57Z)." in text_of(result)
+    assert TASK in text_of(result)
+    assert previews(result) == []
+    assert not folders["output_dir"].exists() or list(folders["output_dir"].iterdir()) == []
+
+
+async def test_an_output_folder_that_cannot_be_written_is_named_with_the_setting_to_change(
+    connect: Connect, relay: FakeRelay, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    finish_with(relay, "a.png", httpx.Response(200, content=png()))
+
+    result = await generate(connect, output_dir=blocker / "images")
+
+    assert first_image(result)["url"] == "https://relay.test/files/a.png"
+    assert "AIGC_IMAGE_OUTPUT_DIR" in text_of(result)
+    assert len(previews(result)) == 0
+
+
+async def test_an_image_no_preview_can_be_made_of_is_still_saved(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    truncated = png(200, 200, noise=True)[:300]
+    finish_with(relay, "broken.png", httpx.Response(200, content=truncated))
+
+    result = await generate(connect)
+
+    assert await anyio.Path(first_image(result)["path"]).read_bytes() == truncated
+    assert "Image 1: no preview could be made" in text_of(result)
+    assert previews(result) == []
+
+
+async def test_a_broken_history_costs_nothing_but_the_history(
+    connect: Connect, relay: FakeRelay, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "history.sqlite3").write_bytes(b"this is not a database" * 100)
+
+    async with connect(data_dir=data) as client:
+        result = await client.call_tool("generate_image", ARGUMENTS)
+        listing = await client.call_tool("list_image_tasks", {})
+
+    assert result.structured_content is not None
+    assert result.structured_content["status"] == "SUCCEEDED"
+    assert "could not be written to the history, so keep its TaskId" in text_of(result)
+    assert listing.is_error
+    assert str(data / "history.sqlite3") in text_of(listing)
+    assert "AIGC_IMAGE_DATA_DIR" in text_of(listing)
+
+
+async def test_a_data_folder_that_is_a_file_costs_nothing_but_the_history(
+    connect: Connect, relay: FakeRelay, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    relay.script.append(accepted(TASK))
+
+    result = await generate(connect, data_dir=blocker)
+
+    assert result.structured_content is not None
+    assert (result.structured_content["task_id"], result.structured_content["status"]) == (TASK, "SUCCEEDED")
+    assert "could not be written to the history" in text_of(result)
+
+
+async def test_a_cancelled_call_has_already_named_its_task_and_kept_it_in_the_history(
+    connect: Connect, relay: FakeRelay
+) -> None:
+    """The client gives up mid-wait (as Claude Desktop does after about 60 s): the task is not lost."""
+    relay.script.append(accepted(TASK))
+    stuck, named = anyio.Event(), anyio.Event()
+    messages: list[str] = []
+
+    class Hanging(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if "/query/" in request.url.path:
+                stuck.set()
+                await anyio.sleep_forever()
+            return relay(request)
+
+    async def watch(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+        named.set()
+
+    async with connect(transport=Hanging()) as client:
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as group:
+                group.start_soon(lambda: client.call_tool("generate_image", ARGUMENTS, progress_callback=watch))
+                await stuck.wait()
+                await named.wait()
+                scope.cancel()
+        listing = await client.call_tool("list_image_tasks", {})
+
+    assert any(TASK in message for message in messages), "the first progress message names the task"
+    assert listing.structured_content is not None
+    assert [(t["task_id"], t["status"]) for t in listing.structured_content["tasks"]] == [(TASK, "SUBMITTED")]

@@ -1,0 +1,222 @@
+"""get_image_task and list_image_tasks: a task is followed up for free, from the history when it is finished,
+and each API key sees only its own tasks. The key itself is never stored."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import deque
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from mcp.types import CallToolResult, ImageContent, TextContent
+from pydantic import SecretStr
+
+from aigc_image_mcp.arguments import parse_arguments
+from aigc_image_mcp.catalog import load_catalog
+from aigc_image_mcp.config import Settings
+from aigc_image_mcp.history import fingerprint
+from aigc_image_mcp.tracker import Tracker
+
+from .conftest import CANARY_KEY, Connect, FakeClock, make_settings
+from .fake_relay import FakeRelay, accepted, running, task_detail
+
+pytestmark = pytest.mark.anyio
+
+TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def content(result: CallToolResult) -> dict[str, Any]:
+    assert result.structured_content is not None, text_of(result)
+    return result.structured_content
+
+
+async def test_a_task_left_running_is_finished_by_get_image_task_without_a_second_submit(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    relay.script.append(accepted(TASK))
+    relay.queries[TASK] = deque([running(TASK, 20), task_detail(TASK, urls=("https://relay.test/files/f.png",))])
+
+    async with connect() as client:
+        first = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox", "wait_seconds": 0})
+        second = await client.call_tool("get_image_task", {"task_id": TASK})
+
+    assert content(first)["status"] == "SUBMITTED"
+    assert content(second)["status"] == "SUCCEEDED"
+    assert content(second)["model"] == "GEM-3.0"
+    assert content(second)["images"][0]["path"] == str(folders["output_dir"] / f"{TASK}.png")
+    assert len(relay.submits) == 1
+
+
+async def test_a_finished_task_is_answered_from_the_history_with_its_preview_and_no_query(
+    connect: Connect, relay: FakeRelay
+) -> None:
+    relay.script.append(accepted(TASK))
+    async with connect() as client:
+        await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox"})
+        asked = len(relay.requests)
+        again = await client.call_tool("get_image_task", {"task_id": TASK, "wait_seconds": 0})
+
+    assert content(again)["status"] == "SUCCEEDED"
+    assert len(relay.requests) == asked, "neither a query nor a download"
+    assert [block.mime_type for block in again.content if isinstance(block, ImageContent)] == ["image/jpeg"]
+
+
+async def test_a_local_copy_deleted_since_is_downloaded_again_from_the_stored_url(
+    connect: Connect, relay: FakeRelay
+) -> None:
+    relay.script.append(accepted(TASK))
+    async with connect() as client:
+        first = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox"})
+        saved = anyio.Path(content(first)["images"][0]["path"])
+        await saved.unlink()
+        relay.queries[TASK] = deque([httpx.Response(500)])  # past the 3 days Tencent answers queries for
+        again = await client.call_tool("get_image_task", {"task_id": TASK})
+
+    assert content(again)["images"][0]["path"] == str(saved)
+    assert await saved.exists()
+    assert relay.queried == [TASK], "the URL was still good: no query was needed"
+
+
+async def test_a_task_this_server_never_saw_is_fetched_and_then_listed(connect: Connect, relay: FakeRelay) -> None:
+    async with connect() as client:
+        result = await client.call_tool("get_image_task", {"task_id": "251007502-AigcImageTask-abc"})
+        listing = await client.call_tool("list_image_tasks", {})
+
+    assert (content(result)["model"], content(result)["status"]) == ("GEM-3.0", "SUCCEEDED")
+    (entry,) = content(listing)["tasks"]
+    assert (entry["task_id"], entry["prompt"]) == ("251007502-AigcImageTask-abc", "a red fox in snow")
+
+
+async def test_a_task_tencent_does_not_know_is_a_tool_error_saying_why(connect: Connect, relay: FakeRelay) -> None:
+    relay.queries["1-AigcImageTask-0"] = deque(
+        [httpx.Response(200, json={"Response": {"Error": {"Code": "InvalidParameterValue.TaskId", "Message": "?"}}})]
+    )
+
+    async with connect() as client:
+        result = await client.call_tool("get_image_task", {"task_id": "1-AigcImageTask-0"})
+
+    assert result.is_error
+    assert "does not know task 1-AigcImageTask-0" in text_of(result)
+    assert "more than 3 days old" in text_of(result)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({}, "task_id: required"),
+        ({"task_id": "../../etc/passwd"}, 'task_id: "../../etc/passwd" is not a TaskId'),
+        ({"task_id": TASK, "wait_seconds": 60}, "wait_seconds: 60 is out of range; use 0 to 55"),
+        ({"task_id": TASK, "model": "GEM-3.0"}, "model: unknown argument; the arguments are task_id, wait_seconds"),
+    ],
+)
+async def test_get_image_task_refuses_bad_arguments_before_asking_anyone(
+    connect: Connect, relay: FakeRelay, arguments: dict[str, Any], expected: str
+) -> None:
+    async with connect() as client:
+        result = await client.call_tool("get_image_task", arguments)
+
+    assert result.is_error
+    assert expected in text_of(result)
+    assert relay.requests == []
+
+
+async def test_the_list_is_newest_first_and_limited(connect: Connect, relay: FakeRelay) -> None:
+    async with connect() as client:
+        for number in range(3):
+            relay.script.append(accepted(f"1-AigcImageTask-{number}"))
+            await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": f"p{number}", "wait_seconds": 0})
+        listing = await client.call_tool("list_image_tasks", {"limit": 2})
+        refused = await client.call_tool("list_image_tasks", {"limit": 0})
+
+    assert [t["task_id"] for t in content(listing)["tasks"]] == ["1-AigcImageTask-2", "1-AigcImageTask-1"]
+    assert "1-AigcImageTask-2 | GEM-3.0 | SUBMITTED" in text_of(listing)
+    assert refused.is_error
+    assert "limit: 0 is out of range; use 1 to 50" in text_of(refused)
+
+
+async def test_each_api_key_sees_only_its_own_tasks(connect: Connect, relay: FakeRelay) -> None:
+    relay.script.append(accepted(TASK))
+    async with connect() as client:
+        await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox", "wait_seconds": 0})
+    relay.queries[TASK] = deque([httpx.Response(401, json={"message": "not your task"})])
+
+    async with connect(api_key="sk-another-key-0000") as other:
+        listing = await other.call_tool("list_image_tasks", {})
+        peek = await other.call_tool("get_image_task", {"task_id": TASK})
+
+    assert content(listing)["tasks"] == []
+    assert "No tasks yet for this API key." in text_of(listing)
+    assert peek.is_error, "another key's history is not consulted; the relay decides"
+    assert relay.requests[-1].headers["authorization"] == "Bearer sk-another-key-0000"
+
+
+async def test_the_history_holds_a_fingerprint_of_the_key_never_the_key(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    relay.script.append(accepted(TASK))
+    async with connect() as client:
+        await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox"})
+
+    database = folders["data_dir"] / "history.sqlite3"
+    with closing(sqlite3.connect(database)) as db:
+        owners = {row[0] for row in db.execute("SELECT owner FROM tasks")}
+    assert owners == {fingerprint(SecretStr(CANARY_KEY))}
+    stored = b"".join(path.read_bytes() for path in folders["data_dir"].iterdir())
+    assert CANARY_KEY.encode() not in stored
+    assert fingerprint(SecretStr(CANARY_KEY)) != fingerprint(SecretStr(CANARY_KEY + "x"))
+
+
+def test_unset_folders_default_to_the_users_pictures_and_data_folders(tmp_path: Path) -> None:
+    settings = make_settings(output_dir="", data_dir="  ", inline="")
+
+    assert settings.images_dir == tmp_path / "home" / "Pictures" / "aigc-image-mcp"
+    assert settings.history_file == tmp_path / "home" / ".local" / "share" / "aigc-image-mcp" / "history.sqlite3"
+    assert settings.inline is True
+
+
+def test_folders_given_with_a_tilde_are_expanded(tmp_path: Path) -> None:
+    settings = make_settings(output_dir="~/art", data_dir="~/state")
+
+    assert settings.images_dir == tmp_path / "home" / "art"
+    assert settings.history_file == tmp_path / "home" / "state" / "history.sqlite3"
+
+
+@pytest.mark.parametrize("path", ["/tencent-vod/v1/query", "tencent-vod/v1/query/{task_id}"])
+def test_a_query_path_without_a_leading_slash_and_task_id_is_refused(path: str) -> None:
+    with pytest.raises(ValueError, match="query_path"):
+        Settings.model_validate({"query_path": path})
+
+
+async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_records_it(
+    relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]
+) -> None:
+    """The client gives up while the POST is on the wire: the task may be billed, so its TaskId is still kept."""
+    posted, release = anyio.Event(), anyio.Event()
+
+    class Slow(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            posted.set()
+            await release.wait()
+            return accepted(TASK)
+
+    settings = make_settings(**folders)
+    catalog = load_catalog()
+    spec, request = parse_arguments({"model": "GEM-3.0", "prompt": "fox"}, catalog)
+    async with httpx.AsyncClient(base_url=settings.base_url, transport=Slow()) as http:
+        tracker = Tracker(settings, catalog, http, clock)
+        async with anyio.create_task_group() as group:
+            group.start_soon(tracker.submit, spec, request, SecretStr(CANARY_KEY))
+            await posted.wait()
+            group.cancel_scope.cancel()
+            release.set()
+        entries = await tracker.recent(SecretStr(CANARY_KEY), 10)
+
+    assert [(entry.task_id, entry.status) for entry in entries] == [(TASK, "SUBMITTED")]

@@ -1,0 +1,98 @@
+"""End to end: the installed `aigc-image-mcp` console script over stdio, against the fake relay on a real loopback
+HTTP server. A task submitted by one process is listed and finished by the next; another key sees none of it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncGenerator, Generator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.types import CallToolResult, TextContent
+
+from .conftest import CANARY_KEY
+from .fake_relay import FakeRelay, accepted, png, serve
+
+pytestmark = pytest.mark.anyio
+
+SCRIPT = Path(sys.executable).with_name("aigc-image-mcp")
+TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    text = "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+    assert result.structured_content is not None, text
+    return result.structured_content
+
+
+@pytest.fixture
+def relay_url(relay: FakeRelay) -> Generator[str]:
+    with serve(relay) as url:
+        yield url
+
+
+@asynccontextmanager
+async def process(tmp_path: Path, relay_url: str, key: str = CANARY_KEY) -> AsyncGenerator[Client]:
+    """A fresh server process; its stderr (the log) goes to tmp_path/server.log."""
+    environment = {
+        "HOME": str(tmp_path / "home"),
+        "QUICKROUTER_API_KEY": key,
+        "QUICKROUTER_BASE_URL": relay_url,
+        "AIGC_IMAGE_DATA_DIR": str(tmp_path / "data"),
+        "AIGC_IMAGE_OUTPUT_DIR": str(tmp_path / "images"),
+        "AIGC_IMAGE_POLL_INTERVAL": "0.05",
+        "AIGC_IMAGE_LOG_LEVEL": "DEBUG",
+    }
+    parameters = StdioServerParameters(command=str(SCRIPT), env=environment)
+    with (tmp_path / "server.log").open("a") as log:
+        async with Client(stdio_client(parameters, errlog=log), mode="legacy") as client:
+            yield client
+
+
+async def test_the_history_survives_a_restart_and_stays_with_its_key(
+    tmp_path: Path, relay: FakeRelay, relay_url: str
+) -> None:
+    relay.script.append(accepted(TASK))
+
+    async with process(tmp_path, relay_url) as first:
+        submitted = await first.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox", "wait_seconds": 0})
+    assert structured(submitted)["status"] == "SUBMITTED"
+
+    async with process(tmp_path, relay_url) as second:
+        listed = await second.call_tool("list_image_tasks", {})
+        finished = await second.call_tool("get_image_task", {"task_id": TASK})
+
+    assert [(t["task_id"], t["status"], t["prompt"]) for t in structured(listed)["tasks"]] == [
+        (TASK, "SUBMITTED", "fox")
+    ]
+    assert structured(finished)["status"] == "SUCCEEDED"
+    saved = anyio.Path(structured(finished)["images"][0]["path"])
+    assert saved.parent == anyio.Path(tmp_path / "images")
+    assert await saved.read_bytes() == png()
+
+    async with process(tmp_path, relay_url, key="sk-someone-else-1234") as stranger:
+        theirs = await stranger.call_tool("list_image_tasks", {})
+    assert structured(theirs)["tasks"] == []
+
+    assert len(relay.submits) == 1
+    log = await anyio.Path(tmp_path / "server.log").read_text()
+    assert f"Submitted task {TASK}" in log
+    assert CANARY_KEY not in log
+
+
+def test_the_stdio_start_leaves_pillow_tenacity_platformdirs_and_sqlite_unimported(tmp_path: Path) -> None:
+    """They are needed once a task finishes, not to answer initialize and tools/list (the cold start)."""
+    probe = (
+        "import sys; from aigc_image_mcp.config import Settings; from aigc_image_mcp.server import build_server; "
+        "build_server(Settings()); print(sorted({'PIL', 'tenacity', 'platformdirs', 'sqlite3'} & set(sys.modules)))"
+    )
+    environment = {"HOME": str(tmp_path), "PATH": os.environ.get("PATH", "")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment, check=True)
+    assert done.stdout.strip() == "[]"
