@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,11 @@ def relay() -> FakeRelay:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+def saved_as(folder: Path, task_id: str, extension: str, number: int = 1) -> Path:
+    """Where the server saves image `number` of a task today: `<folder>/<date>_<TaskId>_<n><ext>`."""
+    return folder / f"{datetime.now(UTC).date().isoformat()}_{task_id}_{number}{extension}"
 
 
 @pytest.fixture

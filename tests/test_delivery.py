@@ -18,7 +18,7 @@ from PIL import Image
 
 from aigc_image_mcp.images import PREVIEW_BUDGET
 
-from .conftest import Connect
+from .conftest import Connect, saved_as
 from .fake_relay import FakeRelay, accepted, png, task_detail
 
 pytestmark = pytest.mark.anyio
@@ -66,8 +66,8 @@ async def test_the_image_is_saved_full_size_and_shown_as_a_small_jpeg_preview_wi
 
     result = await generate(connect)
 
-    saved = folders["output_dir"] / f"{TASK}.png"
-    assert first_image(result)["path"] == str(saved)
+    saved = saved_as(folders["output_dir"], TASK, ".png")
+    assert first_image(result)["local_path"] == str(saved)
     assert saved.read_bytes() == original
     (preview,) = previews(result)
     assert preview.mime_type == "image/jpeg"
@@ -80,20 +80,29 @@ async def test_the_image_is_saved_full_size_and_shown_as_a_small_jpeg_preview_wi
     assert preview.data not in str(result.structured_content), "no base64 in the structured content"
 
 
-async def test_the_saved_image_is_linked_as_a_resource_that_serves_it_full_size_to_its_key_only(
-    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
-) -> None:
+async def test_each_image_url_comes_as_a_resource_link(connect: Connect, relay: FakeRelay) -> None:
     finish_with(relay, "a.png", httpx.Response(200, content=png(300, 200)))
     result = await generate(connect)
     (link,) = [block for block in result.content if isinstance(block, ResourceLink)]
 
-    assert (link.uri, link.mime_type) == (f"aigc-image://tasks/{TASK}/image-1.png", "image/png")
-    assert await read(connect, link.uri) == png(300, 200)
-    await anyio.Path(folders["output_dir"] / f"{TASK}.png").unlink()
-    assert await read(connect, link.uri) == png(300, 200), "a deleted copy is fetched again from the URL"
+    assert (str(link.uri), link.mime_type) == ("https://relay.test/files/a.png", "image/png")
+    assert link.description is not None
+    assert "valid until 2026-01-05T12:03:57Z" in link.description
+
+
+async def test_the_saved_copy_is_also_a_resource_of_this_server_full_size_for_its_key_only(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    finish_with(relay, "a.png", httpx.Response(200, content=png(300, 200)))
+    await generate(connect)
+    uri = f"aigc-image://tasks/{TASK}/image-1.png"
+
+    assert await read(connect, uri) == png(300, 200)
+    await anyio.Path(saved_as(folders["output_dir"], TASK, ".png")).unlink()
+    assert await read(connect, uri) == png(300, 200), "a deleted copy is fetched again from the URL"
     async with connect(api_key="sk-someone-else-1234") as stranger:
         with pytest.raises(MCPError, match="This API key has no image 1 of task"):
-            await stranger.read_resource(link.uri)
+            await stranger.read_resource(uri)
 
 
 async def test_with_inline_off_no_preview_is_sent_but_the_copy_is_saved(
@@ -104,7 +113,7 @@ async def test_with_inline_off_no_preview_is_sent_but_the_copy_is_saved(
     result = await generate(connect, inline=False)
 
     assert previews(result) == []
-    assert await anyio.Path(first_image(result)["path"]).read_bytes() == png()
+    assert await anyio.Path(first_image(result)["local_path"]).read_bytes() == png()
 
 
 async def test_the_file_type_comes_from_the_bytes_not_the_url(
@@ -117,7 +126,7 @@ async def test_the_file_type_comes_from_the_bytes_not_the_url(
     result = await generate(connect)
 
     assert first_image(result)["mime_type"] == "image/jpeg"
-    assert first_image(result)["path"] == str(folders["output_dir"] / f"{TASK}.jpg")
+    assert first_image(result)["local_path"] == str(saved_as(folders["output_dir"], TASK, ".jpg"))
 
 
 @pytest.mark.parametrize(
@@ -170,7 +179,7 @@ async def test_an_image_no_preview_can_be_made_of_is_still_saved(
 
     result = await generate(connect)
 
-    assert await anyio.Path(first_image(result)["path"]).read_bytes() == truncated
+    assert await anyio.Path(first_image(result)["local_path"]).read_bytes() == truncated
     assert "Image 1: no preview could be made" in text_of(result)
     assert previews(result) == []
 
@@ -239,3 +248,50 @@ async def test_a_cancelled_call_has_already_named_its_task_and_kept_it_in_the_hi
     assert any(TASK in message for message in messages), "the first progress message names the task"
     assert listing.structured_content is not None
     assert [(t["task_id"], t["status"]) for t in listing.structured_content["tasks"]] == [(TASK, "SUBMITTED")]
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://relay.test/files/a.png", "/files/a.png"])
+async def test_an_image_url_that_is_not_http_is_never_fetched(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path], url: str
+) -> None:
+    relay.script.append(accepted(TASK))
+    relay.queries[TASK] = deque([task_detail(TASK, urls=(url,))])
+
+    result = await generate(connect)
+
+    assert "only http(s) URLs are downloaded" in text_of(result)
+    assert [r.url.path for r in relay.requests if r.url.path.startswith("/files/")] == []
+    assert not folders["output_dir"].exists()
+
+
+@pytest.mark.parametrize("task_id", ["../../escaped", "a/../../b", "/etc/cron.d/x", ".hidden"])
+async def test_a_task_id_from_the_network_cannot_write_outside_the_output_folder(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path], tmp_path: Path, task_id: str
+) -> None:
+    relay.script.append(accepted(task_id))
+    relay.queries[task_id] = deque([task_detail(task_id, urls=("https://relay.test/files/a.png",))])
+
+    result = await generate(connect)
+
+    assert not result.is_error
+    written = [Path(path) async for path in anyio.Path(tmp_path).rglob("*.png")]
+    assert written, "the image is still saved"
+    assert all(path.parent == folders["output_dir"] and not path.name.startswith(".") for path in written)
+
+
+@pytest.mark.parametrize("budget", [None, 60_000])
+async def test_the_preview_of_a_4096_square_image_stays_under_its_budget(
+    connect: Connect, relay: FakeRelay, budget: int | None
+) -> None:
+    noise = Image.merge("RGB", [Image.effect_noise((4096, 4096), 90) for _ in range(3)])
+    buffer = io.BytesIO()
+    noise.save(buffer, "JPEG", quality=95)  # noise is the worst case for the preview's JPEG
+    finish_with(relay, "huge.jpg", httpx.Response(200, content=buffer.getvalue()))
+
+    async with connect(**({} if budget is None else {"inline_budget": budget})) as client:
+        result = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "static"})
+
+    (preview,) = previews(result)
+    assert len(preview.data) <= (budget or 300_000)
+    with Image.open(io.BytesIO(base64.b64decode(preview.data))) as shown:
+        assert shown.size[0] == shown.size[1] <= 1024

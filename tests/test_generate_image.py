@@ -9,7 +9,7 @@ import httpx
 import pytest
 from mcp.types import CallToolResult, TextContent
 
-from .conftest import CANARY_KEY, Connect
+from .conftest import CANARY_KEY, Connect, saved_as
 from .fake_relay import FakeRelay, accepted, png
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +37,7 @@ async def test_a_prompt_and_model_are_sent_as_the_seed_body_and_the_task_id_come
     assert str(request.url) == "https://relay.test/tencent-vod/v1/aigc-image"
     assert request.headers["authorization"] == f"Bearer {CANARY_KEY}"
     assert request.headers["content-type"] == "application/json"
-    saved = folders["output_dir"] / "251007502-AigcImage-abc.png"
+    saved = saved_as(folders["output_dir"], "251007502-AigcImage-abc", ".png")
     assert result.structured_content == {
         "task_id": "251007502-AigcImage-abc",
         "request_id": "req-1",
@@ -47,7 +47,7 @@ async def test_a_prompt_and_model_are_sent_as_the_seed_body_and_the_task_id_come
             {
                 "url": "https://relay.test/files/251007502-AigcImage-abc.png",
                 "expires_at": "2026-01-05T12:03:57Z",
-                "path": str(saved),
+                "local_path": str(saved),
                 "mime_type": "image/png",
             }
         ],

@@ -21,7 +21,7 @@ from aigc_image_mcp.config import Settings
 from aigc_image_mcp.history import fingerprint
 from aigc_image_mcp.tracker import Tracker
 
-from .conftest import CANARY_KEY, Connect, FakeClock, make_settings
+from .conftest import CANARY_KEY, Connect, FakeClock, make_settings, saved_as
 from .fake_relay import FakeRelay, accepted, running, task_detail
 
 pytestmark = pytest.mark.anyio
@@ -51,7 +51,7 @@ async def test_a_task_left_running_is_finished_by_get_image_task_without_a_secon
     assert content(first)["status"] == "SUBMITTED"
     assert content(second)["status"] == "SUCCEEDED"
     assert content(second)["model"] == "GEM-3.0"
-    assert content(second)["images"][0]["path"] == str(folders["output_dir"] / f"{TASK}.png")
+    assert content(second)["images"][0]["local_path"] == str(saved_as(folders["output_dir"], TASK, ".png"))
     assert len(relay.submits) == 1
 
 
@@ -75,12 +75,12 @@ async def test_a_local_copy_deleted_since_is_downloaded_again_from_the_stored_ur
     relay.script.append(accepted(TASK))
     async with connect() as client:
         first = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox"})
-        saved = anyio.Path(content(first)["images"][0]["path"])
+        saved = anyio.Path(content(first)["images"][0]["local_path"])
         await saved.unlink()
         relay.queries[TASK] = deque([httpx.Response(500)])  # past the 3 days Tencent answers queries for
         again = await client.call_tool("get_image_task", {"task_id": TASK})
 
-    assert content(again)["images"][0]["path"] == str(saved)
+    assert content(again)["images"][0]["local_path"] == str(saved)
     assert await saved.exists()
     assert relay.queried == [TASK], "the URL was still good: no query was needed"
 
@@ -220,3 +220,18 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
         entries = await tracker.recent(SecretStr(CANARY_KEY), 10)
 
     assert [(entry.task_id, entry.status) for entry in entries] == [(TASK, "SUBMITTED")]
+
+
+async def test_the_list_can_show_only_one_status(connect: Connect, relay: FakeRelay) -> None:
+    relay.queries["1-AigcImageTask-done"] = deque([task_detail("1-AigcImageTask-done", urls=())])
+    async with connect() as client:
+        for task_id, wait in (("1-AigcImageTask-done", 5), ("1-AigcImageTask-queued", 0)):
+            relay.script.append(accepted(task_id))
+            await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "p", "wait_seconds": wait})
+        failed = await client.call_tool("list_image_tasks", {"status": "FAILED"})
+        submitted = await client.call_tool("list_image_tasks", {"status": "SUBMITTED"})
+        refused = await client.call_tool("list_image_tasks", {"status": "done"})
+
+    assert [t["task_id"] for t in content(failed)["tasks"]] == ["1-AigcImageTask-done"]
+    assert [t["task_id"] for t in content(submitted)["tasks"]] == ["1-AigcImageTask-queued"]
+    assert 'status: "done" is not accepted; use one of SUBMITTED, RUNNING, SUCCEEDED, FAILED' in text_of(refused)

@@ -73,7 +73,7 @@ async def test_the_history_survives_a_restart_and_stays_with_its_key(
         (TASK, "SUBMITTED", "fox")
     ]
     assert structured(finished)["status"] == "SUCCEEDED"
-    saved = anyio.Path(structured(finished)["images"][0]["path"])
+    saved = anyio.Path(structured(finished)["images"][0]["local_path"])
     assert saved.parent == anyio.Path(tmp_path / "images")
     assert await saved.read_bytes() == png()
 

@@ -65,8 +65,8 @@ async def test_a_task_still_running_when_the_wait_ends_comes_back_running_with_i
     }
     assert f'call get_image_task with task_id "{TASK}"' in text_of(result)
     assert "do not call generate_image again" in text_of(result)
-    assert clock.sleeps == [3, 3, 3, 1], "every 3 s, and not a moment past wait_seconds"
-    assert relay.queried == [TASK] * 5, "at 0, 3, 6, 9 and 10 s"
+    assert clock.sleeps == [1, 1.5, 2.25, 3.375, 1.875], "pauses grow from 1 s, and end at wait_seconds"
+    assert relay.queried == [TASK] * 6, "at 0, 1, 2.5, 4.75, 8.125 and 10 s"
     assert len(relay.submits) == 1
 
 
@@ -79,9 +79,42 @@ async def test_progress_names_the_task_at_once_and_then_grows_with_each_check(
     result = await generate(connect, progress, wait_seconds=30)
 
     assert structured(result)["status"] == "SUCCEEDED"
-    assert [(value, total) for value, total, _ in progress] == [(0, 30), (3, 30), (6, 30)]
+    assert [(value, total) for value, total, _ in progress] == [(0, 100), (10, 100), (60, 100)]
     assert all(TASK in (message or "") for _, _, message in progress)
-    assert "60% done" in (progress[-1][2] or "")
+    assert "RUNNING (60% done)" in (progress[-1][2] or "")
+
+
+async def test_progress_rises_with_every_notification_even_when_tencent_reports_the_same(
+    connect: Connect, relay: FakeRelay
+) -> None:
+    answers(relay, running(TASK, 40), running(TASK, 40), running(TASK, 40), task_detail(TASK, urls=()))
+    progress: Progress = []
+
+    await generate(connect, progress, wait_seconds=30)
+
+    values = [value for value, _, _ in progress]
+    assert values == sorted(set(values)), "MCP requires each progress value to be higher than the last"
+    assert values[1] == 40
+
+
+async def test_a_long_task_is_noticed_within_a_second_of_finishing_with_at_most_one_query_per_2_s(
+    connect: Connect, relay: FakeRelay, clock: FakeClock
+) -> None:
+    relay.script.append(accepted(TASK))
+    started, length = clock.time, 50.0
+
+    def linear(request: httpx.Request) -> httpx.Response:
+        elapsed = clock.time - started
+        if elapsed >= length:
+            return task_detail(TASK, urls=("https://relay.test/files/done.png",))
+        return running(TASK, progress=int(100 * elapsed / length))
+
+    relay.routes[("GET", f"/tencent-vod/v1/query/{TASK}")] = linear
+    result = await generate(connect, wait_seconds=55)
+
+    assert structured(result)["status"] == "SUCCEEDED"
+    assert clock.time - started - length <= 1.0, "noticed within a second of the finish"
+    assert len(relay.queried) <= length / 2, "no more than one query per 2 s on average"
 
 
 async def test_wait_seconds_0_hands_back_the_task_id_without_asking_about_it(
@@ -115,8 +148,8 @@ async def test_a_task_tencent_finished_without_an_image_is_an_error_with_the_tas
 
     assert result.is_error
     content = structured(result)
-    assert (content["task_id"], content["status"], content["error"]["code"]) == (TASK, "FAILED", code)
-    assert message in content["error"]["message"]
+    assert (content["task_id"], content["status"], content["error_code"]) == (TASK, "FAILED", code)
+    assert message in content["message"]
     assert f"Task {TASK} on GEM-3.0 failed: {code}" in text_of(result)
 
 
@@ -147,7 +180,7 @@ async def test_a_connection_fault_on_the_query_is_retried_and_the_wait_goes_on(
 
     assert structured(result)["status"] == "SUCCEEDED"
     assert relay.queried == [TASK] * 4
-    assert clock.sleeps == [1, 2, 3], "two retries, then the poll interval"
+    assert clock.sleeps == [1, 2, 1], "two retries (1 s, 2 s), then the first pause"
 
 
 async def test_the_relays_retry_after_is_honoured_between_queries(

@@ -101,6 +101,8 @@ def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]
         return [f"{name}: must be a string, got {_show(value)}"]
     if argument.option is not None and catalog is not None:
         return _check_choice(name, value, getattr(catalog.options, argument.option), "")
+    if argument.choices:
+        return _check_choice(name, value, argument.choices, "")
     problems: list[str] = []
     if argument.min_length is not None and len(value) < argument.min_length:
         problems.append(f"{name}: must not be empty")

@@ -40,11 +40,19 @@ class Settings(BaseSettings):
         pattern=r"^/.*\{task_id\}",
         description="The relay's task-query route; {task_id} stands for the TaskId.",
     )
-    poll_interval: float = Field(default=3.0, gt=0, description="Seconds between two queries of a running task.")
+    poll_interval: float = Field(
+        default=5.0, gt=0, description="The longest pause between two queries of a running task, in seconds."
+    )
     output_dir: Path | None = Field(
         default=None, description="Where images are saved; default: the user's Pictures folder, aigc-image-mcp."
     )
     inline: bool = Field(default=True, description="Whether results carry a small preview of each image.")
+    inline_budget: int = Field(
+        default=300_000,
+        ge=10_000,
+        le=900_000,
+        description="Characters of base64 the previews of one result may take; clients reject results over 1 MB.",
+    )
     data_dir: Path | None = Field(
         default=None, description="Where the task history database lives; default: the user data folder."
     )

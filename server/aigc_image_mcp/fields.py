@@ -23,6 +23,8 @@ class Argument:
     maximum: int | None = None
     option: str | None = None
     """The key in the catalog's `options` whose values close this argument."""
+    choices: tuple[str, ...] = ()
+    """Fixed values that close this argument, for one that does not come from the catalog."""
 
 
 # Arguments whose rules differ per model; schema.py and arguments.py handle them from the catalog.
@@ -121,6 +123,12 @@ TASK_ID = Argument(
 )
 TASK_ID_PATTERN = r"^[A-Za-z0-9._-]+$(?!\n)"
 DEFAULT_LIMIT = 10
+STATUS = Argument(
+    "status",
+    "string",
+    "Only tasks in this state: SUBMITTED (not checked since), RUNNING, SUCCEEDED or FAILED. Leave out for all.",
+    choices=("SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED"),
+)
 LIMIT = Argument(
     "limit",
     "integer",

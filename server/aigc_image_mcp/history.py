@@ -77,13 +77,13 @@ class History:
             row = db.execute("SELECT result FROM tasks WHERE owner = ? AND task_id = ?", (owner, task_id)).fetchone()
         return None if row is None else self._parse(row[0])
 
-    def recent(self, owner: str, limit: int) -> list[HistoryEntry]:
-        """This owner's newest tasks, newest first."""
+    def recent(self, owner: str, limit: int, status: str | None = None) -> list[HistoryEntry]:
+        """This owner's newest tasks, newest first; only those in `status` when it is given."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT result, prompt, created_at FROM tasks WHERE owner = ? ORDER BY created_at DESC, rowid DESC "
-                "LIMIT ?",
-                (owner, limit),
+                "SELECT result, prompt, created_at FROM tasks WHERE owner = ? AND (? IS NULL OR status = ?) "
+                "ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (owner, status, status, limit),
             ).fetchall()
         return [self._entry(result, prompt, created_at) for result, prompt, created_at in rows]
 
@@ -97,7 +97,8 @@ class History:
             created_at=created_at,
             prompt=shown,
             images=task.images,
-            error=task.error,
+            error_code=task.error_code,
+            message=task.message,
         )
 
     def _parse(self, text: str) -> TaskResult:

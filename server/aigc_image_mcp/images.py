@@ -7,6 +7,7 @@ import base64
 import contextlib
 import io
 import re
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
     from PIL.Image import Image as Picture
 
 MAX_BYTES = 50 * 1024 * 1024
-PREVIEW_BUDGET = 256 * 1024
-"""Characters of base64 that the previews of one result may take: well under what clients accept (about 1 MB)."""
+PREVIEW_BUDGET = 300_000
+"""Characters of base64 that the previews of one result may take by default: well under what clients accept (1 MB)."""
 _PREVIEW_STEPS = ((1024, 85), (768, 80), (512, 75), (384, 70), (256, 60))
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
@@ -32,6 +33,8 @@ EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", 
 
 async def download(http: httpx.AsyncClient, url: str) -> tuple[bytes, str]:
     """The image at `url` and its MIME type; ImageError when it cannot be had or is not an image."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ImageError(f"only http(s) URLs are downloaded, not {url[:60]!r}")
     try:
         async with http.stream("GET", url, headers={"Accept": "image/*"}) as response:
             if response.status_code != 200:
@@ -63,9 +66,19 @@ def mime_type(data: bytes, declared: str) -> str:
     raise ImageError(f"the download is not an image (content type {declared or 'none'})")
 
 
+def file_stem(day: date, task_id: str, number: int) -> str:
+    """`2026-11-23_<TaskId>_1`: sorts by date, and says which task and which of its images."""
+    return f"{day.isoformat()}_{task_id}_{number}"
+
+
 def save(folder: Path, stem: str, data: bytes, kind: str) -> Path:
-    """Write `data` as `<folder>/<stem><ext>`, replacing an earlier copy whole; ImageError when it cannot."""
-    path = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", stem) + EXTENSIONS[kind])
+    """Write `data` as `<folder>/<stem><ext>`, replacing an earlier copy whole; ImageError when it cannot.
+
+    The stem comes partly from the network (the TaskId): it is reduced to a plain file name, and the result must
+    still lie in `folder`."""
+    path = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".") + EXTENSIONS[kind])
+    if path.resolve().parent != folder.resolve():
+        raise ImageError(f"the name {stem!r} would leave {folder}")
     partial = path.with_name(path.name + ".part")
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,7 @@
-"""Waiting for a task: ask the relay now and then every `interval` seconds, until the task finishes or the caller's
-wait runs out. A failed query is retried (tenacity; Retry-After honoured) only while time is left. No MCP here."""
+"""Waiting for a task: ask the relay at once, then after pauses that start at 1 s and grow to `longest`, until the task
+finishes or the caller's wait runs out. Once Tencent's progress shows a pace, the pause aims at the expected end and
+then steps by 1 s, so a finish is noticed within about a second without asking often over a long task. A failed
+query is retried (tenacity; Retry-After honoured) only while time is left. No MCP here."""
 
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ from .query import Running, TaskDetail, is_transient
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
+FIRST_PAUSE = 1.0
+GROWTH = 1.5
+CLOSE_PAUSE = 1.0
+"""Seconds between queries once the expected end is near."""
 ATTEMPTS = 4
 """Tries of one query: the first and three retries, each only if it can end before the deadline."""
 GRACE = 5.0
@@ -51,11 +57,30 @@ class Outcome:
     problem: RelayError | None = None
 
 
-async def wait_for(query: Query, *, wait: float, interval: float, clock: Clock, report: Report) -> Outcome:
-    """Query at once, then every `interval` s, until the task is no longer running or `wait` s have passed."""
+@dataclass(frozen=True)
+class _Reading:
+    time: float
+    progress: int
+
+
+def next_pause(step: int, first: _Reading | None, latest: _Reading | None, longest: float) -> float:
+    """Seconds until the next query: 1 s growing by half each time up to `longest`; once two progress readings show
+    a pace, the time to the expected end (at least 1 s, at most `longest`)."""
+    pause = min(longest, FIRST_PAUSE * GROWTH**step)
+    if first is None or latest is None or latest.progress <= first.progress or latest.time <= first.time:
+        return pause
+    pace = (latest.progress - first.progress) / (latest.time - first.time)
+    return min(longest, max(min(CLOSE_PAUSE, longest), (100 - latest.progress) / pace))
+
+
+async def wait_for(query: Query, *, wait: float, longest: float, clock: Clock, report: Report) -> Outcome:
+    """Query at once, then after growing or progress-aimed pauses, until the task is no longer running or `wait` s
+    have passed."""
     start = clock.now()
     deadline = start + wait
     last: TaskDetail | None = None
+    first: _Reading | None = None
+    step = 0
     while True:
         with anyio.move_on_after(max(deadline - clock.now(), 0) + GRACE):
             try:
@@ -65,7 +90,11 @@ async def wait_for(query: Query, *, wait: float, interval: float, clock: Clock, 
             if not isinstance(detail.state, Running) or clock.now() >= deadline:
                 return Outcome(detail)
             last = detail
-            await clock.sleep(min(interval, max(deadline - clock.now(), 0)))
+            latest = None if detail.state.progress is None else _Reading(clock.now(), detail.state.progress)
+            first = first or latest
+            pause = next_pause(step, first, latest, longest)
+            step += 1
+            await clock.sleep(min(pause, max(deadline - clock.now(), 0)))
             await report(detail.state, clock.now() - start)  # a heartbeat before each query after the first
             continue
         return Outcome(last)  # a query on the wire outlived the deadline

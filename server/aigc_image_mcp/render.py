@@ -30,7 +30,7 @@ def task_result(delivery: Delivery) -> CallToolResult:
     content += [
         _link(task, number, image)
         for number, image in enumerate(task.images, start=1)
-        if image.path and image.mime_type
+        if image.url.lower().startswith(("http://", "https://"))
     ]
     return CallToolResult(content=content, structured_content=task.dump(), is_error=task.status == "FAILED")
 
@@ -41,9 +41,9 @@ def task_list(entries: list[HistoryEntry]) -> str:
         return "No tasks yet for this API key."
     lines = [f"The {len(entries)} newest tasks of this API key, newest first:"]
     for entry in entries:
-        saved = [image.path or image.url for image in entry.images]
+        saved = [image.local_path or image.url for image in entry.images]
         where = f" -> {', '.join(saved)}" if saved else ""
-        reason = f" ({entry.error.code}: {entry.error.message})" if entry.error else ""
+        reason = f" ({entry.error_code}: {entry.message})" if entry.error_code else ""
         lines.append(
             f"- {entry.task_id} | {entry.model} | {entry.status}{reason} | {entry.created_at} | {entry.prompt!r}{where}"
         )
@@ -67,27 +67,57 @@ def _headline(task: TaskResult) -> str:
         done = f" ({task.progress}% done)" if task.progress is not None else ""
         return f"{name} is still running{done}. Give the user the TaskId, and {again}"
     if task.status == "FAILED":
-        reason = f"{task.error.code}: {task.error.message}" if task.error else "no reason given"
-        return (
-            f"{name} failed: {reason}. Fix what this points at (often the prompt) before calling generate_image again."
-        )
+        reason = f"{task.error_code}: {task.message}" if task.error_code else "no reason given"
+        return f"{name} failed: {reason}. {advice(task.error_code)}"
     count = len(task.images)
     return f"{name} succeeded with {count} image{'s' * (count != 1)}. Previews, when shown, are reduced copies."
 
 
+_POLICY = (
+    "The prompt or a reference image broke Tencent's content policy: rephrase the prompt (leave out violent, "
+    "sexual or real-person requests) or use another image, then call generate_image again."
+)
+_BUSY = "The model is busy (a limit on concurrent tasks or a backlog): wait a minute, then call generate_image again."
+_ADVICE = {
+    "InvalidParameter.VoilationContent": _POLICY,  # sic: Tencent's own spelling
+    "InvalidParameter.ViolationContent": _POLICY,
+    "ContentModerationFailed": _POLICY,
+    "RequestLimitExceeded": _BUSY,
+    "FailedOperation": _BUSY,
+    "ResourceInsufficient": _BUSY,
+    "InvalidParameter.MediaFormat": "A reference image is not a usable jpeg, png or webp under 7 MB: use another.",
+    "ResourceNotFound": "A reference image could not be fetched: check that its URL is public, or its FileId.",
+    "InvalidParameterValue": "Tencent refused a value: check resolution, aspect_ratio and the reference images.",
+    "InvalidParameter": "Tencent refused a value: check resolution, aspect_ratio and the reference images.",
+    "ModelGenerateFailed": "The model produced no image: try again, perhaps with a simpler prompt.",
+    "TaskTimeout": "The task ran out of time at Tencent: try again.",
+    "InternalError": "Tencent failed internally: try again later.",
+    "OperationCanceled": "The task was cancelled at Tencent.",
+}
+
+
+def advice(code: str | None) -> str:
+    """What the user can change after Tencent finished a task with reason `code`."""
+    return _ADVICE.get(
+        code or "", "Fix what the reason points at (often the prompt) before calling generate_image again."
+    )
+
+
 def _image_line(number: int, image: ImageFile) -> str:
     until = f", valid until {image.expires_at}" if image.expires_at else ""
-    saved = f"saved to {image.path}; " if image.path else ""
+    saved = f"saved to {image.local_path}; " if image.local_path else ""
     return f"- Image {number}: {saved}URL {image.url}{until}."
 
 
 def _link(task: TaskResult, number: int, image: ImageFile) -> ResourceLink:
-    """A link to the saved image as a resource of this server: full size, for clients that cannot open the path."""
-    extension = LINKED[image.mime_type or ""]
+    """A link to the image's URL, full size, which a client can open or fetch until it expires."""
+    extension = EXTENSIONS.get(image.mime_type or "", "")
+    until = f"; valid until {image.expires_at}" if image.expires_at else ""
     return ResourceLink(
         type="resource_link",
-        uri=IMAGE_URI.format(task_id=task.task_id, number=number) + extension,
-        name=f"{task.task_id}{'' if number == 1 else f'-{number}'}{extension}",
+        uri=image.url,
+        name=f"{task.task_id}_{number}{extension}",
         title=f"Image {number} of task {task.task_id}",
+        description=f"The generated image, full size{until}.",
         mime_type=image.mime_type,
     )

@@ -28,15 +28,8 @@ class ImageFile(_Result):
     url: str = Field(description="Tencent's download URL (it may be plain http); valid until expires_at.")
     expires_at: str | None = Field(default=None, description="When the URL stops working (ISO 8601, UTC).")
     file_id: str | None = Field(default=None, description="The VOD FileId, for storage_mode Permanent.")
-    path: str | None = Field(default=None, description="The local copy this server saved; absent if none.")
+    local_path: str | None = Field(default=None, description="The local copy this server saved; absent if none.")
     mime_type: str | None = Field(default=None, description="The image's type, e.g. image/png.")
-
-
-class Failure(_Result):
-    """Why Tencent finished a task without an image."""
-
-    code: str = Field(description="Tencent's code, e.g. InvalidParameter.VoilationContent.")
-    message: str = Field(description="Tencent's explanation.")
 
 
 class TaskResult(_Result):
@@ -51,7 +44,10 @@ class TaskResult(_Result):
     request_id: str | None = Field(default=None, description="Tencent's RequestId of the submit, for support.")
     progress: int | None = Field(default=None, description="Tencent's progress, 0 to 100, while RUNNING.")
     images: list[ImageFile] = Field(default_factory=lambda: [], description="The images, once SUCCEEDED.")
-    error: Failure | None = Field(default=None, description="Tencent's reason, when FAILED.")
+    error_code: str | None = Field(
+        default=None, description="Tencent's reason code when FAILED, e.g. InvalidParameter.VoilationContent."
+    )
+    message: str | None = Field(default=None, description="Tencent's explanation when FAILED.")
     notes: list[str] = Field(
         default_factory=lambda: [],
         description="What this call could not do (check on the task, save a copy, record it); the task is unaffected.",
@@ -67,7 +63,8 @@ class HistoryEntry(_Result):
     created_at: str = Field(description="When this server first saw the task (ISO 8601, UTC).")
     prompt: str = Field(description="The prompt, shortened to 200 characters.")
     images: list[ImageFile] = Field(default_factory=lambda: [])
-    error: Failure | None = None
+    error_code: str | None = None
+    message: str | None = None
 
 
 class TaskList(_Result):

@@ -96,6 +96,8 @@ def _shared_property(argument: Argument, catalog: Catalog) -> Schema:
 
 def _plain_property(argument: Argument, suffix: str = "") -> Schema:
     schema = _property(argument.kind, argument.description + suffix)
+    if argument.choices:
+        schema["enum"] = list(argument.choices)
     limits = {
         "minLength": argument.min_length,
         "maxLength": argument.max_length,

@@ -22,7 +22,7 @@ from .arguments import parse_arguments, parse_plain, wait_seconds
 from .catalog import Catalog, load_catalog
 from .config import Settings
 from .errors import AigcImageError, ConfigError
-from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
+from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
 from .render import IMAGE_URI, LINKED, task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
@@ -42,7 +42,8 @@ back with the TaskId: then call get_image_task with it (free), never generate_im
 earlier tasks, also after a restart. Each argument's description says which models accept it; leave out what the
 chosen model does not take."""
 _WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
-_FETCHES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+# get_image_task saves a local copy, but changes nothing the user has elsewhere: read-only, as far as they can tell.
+_FETCHES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 _READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
@@ -119,7 +120,7 @@ def build_server(
             list_image_tasks,
             title="List image tasks",
             description=LIST_DESCRIPTION,
-            parameters=plain_schema((LIMIT,)),
+            parameters=plain_schema((STATUS, LIMIT)),
             output=TaskList,
             annotations=_READS,
         ),
@@ -142,8 +143,8 @@ GET_DESCRIPTION = (
     "RUNNING, or mentioned trouble after the submit, and to show an earlier result again."
 )
 LIST_DESCRIPTION = (
-    "List the newest image tasks of this API key (also from before a restart): TaskId, model, status, prompt, "
-    "and where each image was saved. Free, and reads only this server's local history."
+    "List the newest image tasks of this API key (also from before a restart), optionally only those in one status: "
+    "TaskId, model, status, prompt, and where each image was saved. Free, and reads only this server's local history."
 )
 
 
@@ -160,7 +161,7 @@ async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any])
     if wait == 0:
         return task_result(Delivery(task))
     try:
-        report = _reporter(ctx, wait)
+        report = _reporter(ctx)
         await report(0, f"Submitted task {task.task_id} on {task.model}; waiting up to {wait} s for the image.")
         return task_result(await state.tracker.follow(task, api_key, wait, report))
     except Exception:  # a bug past this point must not cost the user the task they paid for
@@ -175,9 +176,7 @@ async def get_image_task(arguments: dict[str, Any], ctx: Context[AppState, Any])
     try:
         values = parse_plain("get_image_task", arguments, (TASK_ID, WAIT_AGAIN), required=(TASK_ID.name,))
         wait = int(values.get(WAIT_AGAIN.name, DEFAULT_WAIT))
-        delivery = await state.tracker.lookup(
-            values[TASK_ID.name], _api_key(state.settings), wait, _reporter(ctx, wait)
-        )
+        delivery = await state.tracker.lookup(values[TASK_ID.name], _api_key(state.settings), wait, _reporter(ctx))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     return task_result(delivery)
@@ -187,8 +186,9 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     """The newest tasks of this API key, from the local history."""
     state = ctx.request_context.lifespan_context
     try:
-        values = parse_plain("list_image_tasks", arguments, (LIMIT,))
-        entries = await state.tracker.recent(_api_key(state.settings), int(values.get(LIMIT.name, DEFAULT_LIMIT)))
+        values = parse_plain("list_image_tasks", arguments, (STATUS, LIMIT))
+        limit = int(values.get(LIMIT.name, DEFAULT_LIMIT))
+        entries = await state.tracker.recent(_api_key(state.settings), limit, values.get(STATUS.name))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     listing = TaskList(tasks=entries)
@@ -208,11 +208,15 @@ async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> 
         raise ResourceError(str(exc)) from exc
 
 
-def _reporter(ctx: Context[AppState, Any], wait: int) -> Callable[[float, str], Awaitable[None]]:
-    """Progress in seconds waited out of `wait`; a no-op for a client that asked for none."""
+def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
+    """MCP progress out of 100: Tencent's percentage, nudged up when it has not moved, since the protocol wants each
+    notification higher than the last. A no-op for a client that sent no progress token."""
+    last = -1.0
 
-    async def report(waited: float, message: str) -> None:
-        await ctx.report_progress(waited, wait, message)
+    async def report(percent: float, message: str) -> None:
+        nonlocal last
+        last = min(max(percent, last + 0.1), 99.9)
+        await ctx.report_progress(last, 100, message)
 
     return report
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -20,16 +21,16 @@ from .catalog import Catalog, ModelSpec
 from .config import Settings
 from .errors import HistoryError, ImageError, RelayConnectionError
 from .history import History, fingerprint
-from .images import PREVIEW_BUDGET, download, preview, save
+from .images import download, file_stem, preview, save
 from .polling import GRACE, Clock, Outcome, wait_for
 from .query import Failed, Running, Succeeded, TaskDetail, query_task
 from .relay import RelayClient, SubmitRequest
-from .results import Delivery, Failure, HistoryEntry, ImageFile, TaskResult
+from .results import Delivery, HistoryEntry, ImageFile, TaskResult
 
 logger = logging.getLogger(__name__)
 
 Report = Callable[[float, str], Awaitable[None]]
-"""Told the seconds waited so far and a sentence about the task."""
+"""Told Tencent's progress in percent and a sentence about the task."""
 
 
 class Tracker:
@@ -94,18 +95,18 @@ class Tracker:
             await self._record(api_key, known.model_copy(update={"images": images}))
         return data
 
-    async def recent(self, api_key: SecretStr, limit: int) -> list[HistoryEntry]:
-        """The newest tasks of this key; HistoryError when the history cannot be read."""
-        return await anyio.to_thread.run_sync(self._history.recent, fingerprint(api_key), limit)
+    async def recent(self, api_key: SecretStr, limit: int, status: str | None = None) -> list[HistoryEntry]:
+        """The newest tasks of this key, of one status if given; HistoryError when the history cannot be read."""
+        return await anyio.to_thread.run_sync(self._history.recent, fingerprint(api_key), limit, status)
 
     async def _watch(self, task_id: str, api_key: SecretStr, wait: int, report: Report) -> Outcome:
         async def heartbeat(state: Running, waited: float) -> None:
             done = f" ({state.progress}% done)" if state.progress is not None else ""
-            await report(waited, f"Task {task_id} is running{done}; waited {waited:.0f} of {wait} s.")
+            await report(state.progress or 0, f"Task {task_id} is RUNNING{done}; waited {waited:.0f} of {wait} s.")
 
         query = partial(query_task, self._http, self._settings.query_path, task_id, api_key)
-        interval = self._settings.poll_interval
-        return await wait_for(query, wait=wait, interval=interval, clock=self._clock, report=heartbeat)
+        longest = self._settings.poll_interval
+        return await wait_for(query, wait=wait, longest=longest, clock=self._clock, report=heartbeat)
 
     async def _settle(
         self, task: TaskResult, outcome: Outcome, api_key: SecretStr, left: float, prompt: str = ""
@@ -144,24 +145,24 @@ class Tracker:
 
     async def _keep(self, task_id: str, number: int, image: ImageFile) -> tuple[ImageFile, bytes | None, str]:
         """The image with a local copy and its bytes; or as it was, with a sentence saying what went wrong."""
-        if image.path is not None:
+        if image.local_path is not None:
             try:
-                return image, await anyio.to_thread.run_sync(Path(image.path).read_bytes), ""
+                return image, await anyio.to_thread.run_sync(Path(image.local_path).read_bytes), ""
             except OSError:
                 pass  # moved or deleted since: fetch it again
         try:
             data, kind = await download(self._http, image.url)
-            stem = task_id if number == 1 else f"{task_id}-{number}"
+            stem = file_stem(datetime.now(UTC).date(), task_id, number)
             path = await anyio.to_thread.run_sync(save, self._settings.images_dir, stem, data, kind)
         except ImageError as exc:
             until = f" (until {image.expires_at})" if image.expires_at else ""
-            lost = image.model_copy(update={"path": None})
+            lost = image.model_copy(update={"local_path": None})
             return lost, None, f"Image {number} has no local copy: {exc}. Its URL works{until}."
-        return image.model_copy(update={"path": str(path), "mime_type": kind}), data, ""
+        return image.model_copy(update={"local_path": str(path), "mime_type": kind}), data, ""
 
     async def _preview(self, number: int, data: bytes, count: int, previews: list[bytes]) -> list[str]:
         try:
-            previews.append(await anyio.to_thread.run_sync(preview, data, PREVIEW_BUDGET // count))
+            previews.append(await anyio.to_thread.run_sync(preview, data, self._settings.inline_budget // count))
         except ImageError as exc:
             return [f"Image {number}: {exc}."]
         return []
@@ -199,8 +200,8 @@ def _apply(task: TaskResult, detail: TaskDetail | None) -> TaskResult:
     if isinstance(state, Running):
         return task.model_copy(update={"status": "RUNNING", "progress": state.progress})
     if isinstance(state, Failed):
-        failure = Failure(code=state.code, message=state.message)
-        return task.model_copy(update={"status": "FAILED", "progress": None, "error": failure})
+        failure = {"error_code": state.code, "message": state.message}
+        return task.model_copy(update={"status": "FAILED", "progress": None, **failure})
     return task.model_copy(update={"status": "SUCCEEDED", "progress": None, "images": _images(state)})
 
 
