@@ -4,12 +4,13 @@ everything else of ours has the AIGC_IMAGE_ prefix."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.quickrouter.ai"
+MIN_TOKEN_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -38,12 +39,48 @@ class Settings(BaseSettings):
     models_file: Path | None = Field(default=None, description="A JSON file of models added to the catalog.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Remote use (--transport http): see http.py and guard.py.
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = Field(default="127.0.0.1", min_length=1, description="The address the HTTP server listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="0 picks a free port; the log says which.")
+    workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes.")
+    http_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(), description="Comma-separated bearer tokens clients must present when the server has its own key."
+    )
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Host header values accepted besides loopback; a name without port takes any port."
+    )
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Origin header values accepted besides loopback ones, e.g. https://app.example.com."
+    )
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="Larger HTTP request bodies are refused (413).")
+    body_timeout: float = Field(default=30.0, gt=0, description="Seconds a client has to send its request body.")
+    max_connections: int = Field(default=1000, ge=1, description="Concurrent HTTP connections per worker; then 503.")
+    shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
+
     @field_validator("api_key", mode="before")
     @classmethod
     def _blank_key_is_no_key(cls, value: object) -> object:
         # A bundle host substitutes an unset user_config field as "", and keys are often pasted with spaces.
         if isinstance(value, str):
             return value.strip() or None
+        return value
+
+    @field_validator("http_tokens", "allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("http_tokens")
+    @classmethod
+    def _strong_tokens(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        if any(len(token.get_secret_value()) < MIN_TOKEN_LENGTH for token in value):
+            raise ValueError(
+                f"every token in AIGC_IMAGE_HTTP_TOKENS needs at least {MIN_TOKEN_LENGTH} characters; make one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
         return value
 
     @field_validator("base_url")

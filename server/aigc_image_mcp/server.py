@@ -20,6 +20,7 @@ from .arguments import parse_arguments
 from .catalog import Catalog, load_catalog
 from .config import Settings
 from .errors import AigcImageError, ConfigError
+from .guard import bearer_token
 from .relay import RelayClient
 from .schema import input_schema, tool_description
 
@@ -91,7 +92,7 @@ async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any])
     state = ctx.request_context.lifespan_context
     try:
         spec, request = parse_arguments(arguments, state.catalog)
-        submission = await state.relay.submit(request, _api_key(state.settings))
+        submission = await state.relay.submit(request, _api_key(ctx))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     task = SubmittedTask(
@@ -106,13 +107,19 @@ async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any])
     )
 
 
-def _api_key(settings: Settings) -> SecretStr:
-    if settings.api_key is None:
-        raise ConfigError(
-            "No QuickRouter API key is configured, so no image can be generated. Set the environment variable "
-            "QUICKROUTER_API_KEY for this server (in Claude Desktop: the extension's API key setting) and restart it."
-        )
-    return settings.api_key
+def _api_key(ctx: Context[AppState, Any]) -> SecretStr:
+    """The relay key for this call: the server's own, else (pass-through over HTTP) the caller's bearer token."""
+    settings = ctx.request_context.lifespan_context.settings
+    if settings.api_key is not None:
+        return settings.api_key
+    token = bearer_token(ctx.headers)
+    if token is not None:
+        return SecretStr(token)
+    raise ConfigError(
+        "No QuickRouter API key is configured, so no image can be generated. Set the environment variable "
+        "QUICKROUTER_API_KEY for this server (in Claude Desktop: the extension's API key setting) and restart it; "
+        "over HTTP, a client may instead send its own key as Authorization: Bearer."
+    )
 
 
 def _tool(
