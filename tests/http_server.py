@@ -40,11 +40,14 @@ class Log:
     started: int = 0
     ready: threading.Event = field(default_factory=threading.Event)
     draining: threading.Event = field(default_factory=threading.Event)
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
     def follow(self, process: subprocess.Popen[str]) -> None:
         assert process.stderr is not None
         for line in process.stderr:
-            self.lines.append(line)
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify_all()
             if (match := _RUNNING.search(line)) is not None:
                 self.port = int(match.group(1))
             self.started += "Application startup complete" in line
@@ -57,6 +60,14 @@ class Log:
     @property
     def text(self) -> str:
         return "".join(self.lines)
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in self.lines)
+
+    def wait_for(self, text: str, count: int = 1) -> bool:
+        """Whether `text` shows up in `count` lines before START_TIMEOUT."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count(text) >= count, START_TIMEOUT)
 
 
 @dataclass

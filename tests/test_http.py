@@ -201,6 +201,33 @@ def test_a_client_too_slow_to_send_its_body_is_cut_off(shared_key: Served) -> No
     assert answer.startswith(b"HTTP/1.1 408")
 
 
+def test_a_client_that_leaves_mid_call_does_not_lose_the_paid_task(pass_through: Served) -> None:
+    server, relay = pass_through.server, pass_through.relay
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow_submit(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        release.wait(START_TIMEOUT)
+        return accepted("task-left-behind")
+
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "generate_image", "arguments": ARGS}}
+    )
+    head = "".join(f"{k}: {v}\r\n" for k, v in {**MCP_HEADERS, "Authorization": f"Bearer {USER_KEYS[0]}"}.items())
+    ended = server.log.count("Terminating session")
+    relay.routes[("POST", SUBMIT_PATH)] = slow_submit
+    try:
+        with socket.create_connection(("127.0.0.1", server.log.port or 0), timeout=START_TIMEOUT) as conn:
+            request = f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}Content-Length: {len(body)}\r\n\r\n{body}"
+            conn.sendall(request.encode())
+            assert arrived.wait(START_TIMEOUT)
+        assert server.log.wait_for("Terminating session", ended + 1)  # the server saw the client leave
+        release.set()
+        assert server.log.wait_for("accepted task task-left-behind")
+    finally:
+        del relay.routes[("POST", SUBMIT_PATH)]
+
+
 async def test_on_loopback_a_shared_key_without_tokens_needs_no_auth() -> None:
     with served(QUICKROUTER_API_KEY=CANARY_KEY) as it:
         async with mcp_client(it.server.mcp_url) as client:
