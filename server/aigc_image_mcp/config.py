@@ -17,7 +17,12 @@ class Settings(BaseSettings):
     """The server's configuration. `api_key` is a SecretStr: it never appears in a repr or a log."""
 
     model_config = SettingsConfigDict(
-        env_prefix="AIGC_IMAGE_", frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True
+        env_prefix="AIGC_IMAGE_",
+        frozen=True,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+        hide_input_in_errors=True,  # a refused setting may be a key or a token: never echo it
     )
 
     api_key: SecretStr | None = Field(
