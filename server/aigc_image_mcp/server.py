@@ -67,8 +67,11 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState, None]:
         timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
         headers = {"User-Agent": f"{NAME}/{version(NAME)}", "Accept": "application/json"}
+        # Over HTTP many calls share this client: keep a connection per concurrent call rather than httpx's 20,
+        # so a busy server does not open (and TLS-handshake) a new relay connection for most calls.
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
         async with httpx.AsyncClient(
-            base_url=settings.base_url, timeout=timeout, headers=headers, transport=transport
+            base_url=settings.base_url, timeout=timeout, headers=headers, transport=transport, limits=limits
         ) as http:
             yield AppState(settings, catalog, RelayClient(http, submit_path=settings.submit_path))
 
