@@ -126,6 +126,7 @@ async def test_a_relay_refusing_the_callers_key_is_a_tool_error_without_the_key(
 
     assert result.is_error
     assert "HTTP 401" in text_of(result)
+    assert "bearer token" in text_of(result)
     assert_no_secrets(text_of(result) + server.log.text)
 
 

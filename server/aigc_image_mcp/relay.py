@@ -162,8 +162,9 @@ def _check_status(response: httpx.Response, key: str) -> Any:
     detail = _relay_message(response, key)
     if status in (401, 403):
         raise RelayAuthError(
-            f"The relay refused the API key (HTTP {status}{detail}). Check QUICKROUTER_API_KEY: it must be a "
-            "valid QuickRouter key with enough balance. The task was not created.",
+            f"The relay refused the API key (HTTP {status}{detail}). Check the key (QUICKROUTER_API_KEY, or over "
+            "HTTP the bearer token the client sends): it must be a valid QuickRouter key with enough balance. "
+            "The task was not created.",
             status_code=status,
         )
     if status == 429:
