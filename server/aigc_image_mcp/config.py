@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.quickrouter.ai"
 DEFAULT_QUERY_PATH = "/tencent-vod/v1/query/{task_id}"
 APP_DIR = "aigc-image-mcp"
+MIN_TOKEN_LENGTH = 16
 # An MCP bundle host leaves `${user_config.x}` as it is when the user set no value and the manifest has no default.
 _PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
 
@@ -21,7 +22,12 @@ class Settings(BaseSettings):
     """The server's configuration. `api_key` is a SecretStr: it never appears in a repr or a log."""
 
     model_config = SettingsConfigDict(
-        env_prefix="AIGC_IMAGE_", frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True
+        env_prefix="AIGC_IMAGE_",
+        frozen=True,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+        hide_input_in_errors=True,  # a refused setting may be a key or a token: never echo it
     )
 
     api_key: SecretStr | None = Field(
@@ -64,6 +70,25 @@ class Settings(BaseSettings):
     models_file: Path | None = Field(default=None, description="A JSON file of models added to the catalog.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Remote use (--transport http): see http.py and guard.py.
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = Field(default="127.0.0.1", min_length=1, description="The address the HTTP server listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="0 picks a free port; the log says which.")
+    workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes.")
+    http_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(), description="Comma-separated bearer tokens clients must present when the server has its own key."
+    )
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Host header values accepted besides loopback; a name without port takes any port."
+    )
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Origin header values accepted besides loopback ones, e.g. https://app.example.com."
+    )
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="Larger HTTP request bodies are refused (413).")
+    body_timeout: float = Field(default=30.0, gt=0, description="Seconds a client has to send its request body.")
+    max_connections: int = Field(default=1000, ge=1, description="Concurrent HTTP connections per worker; then 503.")
+    shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
+
     @model_validator(mode="before")
     @classmethod
     def _unset_is_default(cls, data: Any) -> Any:
@@ -86,6 +111,23 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser().absolute()
+
+    @field_validator("http_tokens", "allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("http_tokens")
+    @classmethod
+    def _strong_tokens(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        if any(len(token.get_secret_value()) < MIN_TOKEN_LENGTH for token in value):
+            raise ValueError(
+                f"every token in AIGC_IMAGE_HTTP_TOKENS needs at least {MIN_TOKEN_LENGTH} characters; make one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import time
 from typing import Any, Literal, cast
 
+import anyio
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -22,6 +24,7 @@ from .errors import (
 )
 
 SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
+logger = logging.getLogger(__name__)
 _EXCERPT = 200
 _RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: the relay refuses a repeat within 3 days."
 
@@ -100,12 +103,7 @@ class RelayClient:
     async def submit(self, request: SubmitRequest, api_key: SecretStr) -> Submission:
         """Create one task. Never retried: the POST is billable and not idempotent."""
         key = api_key.get_secret_value()
-        try:
-            response = await self._http.post(
-                self._submit_path, json=request.body(), headers={"Authorization": f"Bearer {key}"}
-            )
-        except httpx.HTTPError as exc:
-            raise _connection_error(exc, str(self._http.base_url)) from None
+        response = await self._post_shielded(request, key)
         payload = _check_status(response, key)
         envelope = _parse_envelope(payload, response, key)
         if envelope.error is not None:
@@ -121,7 +119,21 @@ class RelayClient:
                 f"its answer was: {excerpt(response.text, key)}. {_RETRY_SAFELY}",
                 status_code=response.status_code,
             )
+        logger.info("The relay accepted task %s (RequestId %s)", envelope.task_id, envelope.request_id)
         return Submission(task_id=envelope.task_id, request_id=envelope.request_id or "")
+
+    async def _post_shielded(self, request: SubmitRequest, key: str) -> httpx.Response:
+        # Once sent, the task may be billed: the answer is read even if the caller goes away meanwhile (an HTTP
+        # client that disconnects, a cancelled call), so that its TaskId is logged rather than lost. The client's
+        # timeout bounds the wait.
+        with anyio.CancelScope(shield=True):
+            try:
+                return await self._http.post(
+                    self._submit_path, json=request.body(), headers={"Authorization": f"Bearer {key}"}
+                )
+            except httpx.HTTPError as exc:
+                raise _connection_error(exc, str(self._http.base_url)) from None
+        raise AssertionError("a shielded scope is never cancelled")  # for the type checker
 
 
 def _connection_error(exc: httpx.HTTPError, base_url: str) -> RelayError:
@@ -150,8 +162,9 @@ def _check_status(response: httpx.Response, key: str) -> Any:
     detail = relay_message(response, key)
     if status in (401, 403):
         raise RelayAuthError(
-            f"The relay refused the API key (HTTP {status}{detail}). Check QUICKROUTER_API_KEY: it must be a "
-            "valid QuickRouter key with enough balance. The task was not created.",
+            f"The relay refused the API key (HTTP {status}{detail}). Check the key (QUICKROUTER_API_KEY, or over "
+            "HTTP the bearer token the client sends): it must be a valid QuickRouter key with enough balance. "
+            "The task was not created.",
             status_code=status,
         )
     if status == 429:

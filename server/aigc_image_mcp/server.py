@@ -23,6 +23,7 @@ from .catalog import Catalog, load_catalog
 from .config import Settings
 from .errors import AigcImageError, ConfigError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
+from .guard import bearer_token
 from .render import IMAGE_URI, LINKED, task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
@@ -153,7 +154,7 @@ async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any])
     state = ctx.request_context.lifespan_context
     try:
         spec, request = parse_arguments(arguments, state.catalog)
-        api_key = _api_key(state.settings)
+        api_key = _api_key(ctx)
         task = await state.tracker.submit(spec, request, api_key)
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
@@ -176,7 +177,7 @@ async def get_image_task(arguments: dict[str, Any], ctx: Context[AppState, Any])
     try:
         values = parse_plain("get_image_task", arguments, (TASK_ID, WAIT_AGAIN), required=(TASK_ID.name,))
         wait = int(values.get(WAIT_AGAIN.name, DEFAULT_WAIT))
-        delivery = await state.tracker.lookup(values[TASK_ID.name], _api_key(state.settings), wait, _reporter(ctx))
+        delivery = await state.tracker.lookup(values[TASK_ID.name], _api_key(ctx), wait, _reporter(ctx))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     return task_result(delivery)
@@ -188,7 +189,7 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     try:
         values = parse_plain("list_image_tasks", arguments, (STATUS, LIMIT))
         limit = int(values.get(LIMIT.name, DEFAULT_LIMIT))
-        entries = await state.tracker.recent(_api_key(state.settings), limit, values.get(STATUS.name))
+        entries = await state.tracker.recent(_api_key(ctx), limit, values.get(STATUS.name))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     listing = TaskList(tasks=entries)
@@ -203,7 +204,7 @@ async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> 
     if not re.search(TASK_ID_PATTERN, task_id) or not number.isdigit():
         raise ResourceError(f"No such image: task {task_id!r}, image {number!r}.")
     try:
-        return await state.tracker.image(task_id, int(number), _api_key(state.settings))
+        return await state.tracker.image(task_id, int(number), _api_key(ctx))
     except AigcImageError as exc:
         raise ResourceError(str(exc)) from exc
 
@@ -222,23 +223,32 @@ def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[N
 
 
 def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-    """The one client of the process: connection reuse across calls, the configured timeouts."""
+    """The one client of the process: connection reuse across calls, the configured timeouts. Over HTTP many calls
+    share it: it keeps a connection per concurrent call rather than httpx's 20, so a busy server does not open (and
+    TLS-handshake) a new relay connection for most calls."""
     return httpx.AsyncClient(
         base_url=settings.base_url,
         timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
         headers={"User-Agent": f"{NAME}/{__version__}", "Accept": "application/json"},
         transport=transport,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
     )
 
 
-def _api_key(settings: Settings) -> SecretStr:
-    """The relay key of this call: every tool gets it here, and the history is filed under its fingerprint."""
-    if settings.api_key is None:
-        raise ConfigError(
-            "No QuickRouter API key is configured, so no image can be generated. Set the environment variable "
-            "QUICKROUTER_API_KEY for this server (in Claude Desktop: the extension's API key setting) and restart it."
-        )
-    return settings.api_key
+def _api_key(ctx: Context[AppState, Any]) -> SecretStr:
+    """The relay key of this call: the server's own, else (pass-through over HTTP) the caller's bearer token. Every
+    tool gets it here, and the history is filed under its fingerprint."""
+    settings = ctx.request_context.lifespan_context.settings
+    if settings.api_key is not None:
+        return settings.api_key
+    token = bearer_token(ctx.headers)
+    if token is not None:
+        return SecretStr(token)
+    raise ConfigError(
+        "No QuickRouter API key is configured, so no image can be generated. Set the environment variable "
+        "QUICKROUTER_API_KEY for this server (in Claude Desktop: the extension's API key setting) and restart it; "
+        "over HTTP, a client may instead send its own key as Authorization: Bearer."
+    )
 
 
 def _tool(

@@ -1,0 +1,230 @@
+"""Load on the HTTP transport, loopback only, bounded in count and time.
+
+1. Throughput: generate_image (submit only, against a fast fake relay) with 50 concurrent clients, side by side
+   with a bare MCPServer echo tool served the same way (the same guard, uvicorn, stateless SSE responses), in
+   interleaved rounds; p50/p99 latency of each.
+2. Soak: 10,000 generate_image calls in a row, no error allowed, with the server's resident memory along the way.
+
+    uv run python bench/http_load.py [--clients 50] [--calls 2000] [--rounds 3] [--soak 10000]
+
+Each client is one keep-alive HTTP/1.1 connection POSTing JSON-RPC tools/call (the stateless server needs no
+handshake) and reading the SSE answer: a load generator this light leaves the two cores to what is measured. The
+fake relay is as light (raw asyncio). Both servers run in pass-through mode, so every call carries a bearer token
+through the guard. Linux only (RSS is read from /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Generator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.abc
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "sk-bench-0000000000000000"
+HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "Content-Type": "application/json",
+    "MCP-Protocol-Version": "2025-11-25",
+    "Authorization": f"Bearer {KEY}",
+}
+GENERATE = ("generate_image", {"model": "GEM-3.0", "prompt": "a red fox in snow"})
+ECHO = ("echo", {"text": "a red fox in snow"})
+DEADLINE = 600.0  # seconds for any one phase: the bench never hangs
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], health: str) -> Generator[subprocess.Popen[bytes]]:
+    """Start a server process and wait until `health` answers; stop it afterwards."""
+    proc = subprocess.Popen([sys.executable, *args], env={**os.environ, **env}, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(health, timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{args} did not start") from None
+                time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def server_env(url: str, relay: str = "http://127.0.0.1:9") -> dict[str, str]:
+    """Both servers alike: pass-through auth (every call carries its key), warnings only, relay at `relay`."""
+    port = url.rpartition(":")[2]
+    return {
+        "AIGC_IMAGE_PORT": port,
+        "AIGC_IMAGE_LOG_LEVEL": "WARNING",
+        "QUICKROUTER_API_KEY": "",
+        "QUICKROUTER_BASE_URL": relay,
+    }
+
+
+@dataclass
+class Round:
+    calls: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def throughput(self) -> float:
+        return self.calls / self.seconds
+
+
+def call_body(tool: tuple[str, dict[str, Any]], number: int) -> bytes:
+    name, arguments = tool
+    params = {"name": name, "arguments": arguments}
+    return json.dumps({"jsonrpc": "2.0", "id": number, "method": "tools/call", "params": params}).encode()
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection speaking just enough HTTP for tools/call: a load generator this light
+    leaves the CPU to the servers being measured."""
+
+    def __init__(self, url: str) -> None:
+        authority = url.split("/")[2]
+        self.host, _, port = authority.partition(":")
+        self.port = int(port)
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in {**HEADERS, "Host": authority}.items())
+        self.stream: anyio.abc.SocketStream | None = None
+
+    async def call(self, tool: tuple[str, dict[str, Any]], number: int) -> None:
+        """One tools/call; raises unless the SSE answer carries a result that is not a tool error."""
+        if self.stream is None:
+            self.stream = await anyio.connect_tcp(self.host, self.port)
+        body = call_body(tool, number)
+        request = f"POST /mcp HTTP/1.1\r\n{self.head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+        await self.stream.send(request)
+        answer = b""
+        while not answer.endswith(b"\r\n0\r\n\r\n"):  # the end of a chunked (SSE) response
+            answer += await self.stream.receive()
+        if not answer.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"call failed: {answer[:300]!r}")
+        data = answer[answer.index(b"data: ") + 6 :].split(b"\r\n", 1)[0]
+        result = json.loads(data).get("result")
+        if result is None or result.get("isError"):
+            raise RuntimeError(f"call failed: {data[:300]!r}")
+
+    async def aclose(self) -> None:
+        if self.stream is not None:
+            await self.stream.aclose()
+
+
+async def load(url: str, tool: tuple[str, dict[str, Any]], clients: int, calls: int) -> Round:
+    """`calls` calls spread over `clients` concurrent clients, each with its own connection."""
+    latencies: list[float] = []
+    per_client = calls // clients
+
+    async def client_loop(index: int) -> None:
+        connection = Connection(url)
+        try:
+            for n in range(per_client):
+                started = time.perf_counter()
+                await connection.call(tool, index * per_client + n)
+                latencies.append(time.perf_counter() - started)
+        finally:
+            await connection.aclose()
+
+    started = time.perf_counter()
+    with anyio.fail_after(DEADLINE):
+        async with anyio.create_task_group() as group:
+            for index in range(clients):
+                group.start_soon(client_loop, index)
+    return Round(per_client * clients, time.perf_counter() - started, latencies)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def soak(url: str, pid: int, calls: int) -> list[tuple[int, float]]:
+    """`calls` calls in a row on one connection; RSS every tenth of the way."""
+    samples = [(0, rss_mib(pid))]
+    step = max(1, calls // 10)
+    connection = Connection(url)
+    with anyio.fail_after(DEADLINE):
+        for n in range(1, calls + 1):
+            await connection.call(GENERATE, n)
+            if n % step == 0:
+                samples.append((n, rss_mib(pid)))
+    await connection.aclose()
+    return samples
+
+
+def report(name: str, rounds: list[Round]) -> float:
+    latencies = [value for r in rounds for value in r.latencies]
+    best = statistics.median(r.throughput for r in rounds)
+    p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
+    print(f"{name:>16}: {best:8.0f} calls/s (median of {len(rounds)}), p50 {p50:6.1f} ms, p99 {p99:6.1f} ms")
+    return best
+
+
+async def compare(urls: dict[str, str], args: argparse.Namespace) -> None:
+    tools = {"echo": ECHO, "generate_image": GENERATE}
+    rounds: dict[str, list[Round]] = {name: [] for name in urls}
+    for name, url in urls.items():  # warm up: imports, connection pools, the relay
+        await load(url, tools[name], args.clients, args.clients * 4)
+    for _ in range(args.rounds):
+        for name, url in urls.items():
+            rounds[name].append(await load(url, tools[name], args.clients, args.calls))
+    print(f"Throughput, {args.clients} concurrent clients, {args.calls} calls per round:")
+    echo, generate = report("bare echo", rounds["echo"]), report("generate_image", rounds["generate_image"])
+    print(f"{'ratio':>16}: {generate / echo:.2f}x of the bare echo server")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Load on the HTTP transport, loopback only.")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--calls", type=int, default=2000, help="calls per measured round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--soak", type=int, default=10_000, help="calls in a row for the memory check")
+    args = parser.parse_args()
+    relay, echo, served = (f"http://127.0.0.1:{free_port()}" for _ in range(3))
+    targets = str(ROOT / "bench" / "http_targets.py")
+    with (
+        process([targets, "relay", relay.rpartition(":")[2]], {}, f"{relay}/healthz"),
+        process([targets, "echo"], server_env(echo), f"{echo}/healthz"),
+        process(
+            ["-m", "aigc_image_mcp", "--transport", "http"], server_env(served, relay), f"{served}/healthz"
+        ) as server,
+    ):
+        started_rss = rss_mib(server.pid)
+        anyio.run(compare, {"echo": f"{echo}/mcp", "generate_image": f"{served}/mcp"}, args)
+        samples = anyio.run(soak, f"{served}/mcp", server.pid, args.soak)
+    print(f"Soak: {args.soak} generate_image calls in a row, no error. Server RSS (MiB): {started_rss:.1f} at start,")
+    print("  then by calls done in the soak: " + ", ".join(f"{n}: {mib:.1f}" for n, mib in samples))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Remote use: the MCP server over stateless Streamable HTTP at /mcp, behind the guard, served by uvicorn.
+
+Imported only when the transport is http, so the stdio start never loads uvicorn. Stateless means any worker of
+any process can answer any request: scale out with --workers or more processes behind a load balancer."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+from typing import Any
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+
+from .config import Settings
+from .errors import ConfigError
+from .guard import ASGIApp, Guard, Policy, auth_mode, is_loopback
+from .server import build_server
+
+MCP_PATH = "/mcp"
+_FORWARDED_SETTINGS = {"host": "AIGC_IMAGE_HOST", "port": "AIGC_IMAGE_PORT", "transport": "AIGC_IMAGE_TRANSPORT"}
+
+logger = logging.getLogger(__name__)
+
+
+def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
+    """`server` at /mcp (stateless, SSE responses so progress reaches the client), behind the guard."""
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=False,
+        max_request_body_size=settings.max_body_bytes,
+        # The guard checks Host and Origin, before authentication; the SDK's copy of that check is turned off.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    return Guard(app, Policy.from_settings(settings))
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse a configuration that would let strangers spend the server's key, saying what to change."""
+    if settings.http_tokens and settings.api_key is None:
+        raise ConfigError(
+            "AIGC_IMAGE_HTTP_TOKENS is set but QUICKROUTER_API_KEY is not. Tokens guard a key the server holds: "
+            "set QUICKROUTER_API_KEY to share it, or unset AIGC_IMAGE_HTTP_TOKENS so that each client sends its "
+            "own QuickRouter key (pass-through)."
+        )
+    if auth_mode(settings) == "open" and not is_loopback(settings.host):
+        raise ConfigError(
+            f"Refusing to listen on {settings.host} with QUICKROUTER_API_KEY set and no AIGC_IMAGE_HTTP_TOKENS: "
+            "anyone who reaches the port could spend that key's balance. Set AIGC_IMAGE_HTTP_TOKENS (clients then "
+            "send one as Authorization: Bearer), listen on 127.0.0.1, or unset QUICKROUTER_API_KEY so that each "
+            "client pays with its own key."
+        )
+
+
+def serve(settings: Settings, server: MCPServer[Any] | None = None) -> None:
+    """Run until SIGINT/SIGTERM; in-flight calls get `shutdown_timeout` seconds to finish."""
+    check_exposure(settings)
+    _log_start(settings)
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,  # our logging setup (stderr) applies to uvicorn's loggers too
+        "ws": "none",
+        "server_header": False,
+        "limit_concurrency": settings.max_connections,
+        "timeout_graceful_shutdown": math.ceil(settings.shutdown_timeout),
+        # A worker answers health checks only once it has imported everything; on a small machine starting
+        # several at once, uvicorn's default 5 s would kill and respawn them in a loop.
+        "timeout_worker_healthcheck": 60,
+    }
+    if settings.workers == 1:
+        uvicorn.run(http_app(server or build_server(settings), settings), **options)
+        return
+    if server is not None:
+        raise ConfigError("Several workers each build their own server: pass no server, or use one worker.")
+    # Workers are new processes that read the environment: hand them what came from the command line.
+    os.environ.update({env: str(getattr(settings, name)) for name, env in _FORWARDED_SETTINGS.items()})
+    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=settings.workers, **options)
+
+
+def app_from_environment() -> ASGIApp:
+    """The app of one worker process (uvicorn --workers): settings from the environment, as the parent's."""
+    settings = Settings()
+    logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    return http_app(build_server(settings), settings)
+
+
+def _log_start(settings: Settings) -> None:
+    mode = auth_mode(settings)
+    described = {
+        "pass-through": "each client sends its own QuickRouter key as a bearer token",
+        "tokens": f"clients present one of {len(settings.http_tokens)} configured tokens",
+        "open": "no client authentication (loopback only)",
+    }[mode]
+    logger.info("Serving MCP at %s over Streamable HTTP (stateless); %s", MCP_PATH, described)
+    if mode != "open" and not is_loopback(settings.host):
+        logger.warning("Bearer tokens travel in clear over plain HTTP: put a TLS-terminating proxy in front.")
