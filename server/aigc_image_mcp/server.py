@@ -72,7 +72,9 @@ class AppState:
         return self._tracker
 
     async def aclose(self) -> None:
-        """Close the HTTP client, if a call ever opened it."""
+        """Close what a call opened: the HTTP client and the history's connection."""
+        if self._tracker is not None:
+            self._tracker.close()
         if self._http is not None:
             await self._http.aclose()
 

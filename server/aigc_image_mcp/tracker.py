@@ -44,6 +44,10 @@ class Tracker:
         self._relay = RelayClient(http, submit_path=settings.submit_path)
         self._history = History(lambda: settings.history_file)
 
+    def close(self) -> None:
+        """Close the history's connection."""
+        self._history.close()
+
     async def submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
         """Submit once and record the task; a cancellation waits until both are done, so the TaskId is kept."""
         with anyio.CancelScope(shield=True):
