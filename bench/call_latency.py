@@ -1,4 +1,5 @@
-"""Per-call overhead: generate_image against a loopback relay vs (a bare echo tool call + a direct httpx POST).
+"""Per-call overhead: generate_image (submit only, recorded in the history) against a loopback relay vs (a bare echo
+tool call + a direct httpx POST).
 
 Both run in one process over in-memory MCP clients, interleaved, against the same relay on 127.0.0.1.
 
@@ -11,9 +12,11 @@ import json
 import logging
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,7 +29,7 @@ from aigc_image_mcp.config import Settings
 from aigc_image_mcp.server import build_server
 
 ANSWER = json.dumps({"Response": {"TaskId": "bench-task", "RequestId": "bench-request"}}).encode()
-ARGUMENTS = {"model": "GEM-3.0", "prompt": "a lighthouse at dusk", "aspect_ratio": "16:9"}
+ARGUMENTS = {"model": "GEM-3.0", "prompt": "a lighthouse at dusk", "aspect_ratio": "16:9", "wait_seconds": 0}
 BODY = {"model_name": "GEM", "model_version": "3.0", "prompt": "a lighthouse at dusk"}
 
 
@@ -65,7 +68,10 @@ def bare_server() -> MCPServer:
 async def measure(calls: int) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     base_url = start_relay()
-    settings = Settings.model_validate({"api_key": "bench", "base_url": base_url})
+    folder = Path(tempfile.mkdtemp())
+    settings = Settings.model_validate(
+        {"api_key": "bench", "base_url": base_url, "data_dir": folder / "data", "output_dir": folder / "images"}
+    )
     ours: list[float] = []
     reference: list[float] = []
     async with (

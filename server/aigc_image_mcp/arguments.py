@@ -29,7 +29,7 @@ from .fields import (
     WAIT_SECONDS,
     Argument,
 )
-from .relay import FileInfo, OutputConfig, SubmitRequest
+from .wire import FileInfo, OutputConfig, SubmitRequest
 
 TOOL = "generate_image"
 _BY_NAME = {argument.name: argument for argument in SHARED}

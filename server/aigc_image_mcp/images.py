@@ -11,11 +11,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from .errors import ImageError
 
 if TYPE_CHECKING:
+    import httpx
     from PIL.Image import Image as Picture
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -33,6 +32,8 @@ EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", 
 
 async def download(http: httpx.AsyncClient, url: str) -> tuple[bytes, str]:
     """The image at `url` and its MIME type; ImageError when it cannot be had or is not an image."""
+    import httpx  # here, like Pillow below: render.py imports this module on the server's start path
+
     if not url.lower().startswith(("http://", "https://")):
         raise ImageError(f"only http(s) URLs are downloaded, not {url[:60]!r}")
     try:

@@ -1,4 +1,4 @@
-"""The HTTP client for the QuickRouter relay: the wire models and submit. It knows nothing of MCP."""
+"""The HTTP client for the QuickRouter relay: submit, and the reading of its answers. It knows nothing of MCP."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import email.utils
 import json
 import logging
 import time
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import anyio
 import httpx
@@ -22,51 +22,12 @@ from .errors import (
     RelayUnavailableError,
     UpstreamError,
 )
+from .wire import SubmitRequest
 
 SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
 logger = logging.getLogger(__name__)
 _EXCERPT = 200
 _RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: the relay refuses a repeat within 3 days."
-
-
-class FileInfo(BaseModel):
-    """One reference image, as the relay's `file_infos[]` entry."""
-
-    type: Literal["Url", "File"]
-    url: str | None = None
-    file_id: str | None = None
-    text: str | None = None
-
-
-class OutputConfig(BaseModel):
-    """The relay's `output_config`; a field left None is not sent."""
-
-    storage_mode: str | None = None
-    resolution: str | None = None
-    aspect_ratio: str | None = None
-    person_generation: str | None = None
-    input_compliance_check: str | None = None
-    output_compliance_check: str | None = None
-
-
-class SubmitRequest(BaseModel):
-    """The body of `POST /tencent-vod/v1/aigc-image`, in the relay's snake_case names."""
-
-    model_name: str
-    model_version: str
-    prompt: str
-    negative_prompt: str | None = None
-    enhance_prompt: str | None = None
-    file_infos: list[FileInfo] | None = None
-    output_config: OutputConfig | None = None
-    session_id: str | None = None
-    session_context: str | None = None
-    tasks_priority: int | None = None
-    ext_info: str | None = None
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body: only what the caller gave."""
-        return self.model_dump(mode="json", exclude_none=True)
 
 
 class TencentError(BaseModel):

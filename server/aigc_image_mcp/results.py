@@ -7,6 +7,7 @@ without `$ref`/`$defs` or nullable unions, which some clients cannot read.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,6 +82,7 @@ class Delivery:
     previews: tuple[bytes, ...] = ()
 
 
+@cache  # two tools share TaskResult's; each costs milliseconds of the server's start
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
     """`model`'s JSON schema, with every `$ref` replaced by its definition and `T | None` written as `T`."""
     schema = model.model_json_schema()

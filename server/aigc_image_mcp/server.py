@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
@@ -29,6 +28,8 @@ from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
 
 if TYPE_CHECKING:
+    import httpx
+
     from .polling import Clock
     from .tracker import Tracker
 
@@ -228,6 +229,8 @@ def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None)
     """The one client of the process: connection reuse across calls, the configured timeouts. Over HTTP many calls
     share it: it keeps a connection per concurrent call rather than httpx's 20, so a busy server does not open (and
     TLS-handshake) a new relay connection for most calls."""
+    import httpx  # with the first call: importing it costs ~20 ms of the server's start
+
     return httpx.AsyncClient(
         base_url=settings.base_url,
         timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),

@@ -24,8 +24,9 @@ from .history import History, fingerprint
 from .images import download, file_stem, preview, save
 from .polling import GRACE, Clock, Outcome, wait_for
 from .query import Failed, Running, Succeeded, TaskDetail, query_task
-from .relay import RelayClient, SubmitRequest
+from .relay import RelayClient
 from .results import Delivery, HistoryEntry, ImageFile, TaskResult
+from .wire import SubmitRequest
 
 logger = logging.getLogger(__name__)
 
