@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
 
 from .conftest import CANARY_KEY
-from .fake_relay import SUBMIT_PATH, FakeRelay, accepted, serve
+from .fake_relay import SUBMIT_PATH, FakeRelay, accepted, running, serve, task_detail
 from .http_server import START_TIMEOUT, RunningServer, Served, clean_env, command, http_server, mcp_client, served
 
 pytestmark = pytest.mark.anyio
@@ -314,3 +315,27 @@ async def test_several_workers_serve_calls(relay: FakeRelay, relay_url: str) -> 
     assert [r.headers["authorization"] for r in relay.requests if r.method == "POST"] == [
         f"Bearer {k}" for k in USER_KEYS
     ]
+
+
+async def test_generate_image_reports_its_progress_to_an_http_client(relay: FakeRelay, relay_url: str) -> None:
+    task = "1392336703-AigcImageTask-http-progress"
+    relay.script.append(accepted(task))
+    relay.queries[task] = deque(
+        [running(task, 30), running(task, 70), task_detail(task, urls=(f"{relay_url}/files/p.png",))]
+    )
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    environment = clean_env(QUICKROUTER_BASE_URL=relay_url, AIGC_IMAGE_POLL_INTERVAL="0.05")
+    with http_server(environment) as server:
+        async with mcp_client(server.mcp_url, USER_KEYS[0]) as client:
+            result = await client.call_tool("generate_image", ARGS, progress_callback=on_progress)
+        assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a clean shutdown
+
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    assert result.structured_content["status"] == "SUCCEEDED"
+    assert [(value, total) for value, total, _ in seen] == [(0, 100), (30, 100), (70, 100)]
+    assert all(task in (message or "") for _, _, message in seen)
