@@ -8,7 +8,6 @@ import logging
 import time
 from typing import Any, cast
 
-import anyio
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -64,7 +63,12 @@ class RelayClient:
     async def submit(self, request: SubmitRequest, api_key: SecretStr) -> Submission:
         """Create one task. Never retried: the POST is billable and not idempotent."""
         key = api_key.get_secret_value()
-        response = await self._post_shielded(request, key)
+        try:
+            response = await self._http.post(
+                self._submit_path, json=request.body(), headers={"Authorization": f"Bearer {key}"}
+            )
+        except httpx.HTTPError as exc:
+            raise _connection_error(exc, str(self._http.base_url)) from None
         payload = _check_status(response, key)
         envelope = _parse_envelope(payload, response, key)
         if envelope.error is not None:
@@ -82,19 +86,6 @@ class RelayClient:
             )
         logger.info("The relay accepted task %s (RequestId %s)", envelope.task_id, envelope.request_id)
         return Submission(task_id=envelope.task_id, request_id=envelope.request_id or "")
-
-    async def _post_shielded(self, request: SubmitRequest, key: str) -> httpx.Response:
-        # Once sent, the task may be billed: the answer is read even if the caller goes away meanwhile (an HTTP
-        # client that disconnects, a cancelled call), so that its TaskId is logged rather than lost. The client's
-        # timeout bounds the wait.
-        with anyio.CancelScope(shield=True):
-            try:
-                return await self._http.post(
-                    self._submit_path, json=request.body(), headers={"Authorization": f"Bearer {key}"}
-                )
-            except httpx.HTTPError as exc:
-                raise _connection_error(exc, str(self._http.base_url)) from None
-        raise AssertionError("a shielded scope is never cancelled")  # for the type checker
 
 
 def _connection_error(exc: httpx.HTTPError, base_url: str) -> RelayError:

@@ -50,14 +50,15 @@ class Tracker:
         self._history.close()
 
     async def submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
-        """Submit once and record the task; a cancellation waits until both are done, so the TaskId is kept."""
+        """Submit once and record the task. Once sent, the task may be billed: a cancellation (a cancelled call, an
+        HTTP client that disconnects) waits until the answer is read and recorded, so the TaskId is kept. The HTTP
+        client's timeout bounds the wait."""
         with anyio.CancelScope(shield=True):
             return await self._submit(spec, request, api_key)
         raise AssertionError("unreachable: nothing cancels a shielded scope")
 
     async def _submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
         submission = await self._relay.submit(request, api_key)
-        logger.info("Submitted task %s on %s", submission.task_id, spec.id)
         task = TaskResult(
             task_id=submission.task_id, model=spec.id, status="SUBMITTED", request_id=submission.request_id or None
         )
