@@ -10,12 +10,6 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from .images import EXTENSIONS
 from .results import Delivery, HistoryEntry, ImageFile, TaskResult
 
-IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
-"""The resource of a saved image, followed by its extension; served by the server's resource templates."""
-LINKED = {kind: EXTENSIONS[kind] for kind in ("image/png", "image/jpeg")}
-"""The types Tencent delivers, each with a resource template (one template per type: the type is fixed per
-template, and each costs start-up time)."""
-
 _DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
 
 

@@ -23,7 +23,8 @@ from .config import Settings
 from .errors import AigcImageError, ConfigError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
 from .guard import bearer_token
-from .render import IMAGE_URI, LINKED, task_list, task_result
+from .images import EXTENSIONS
+from .render import task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
 
@@ -43,6 +44,11 @@ once ready, the image (URL, saved file, preview). A task still running, or any t
 back with the TaskId: then call get_image_task with it (free), never generate_image again. list_image_tasks shows
 earlier tasks, also after a restart. Each argument's description says which models accept it; leave out what the
 chosen model does not take."""
+IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
+"""The resource of a saved image, followed by its extension."""
+SERVED = {kind: EXTENSIONS[kind] for kind in ("image/png", "image/jpeg")}
+"""The types Tencent delivers, each with a resource template (one per type: the type is fixed per template, and
+each costs start-up time)."""
 _WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 # get_image_task saves a local copy, but changes nothing the user has elsewhere: read-only, as far as they can tell.
 _FETCHES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -130,7 +136,7 @@ def build_server(
         ),
     ]
     server = MCPServer(NAME, version=__version__, instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
-    for kind, extension in LINKED.items():
+    for kind, extension in SERVED.items():
         server.resource(
             IMAGE_URI + extension,
             name=f"generated-image{extension}",
