@@ -29,6 +29,7 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from aigc_image_mcp.config import DEFAULT_INLINE_BUDGET
 from aigc_image_mcp.history import History, fingerprint
 from aigc_image_mcp.images import preview
 from aigc_image_mcp.results import TaskResult
@@ -80,7 +81,7 @@ def previews() -> None:
     for side, noise in ((1024, False), (2048, False), (2048, True), (4096, False)):
         data = png(side, noise=noise)
         start = time.perf_counter()
-        jpeg = preview(data)
+        jpeg = preview(data, DEFAULT_INLINE_BUDGET)
         took = time.perf_counter() - start
         kind = "noise" if noise else "smooth"
         print(

@@ -16,7 +16,7 @@ from mcp import MCPError
 from mcp.types import BlobResourceContents, CallToolResult, ImageContent, ResourceLink, TextContent
 from PIL import Image
 
-from aigc_image_mcp.images import PREVIEW_BUDGET
+from aigc_image_mcp.config import DEFAULT_INLINE_BUDGET
 
 from .conftest import Connect, saved_as
 from .fake_relay import FakeRelay, accepted, png, task_detail
@@ -71,7 +71,7 @@ async def test_the_image_is_saved_full_size_and_shown_as_a_small_jpeg_preview_wi
     assert saved.read_bytes() == original
     (preview,) = previews(result)
     assert preview.mime_type == "image/jpeg"
-    assert len(preview.data) <= PREVIEW_BUDGET
+    assert len(preview.data) <= DEFAULT_INLINE_BUDGET
     with Image.open(io.BytesIO(base64.b64decode(preview.data))) as shown:
         assert shown.format == "JPEG"
         assert max(shown.size) <= 1024

@@ -11,7 +11,10 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.quickrouter.ai"
+DEFAULT_SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
 DEFAULT_QUERY_PATH = "/tencent-vod/v1/query/{task_id}"
+DEFAULT_INLINE_BUDGET = 300_000
+"""Characters of base64 the previews of one result may take: well under the 1 MB clients accept."""
 APP_DIR = "aigc-image-mcp"
 MIN_TOKEN_LENGTH = 16
 # An MCP bundle host leaves `${user_config.x}` as it is when the user set no value and the manifest has no default.
@@ -40,7 +43,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("QUICKROUTER_BASE_URL", "base_url"),
         description="Any relay that serves the same routes.",
     )
-    submit_path: str = Field(default="/tencent-vod/v1/aigc-image", pattern=r"^/")
+    submit_path: str = Field(default=DEFAULT_SUBMIT_PATH, pattern=r"^/")
     query_path: str = Field(
         default=DEFAULT_QUERY_PATH,
         pattern=r"^/.*\{task_id\}",
@@ -54,7 +57,7 @@ class Settings(BaseSettings):
     )
     inline: bool = Field(default=True, description="Whether results carry a small preview of each image.")
     inline_budget: int = Field(
-        default=300_000,
+        default=DEFAULT_INLINE_BUDGET,
         ge=10_000,
         le=900_000,
         description="Characters of base64 the previews of one result may take; clients reject results over 1 MB.",

@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from PIL.Image import Image as Picture
 
 MAX_BYTES = 50 * 1024 * 1024
-PREVIEW_BUDGET = 300_000
-"""Characters of base64 that the previews of one result may take by default: well under what clients accept (1 MB)."""
 _PREVIEW_STEPS = ((1024, 85), (768, 80), (512, 75), (384, 70), (256, 60))
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
@@ -95,7 +93,7 @@ def save(folder: Path, stem: str, data: bytes, kind: str) -> Path:
     return path
 
 
-def preview(data: bytes, budget: int = PREVIEW_BUDGET) -> bytes:
+def preview(data: bytes, budget: int) -> bytes:
     """A JPEG copy of the image, as large as fits in `budget` characters of base64; ImageError if none fits."""
     from PIL import Image, UnidentifiedImageError
 

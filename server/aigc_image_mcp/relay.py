@@ -23,7 +23,6 @@ from .errors import (
 )
 from .wire import SubmitRequest
 
-SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
 logger = logging.getLogger(__name__)
 _EXCERPT = 200
 _RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: the relay refuses a repeat within 3 days."
@@ -56,7 +55,7 @@ class Submission(BaseModel):
 class RelayClient:
     """Calls the relay over the process's one shared `httpx.AsyncClient`."""
 
-    def __init__(self, http: httpx.AsyncClient, *, submit_path: str = SUBMIT_PATH) -> None:
+    def __init__(self, http: httpx.AsyncClient, *, submit_path: str) -> None:
         self._http = http
         self._submit_path = submit_path
 

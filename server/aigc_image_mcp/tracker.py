@@ -59,6 +59,7 @@ class Tracker:
 
     async def _submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
         submission = await self._relay.submit(request, api_key)
+        logger.info("Submitted task %s on %s", submission.task_id, spec.id)
         task = TaskResult(
             task_id=submission.task_id, model=spec.id, status="SUBMITTED", request_id=submission.request_id or None
         )
