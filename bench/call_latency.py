@@ -1,5 +1,5 @@
 """Per-call overhead: generate_image (submit only, recorded in the history) against a loopback relay vs (a bare echo
-tool call + a direct httpx POST).
+tool call + a direct httpx2 POST).
 
 Both run in one process over in-memory MCP clients, interleaved, against the same relay on 127.0.0.1.
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import uvicorn
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
@@ -66,7 +66,7 @@ def bare_server() -> MCPServer:
 
 
 async def measure(calls: int) -> None:
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     base_url = start_relay()
     folder = Path(tempfile.mkdtemp())
     settings = Settings.model_validate(
@@ -77,7 +77,7 @@ async def measure(calls: int) -> None:
     async with (
         Client(build_server(settings), mode="legacy") as client,
         Client(bare_server(), mode="legacy") as echo,
-        httpx.AsyncClient(base_url=base_url) as http,
+        httpx2.AsyncClient(base_url=base_url) as http,
     ):
         for round_ in range(calls + 50):
             started = time.perf_counter()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import uvicorn
 from mcp import Client
 
@@ -100,7 +100,7 @@ async def through_the_server(client: Client, length: float, relay: Relay, done: 
     done[content["task_id"]] = time.monotonic() - relay.finish_time(content["task_id"])
 
 
-async def every_two_seconds(http: httpx.AsyncClient, length: float, relay: Relay, done: dict[str, float]) -> None:
+async def every_two_seconds(http: httpx2.AsyncClient, length: float, relay: Relay, done: dict[str, float]) -> None:
     answer = (await http.post("/tencent-vod/v1/aigc-image", json={"prompt": str(length)})).json()
     task_id = answer["Response"]["TaskId"]
     while True:
@@ -132,7 +132,7 @@ async def main() -> None:
         )
         async with (
             Client(build_server(settings), mode="legacy", read_timeout_seconds=120) as client,
-            httpx.AsyncClient(base_url=reference_url) as http,
+            httpx2.AsyncClient(base_url=reference_url) as http,
             anyio.create_task_group() as group,
         ):
             for length in LENGTHS:

@@ -31,7 +31,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
-import httpx
+import httpx2
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-bench-0000000000000000"
@@ -60,9 +60,9 @@ def process(args: list[str], env: dict[str, str], health: str) -> Generator[subp
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(health, timeout=1)
+                httpx2.get(health, timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"{args} did not start") from None
                 time.sleep(0.1)

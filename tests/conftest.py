@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.lowlevel
-import httpx
+import httpx2
 import pytest
 from jsonschema import Draft202012Validator
 from mcp import Client
@@ -98,7 +98,7 @@ def connect(relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]) -> Con
     whose time is `clock`, and whose folders are `folders`."""
 
     @asynccontextmanager
-    async def _connect(*, transport: httpx.AsyncBaseTransport | None = None, **values: Any) -> AsyncGenerator[Client]:
+    async def _connect(*, transport: httpx2.AsyncBaseTransport | None = None, **values: Any) -> AsyncGenerator[Client]:
         settings = make_settings(**(folders | values))
         server = build_server(settings, transport=transport or relay.transport(), clock=clock)
         async with Client(server, mode="legacy") as client:

@@ -1,4 +1,4 @@
-"""A fake QuickRouter relay: one request handler, served through httpx.MockTransport or a real HTTP server."""
+"""A fake QuickRouter relay: one request handler, served through httpx2.MockTransport or a real HTTP server."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
+import httpx2
 from PIL import Image
 
 SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
 QUERY_PREFIX = "/tencent-vod/v1/query/"
 FILES_PREFIX = "/files/"
-Handler = Callable[[httpx.Request], httpx.Response]
-Answer = httpx.Response | Exception
+Handler = Callable[[httpx2.Request], httpx2.Response]
+Answer = httpx2.Response | Exception
 
 
 def png(width: int = 64, height: int = 48, *, noise: bool = False) -> bytes:
@@ -43,7 +43,7 @@ def task_detail(
     err_code: int = 0,
     err_code_ext: str = "",
     message: str = "",
-) -> httpx.Response:
+) -> httpx2.Response:
     """Tencent's DescribeTaskDetail of an image task, as the relay passes it through (upstream.md 2.3)."""
     files = [
         {"FileUrl": url, "ExpireTime": "2026-01-05T12:03:57Z", "StorageMode": "Temporary", "FileType": "png"}
@@ -60,27 +60,27 @@ def task_detail(
         "Output": {"FileInfos": files},
     }
     body = {"Response": {"Status": status, "TaskType": "AigcImageTask", "RequestId": "q-1", "AigcImageTask": task}}
-    return httpx.Response(200, json=body)
+    return httpx2.Response(200, json=body)
 
 
-def running(task_id: str, progress: int = 40) -> httpx.Response:
+def running(task_id: str, progress: int = 40) -> httpx2.Response:
     return task_detail(task_id, status="PROCESSING", progress=progress)
 
 
-def rejected(task_id: str, code: str = "InvalidParameter.VoilationContent", message: str = "unsafe") -> httpx.Response:
+def rejected(task_id: str, code: str = "InvalidParameter.VoilationContent", message: str = "unsafe") -> httpx2.Response:
     return task_detail(task_id, err_code=70000, err_code_ext=code, message=message)
 
 
-def accepted(task_id: str = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t") -> httpx.Response:
+def accepted(task_id: str = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t") -> httpx2.Response:
     """Tencent's answer to a task it created."""
-    return httpx.Response(200, json={"Response": {"TaskId": task_id, "RequestId": "req-1"}})
+    return httpx2.Response(200, json={"Response": {"TaskId": task_id, "RequestId": "req-1"}})
 
 
 @dataclass
 class FakeRelay:
     """Records every request; answers submits from a script (default: accept with a fresh TaskId)."""
 
-    requests: list[httpx.Request] = field(default_factory=lambda: [])
+    requests: list[httpx2.Request] = field(default_factory=lambda: [])
     script: deque[Answer] = field(default_factory=lambda: deque())
     routes: dict[tuple[str, str], Handler] = field(default_factory=lambda: {})
     queries: dict[str, deque[Answer]] = field(default_factory=lambda: {})
@@ -88,7 +88,7 @@ class FakeRelay:
     files: dict[str, Answer] = field(default_factory=lambda: {})
     """Answers to GET /files/<name>. Unscripted: a small PNG."""
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         request.read()
         self.requests.append(request)
         route = self.routes.get((request.method, request.url.path))
@@ -98,15 +98,15 @@ class FakeRelay:
             return self._query(request)
         if request.method == "GET" and request.url.path.startswith(FILES_PREFIX):
             return _answer(
-                self.files.get(request.url.path.removeprefix(FILES_PREFIX)) or httpx.Response(200, content=png())
+                self.files.get(request.url.path.removeprefix(FILES_PREFIX)) or httpx2.Response(200, content=png())
             )
         if (request.method, request.url.path) != ("POST", SUBMIT_PATH):
-            return httpx.Response(404, json={"error": {"message": f"no route {request.url.path}"}})
+            return httpx2.Response(404, json={"error": {"message": f"no route {request.url.path}"}})
         if self.script:
             return _answer(self.script.popleft())
         return accepted(f"task-{len(self.submits)}")
 
-    def _query(self, request: httpx.Request) -> httpx.Response:
+    def _query(self, request: httpx2.Request) -> httpx2.Response:
         task_id = request.url.path.removeprefix(QUERY_PREFIX)
         script = self.queries.get(task_id)
         if not script:
@@ -114,7 +114,7 @@ class FakeRelay:
         return _answer(script.popleft() if len(script) > 1 else script[0])
 
     @staticmethod
-    def file_url(request: httpx.Request, name: str) -> str:
+    def file_url(request: httpx2.Request, name: str) -> str:
         """Where this relay serves the file `name`, seen from the client that sent `request`."""
         return str(request.url.copy_with(path=FILES_PREFIX + name, query=None))
 
@@ -127,11 +127,11 @@ class FakeRelay:
     def submits(self) -> list[dict[str, Any]]:
         return [json.loads(r.content) for r in self.requests if r.url.path == SUBMIT_PATH]
 
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
+    def transport(self) -> httpx2.MockTransport:
+        return httpx2.MockTransport(self)
 
 
-def _answer(answer: Answer) -> httpx.Response:
+def _answer(answer: Answer) -> httpx2.Response:
     if isinstance(answer, Exception):
         raise answer
     return answer
@@ -144,7 +144,7 @@ def serve(relay: Handler) -> Generator[str]:
     class _Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            request = httpx.Request(
+            request = httpx2.Request(
                 self.command, f"http://{self.headers['host']}{self.path}", headers=dict(self.headers), content=body
             )
             response = relay(request)

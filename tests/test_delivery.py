@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from mcp import MCPError
 from mcp.types import BlobResourceContents, CallToolResult, ImageContent, ResourceLink, TextContent
@@ -52,7 +52,7 @@ async def read(connect: Connect, uri: str) -> bytes:
     return base64.b64decode(contents.blob)
 
 
-def finish_with(relay: FakeRelay, name: str, answer: httpx.Response) -> None:
+def finish_with(relay: FakeRelay, name: str, answer: httpx2.Response) -> None:
     relay.script.append(accepted(TASK))
     relay.queries[TASK] = deque([task_detail(TASK, urls=(f"https://relay.test/files/{name}",))])
     relay.files[name] = answer
@@ -62,7 +62,7 @@ async def test_the_image_is_saved_full_size_and_shown_as_a_small_jpeg_preview_wi
     connect: Connect, relay: FakeRelay, folders: dict[str, Path]
 ) -> None:
     original = png(1200, 900, noise=True)
-    finish_with(relay, "big.png", httpx.Response(200, content=original, headers={"content-type": "image/png"}))
+    finish_with(relay, "big.png", httpx2.Response(200, content=original, headers={"content-type": "image/png"}))
 
     result = await generate(connect)
 
@@ -81,7 +81,7 @@ async def test_the_image_is_saved_full_size_and_shown_as_a_small_jpeg_preview_wi
 
 
 async def test_each_image_url_comes_as_a_resource_link(connect: Connect, relay: FakeRelay) -> None:
-    finish_with(relay, "a.png", httpx.Response(200, content=png(300, 200)))
+    finish_with(relay, "a.png", httpx2.Response(200, content=png(300, 200)))
     result = await generate(connect)
     (link,) = [block for block in result.content if isinstance(block, ResourceLink)]
 
@@ -93,7 +93,7 @@ async def test_each_image_url_comes_as_a_resource_link(connect: Connect, relay: 
 async def test_the_saved_copy_is_also_a_resource_of_this_server_full_size_for_its_key_only(
     connect: Connect, relay: FakeRelay, folders: dict[str, Path]
 ) -> None:
-    finish_with(relay, "a.png", httpx.Response(200, content=png(300, 200)))
+    finish_with(relay, "a.png", httpx2.Response(200, content=png(300, 200)))
     await generate(connect)
     uri = f"aigc-image://tasks/{TASK}/image-1.png"
 
@@ -108,7 +108,7 @@ async def test_the_saved_copy_is_also_a_resource_of_this_server_full_size_for_it
 async def test_with_inline_off_no_preview_is_sent_but_the_copy_is_saved(
     connect: Connect, relay: FakeRelay, folders: dict[str, Path]
 ) -> None:
-    finish_with(relay, "a.png", httpx.Response(200, content=png()))
+    finish_with(relay, "a.png", httpx2.Response(200, content=png()))
 
     result = await generate(connect, inline=False)
 
@@ -121,7 +121,7 @@ async def test_the_file_type_comes_from_the_bytes_not_the_url(
 ) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), "blue").save(buffer, "JPEG")
-    finish_with(relay, "mislabelled.png", httpx.Response(200, content=buffer.getvalue()))
+    finish_with(relay, "mislabelled.png", httpx2.Response(200, content=buffer.getvalue()))
 
     result = await generate(connect)
 
@@ -132,16 +132,16 @@ async def test_the_file_type_comes_from_the_bytes_not_the_url(
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        (httpx.Response(404, text="gone"), "the image server answered HTTP 404"),
+        (httpx2.Response(404, text="gone"), "the image server answered HTTP 404"),
         (
-            httpx.Response(200, text="<html>login</html>", headers={"content-type": "text/html"}),
+            httpx2.Response(200, text="<html>login</html>", headers={"content-type": "text/html"}),
             "the download is not an image (content type text/html)",
         ),
-        (httpx.ReadError("reset"), "the download failed (ReadError)"),
+        (httpx2.ReadError("reset"), "the download failed (ReadError)"),
     ],
 )
 async def test_a_failed_download_leaves_the_url_and_says_why(
-    connect: Connect, relay: FakeRelay, folders: dict[str, Path], answer: httpx.Response | Exception, reason: str
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path], answer: httpx2.Response | Exception, reason: str
 ) -> None:
     relay.script.append(accepted(TASK))
     relay.queries[TASK] = deque([task_detail(TASK, urls=("https://relay.test/files/x.png",))])
@@ -162,7 +162,7 @@ async def test_an_output_folder_that_cannot_be_written_is_named_with_the_setting
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
-    finish_with(relay, "a.png", httpx.Response(200, content=png()))
+    finish_with(relay, "a.png", httpx2.Response(200, content=png()))
 
     result = await generate(connect, output_dir=blocker / "images")
 
@@ -175,7 +175,7 @@ async def test_an_image_no_preview_can_be_made_of_is_still_saved(
     connect: Connect, relay: FakeRelay, folders: dict[str, Path]
 ) -> None:
     truncated = png(200, 200, noise=True)[:300]
-    finish_with(relay, "broken.png", httpx.Response(200, content=truncated))
+    finish_with(relay, "broken.png", httpx2.Response(200, content=truncated))
 
     result = await generate(connect)
 
@@ -225,8 +225,8 @@ async def test_a_cancelled_call_has_already_named_its_task_and_kept_it_in_the_hi
     stuck, named = anyio.Event(), anyio.Event()
     messages: list[str] = []
 
-    class Hanging(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    class Hanging(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
             if "/query/" in request.url.path:
                 stuck.set()
                 await anyio.sleep_forever()
@@ -286,7 +286,7 @@ async def test_the_preview_of_a_4096_square_image_stays_under_its_budget(
     noise = Image.merge("RGB", [Image.effect_noise((4096, 4096), 90) for _ in range(3)])
     buffer = io.BytesIO()
     noise.save(buffer, "JPEG", quality=95)  # noise is the worst case for the preview's JPEG
-    finish_with(relay, "huge.jpg", httpx.Response(200, content=buffer.getvalue()))
+    finish_with(relay, "huge.jpg", httpx2.Response(200, content=buffer.getvalue()))
 
     async with connect(**({} if budget is None else {"inline_budget": budget})) as client:
         result = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "static"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp.types import CallToolResult, TextContent
 
@@ -201,37 +201,37 @@ async def test_a_missing_api_key_is_a_tool_error_naming_the_variable(connect: Co
     assert relay.requests == []
 
 
-def upstream_error(code: str, message: str) -> httpx.Response:
-    return httpx.Response(200, json={"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "r-9"}})
+def upstream_error(code: str, message: str) -> httpx2.Response:
+    return httpx2.Response(200, json={"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "r-9"}})
 
 
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
         (
-            httpx.Response(401, json={"error": {"message": f"invalid token {CANARY_KEY}"}}),
+            httpx2.Response(401, json={"error": {"message": f"invalid token {CANARY_KEY}"}}),
             "refused the API key (HTTP 401",
         ),
-        (httpx.Response(403, text="forbidden"), "refused the API key (HTTP 403)"),
-        (httpx.Response(429, headers={"Retry-After": "17"}), "Wait 17 s before submitting again"),
-        (httpx.Response(502, text="<html>Bad gateway</html>"), "The relay failed (HTTP 502)"),
+        (httpx2.Response(403, text="forbidden"), "refused the API key (HTTP 403)"),
+        (httpx2.Response(429, headers={"Retry-After": "17"}), "Wait 17 s before submitting again"),
+        (httpx2.Response(502, text="<html>Bad gateway</html>"), "The relay failed (HTTP 502)"),
         (
-            httpx.Response(200, text="<html><body>QuickRouter</body></html>", headers={"content-type": "text/html"}),
+            httpx2.Response(200, text="<html><body>QuickRouter</body></html>", headers={"content-type": "text/html"}),
             "answered HTTP 200 with text/html instead of JSON",
         ),
         (
             upstream_error("InvalidParameterValue.SessionId", "duplicate session id"),
             "Tencent Cloud refused the task: InvalidParameterValue.SessionId: duplicate session id (RequestId r-9)",
         ),
-        (httpx.Response(200, json={"Response": {"RequestId": "r-1"}}), "answered without a TaskId"),
-        (httpx.Response(200, json={"code": "insufficient_quota", "message": "balance too low"}), "balance too low"),
-        (httpx.Response(400, json={"error": {"message": "bad model"}}), "refused the request (HTTP 400: bad model)"),
-        (httpx.ConnectError("refused"), "nothing was submitted"),
-        (httpx.ReadTimeout("slow"), "may have been created and billed"),
+        (httpx2.Response(200, json={"Response": {"RequestId": "r-1"}}), "answered without a TaskId"),
+        (httpx2.Response(200, json={"code": "insufficient_quota", "message": "balance too low"}), "balance too low"),
+        (httpx2.Response(400, json={"error": {"message": "bad model"}}), "refused the request (HTTP 400: bad model)"),
+        (httpx2.ConnectError("refused"), "nothing was submitted"),
+        (httpx2.ReadTimeout("slow"), "may have been created and billed"),
     ],
 )
 async def test_a_relay_fault_is_a_tool_error_a_person_can_act_on(
-    connect: Connect, relay: FakeRelay, answer: httpx.Response | Exception, expected: str
+    connect: Connect, relay: FakeRelay, answer: httpx2.Response | Exception, expected: str
 ) -> None:
     relay.script.append(answer)
 
@@ -248,7 +248,7 @@ async def test_the_api_key_appears_in_no_result_and_no_log(
     connect: Connect, relay: FakeRelay, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("DEBUG")
-    relay.script.extend([accepted(), httpx.Response(401, json={"message": f"bad key {CANARY_KEY}"})])
+    relay.script.extend([accepted(), httpx2.Response(401, json={"message": f"bad key {CANARY_KEY}"})])
 
     async with connect() as client:
         ok = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "p"})

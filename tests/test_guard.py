@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from pydantic import ValidationError
 
@@ -25,8 +25,8 @@ async def reached(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def status(settings: Settings, headers: dict[str, str], body: bytes = b"{}") -> int:
-    transport = httpx.ASGITransport(app=Guard(reached, Policy.from_settings(settings)))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+    transport = httpx2.ASGITransport(app=Guard(reached, Policy.from_settings(settings)))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
         response = await client.post("/mcp", content=body, headers=headers)
     if response.status_code == 200:
         assert response.content == b"reached:" + body

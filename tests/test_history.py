@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import SecretStr
@@ -77,7 +77,7 @@ async def test_a_local_copy_deleted_since_is_downloaded_again_from_the_stored_ur
         first = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox"})
         saved = anyio.Path(content(first)["images"][0]["local_path"])
         await saved.unlink()
-        relay.queries[TASK] = deque([httpx.Response(500)])  # past the 3 days Tencent answers queries for
+        relay.queries[TASK] = deque([httpx2.Response(500)])  # past the 3 days Tencent answers queries for
         again = await client.call_tool("get_image_task", {"task_id": TASK})
 
     assert content(again)["images"][0]["local_path"] == str(saved)
@@ -97,7 +97,7 @@ async def test_a_task_this_server_never_saw_is_fetched_and_then_listed(connect: 
 
 async def test_a_task_tencent_does_not_know_is_a_tool_error_saying_why(connect: Connect, relay: FakeRelay) -> None:
     relay.queries["1-AigcImageTask-0"] = deque(
-        [httpx.Response(200, json={"Response": {"Error": {"Code": "InvalidParameterValue.TaskId", "Message": "?"}}})]
+        [httpx2.Response(200, json={"Response": {"Error": {"Code": "InvalidParameterValue.TaskId", "Message": "?"}}})]
     )
 
     async with connect() as client:
@@ -146,7 +146,7 @@ async def test_each_api_key_sees_only_its_own_tasks(connect: Connect, relay: Fak
     relay.script.append(accepted(TASK))
     async with connect() as client:
         await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox", "wait_seconds": 0})
-    relay.queries[TASK] = deque([httpx.Response(401, json={"message": "not your task"})])
+    relay.queries[TASK] = deque([httpx2.Response(401, json={"message": "not your task"})])
 
     async with connect(api_key="sk-another-key-0000") as other:
         listing = await other.call_tool("list_image_tasks", {})
@@ -201,8 +201,8 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
     """The client gives up while the POST is on the wire: the task may be billed, so its TaskId is still kept."""
     posted, release = anyio.Event(), anyio.Event()
 
-    class Slow(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    class Slow(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
             posted.set()
             await release.wait()
             return accepted(TASK)
@@ -210,7 +210,7 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
     settings = make_settings(**folders)
     catalog = load_catalog()
     spec, request = parse_arguments({"model": "GEM-3.0", "prompt": "fox"}, catalog)
-    async with httpx.AsyncClient(base_url=settings.base_url, transport=Slow()) as http:
+    async with httpx2.AsyncClient(base_url=settings.base_url, transport=Slow()) as http:
         tracker = Tracker(settings, catalog, http, clock)
         async with anyio.create_task_group() as group:
             group.start_soon(tracker.submit, spec, request, SecretStr(CANARY_KEY))

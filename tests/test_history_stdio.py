@@ -87,12 +87,12 @@ async def test_the_history_survives_a_restart_and_stays_with_its_key(
     assert CANARY_KEY not in log
 
 
-def test_the_stdio_start_leaves_httpx_pillow_tenacity_platformdirs_and_sqlite_unimported(tmp_path: Path) -> None:
+def test_the_stdio_start_leaves_pillow_tenacity_platformdirs_and_sqlite_unimported(tmp_path: Path) -> None:
     """They are needed once a call comes, not to answer initialize and tools/list (the cold start)."""
     probe = (
         "import sys; from aigc_image_mcp.config import Settings; from aigc_image_mcp.server import build_server; "
         "build_server(Settings()); "
-        "print(sorted({'httpx', 'PIL', 'tenacity', 'platformdirs', 'sqlite3'} & set(sys.modules)))"
+        "print(sorted({'PIL', 'tenacity', 'platformdirs', 'sqlite3'} & set(sys.modules)))"
     )
     environment = {"HOME": str(tmp_path), "PATH": os.environ.get("PATH", "")}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment, check=True)

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import anyio
-import httpx
 import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
@@ -123,7 +122,7 @@ async def test_pass_through_without_a_bearer_token_is_401_before_any_mcp(pass_th
 
 async def test_a_relay_refusing_the_callers_key_is_a_tool_error_without_the_key(pass_through: Served) -> None:
     server, relay = pass_through.server, pass_through.relay
-    relay.script.append(httpx.Response(401, json={"error": {"message": f"invalid token {USER_KEYS[0]}"}}))
+    relay.script.append(httpx2.Response(401, json={"error": {"message": f"invalid token {USER_KEYS[0]}"}}))
     async with mcp_client(server.mcp_url, USER_KEYS[0]) as client:
         result = await client.call_tool("generate_image", ARGS)
 
@@ -209,7 +208,7 @@ def test_a_client_that_leaves_mid_call_does_not_lose_the_paid_task(pass_through:
     server, relay = pass_through.server, pass_through.relay
     arrived, release = threading.Event(), threading.Event()
 
-    def slow_submit(request: httpx.Request) -> httpx.Response:
+    def slow_submit(request: httpx2.Request) -> httpx2.Response:
         arrived.set()
         release.wait(START_TIMEOUT)
         return accepted("task-left-behind")
@@ -277,7 +276,7 @@ async def test_progress_notifications_reach_an_http_client(mode: str) -> None:
 async def test_shutdown_lets_an_in_flight_call_finish(relay: FakeRelay, relay_url: str) -> None:
     arrived, release = threading.Event(), threading.Event()
 
-    def slow_submit(request: httpx.Request) -> httpx.Response:
+    def slow_submit(request: httpx2.Request) -> httpx2.Response:
         arrived.set()
         release.wait(START_TIMEOUT)
         return accepted("task-in-flight")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp.types import CallToolResult, TextContent
 
@@ -40,7 +40,7 @@ async def generate(connect: Connect, seen: Progress | None = None, **arguments: 
         return await client.call_tool("generate_image", ARGUMENTS | arguments, progress_callback=record)
 
 
-def answers(relay: FakeRelay, *responses: httpx.Response | Exception) -> None:
+def answers(relay: FakeRelay, *responses: httpx2.Response | Exception) -> None:
     relay.script.append(accepted(TASK))
     relay.queries[TASK] = deque(responses)
 
@@ -103,7 +103,7 @@ async def test_a_long_task_is_noticed_within_a_second_of_finishing_with_at_most_
     relay.script.append(accepted(TASK))
     started, length = clock.time, 50.0
 
-    def linear(request: httpx.Request) -> httpx.Response:
+    def linear(request: httpx2.Request) -> httpx2.Response:
         elapsed = clock.time - started
         if elapsed >= length:
             return task_detail(TASK, urls=("https://relay.test/files/done.png",))
@@ -140,7 +140,7 @@ async def test_wait_seconds_0_hands_back_the_task_id_without_asking_about_it(
     ],
 )
 async def test_a_task_tencent_finished_without_an_image_is_an_error_with_the_task_id_and_the_reason(
-    connect: Connect, relay: FakeRelay, answer: httpx.Response, code: str, message: str
+    connect: Connect, relay: FakeRelay, answer: httpx2.Response, code: str, message: str
 ) -> None:
     answers(relay, answer)
 
@@ -156,7 +156,7 @@ async def test_a_task_tencent_finished_without_an_image_is_an_error_with_the_tas
 async def test_a_relay_that_keeps_failing_the_query_is_asked_four_times_and_the_task_id_still_comes_back(
     connect: Connect, relay: FakeRelay, clock: FakeClock
 ) -> None:
-    answers(relay, httpx.Response(502, text="bad gateway"))
+    answers(relay, httpx2.Response(502, text="bad gateway"))
 
     result = await generate(connect)
 
@@ -174,7 +174,7 @@ async def test_a_connection_fault_on_the_query_is_retried_and_the_wait_goes_on(
     connect: Connect, relay: FakeRelay, clock: FakeClock
 ) -> None:
     finished = task_detail(TASK, urls=("https://relay.test/files/ok.png",))
-    answers(relay, httpx.ReadTimeout("slow"), httpx.ConnectError("reset"), running(TASK), finished)
+    answers(relay, httpx2.ReadTimeout("slow"), httpx2.ConnectError("reset"), running(TASK), finished)
 
     result = await generate(connect)
 
@@ -188,7 +188,7 @@ async def test_the_relays_retry_after_is_honoured_between_queries(
 ) -> None:
     answers(
         relay,
-        httpx.Response(429, headers={"Retry-After": "7"}),
+        httpx2.Response(429, headers={"Retry-After": "7"}),
         task_detail(TASK, urls=("https://relay.test/files/late.png",)),
     )
 
@@ -201,7 +201,7 @@ async def test_the_relays_retry_after_is_honoured_between_queries(
 async def test_a_retry_after_longer_than_the_wait_left_ends_the_wait_instead(
     connect: Connect, relay: FakeRelay, clock: FakeClock
 ) -> None:
-    answers(relay, httpx.Response(429, headers={"Retry-After": "120"}))
+    answers(relay, httpx2.Response(429, headers={"Retry-After": "120"}))
 
     result = await generate(connect, wait_seconds=20)
 
@@ -214,17 +214,19 @@ async def test_a_retry_after_longer_than_the_wait_left_ends_the_wait_instead(
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
-        (httpx.Response(404, json={"error": {"message": "no route"}}), "set AIGC_IMAGE_QUERY_PATH"),
-        (httpx.Response(401, json={"message": "bad key"}), "refused the API key when asked about task"),
-        (httpx.Response(200, text="<html>hi</html>", headers={"content-type": "text/html"}), "instead of JSON"),
+        (httpx2.Response(404, json={"error": {"message": "no route"}}), "set AIGC_IMAGE_QUERY_PATH"),
+        (httpx2.Response(401, json={"message": "bad key"}), "refused the API key when asked about task"),
+        (httpx2.Response(200, text="<html>hi</html>", headers={"content-type": "text/html"}), "instead of JSON"),
         (
-            httpx.Response(200, json={"Response": {"Error": {"Code": "InvalidParameterValue.TaskId", "Message": "x"}}}),
+            httpx2.Response(
+                200, json={"Response": {"Error": {"Code": "InvalidParameterValue.TaskId", "Message": "x"}}}
+            ),
             "more than 3 days old",
         ),
     ],
 )
 async def test_a_query_the_relay_refuses_is_not_retried_and_the_task_id_comes_back_with_the_reason(
-    connect: Connect, relay: FakeRelay, answer: httpx.Response, expected: str
+    connect: Connect, relay: FakeRelay, answer: httpx2.Response, expected: str
 ) -> None:
     answers(relay, answer)
 

@@ -24,8 +24,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(f"{NAME}: invalid configuration:\n{_describe(exc)}")
     # stdout carries the protocol on stdio; logs go to stderr, and the SDK's own setup finds this one in place.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    # httpx logs every request at INFO; our own log line per task says what matters.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING)
+    # httpx2 logs every request at INFO; our own log line per task says what matters.
+    logging.getLogger("httpx2").setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING)
     try:
         if settings.transport == "http":
             from .http import serve  # uvicorn is loaded only to serve HTTP: the stdio start stays light

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .errors import ImageError
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
     from PIL.Image import Image as Picture
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -28,9 +28,9 @@ EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", 
 """The image types saved, and the extension each is saved with."""
 
 
-async def download(http: httpx.AsyncClient, url: str) -> tuple[bytes, str]:
+async def download(http: httpx2.AsyncClient, url: str) -> tuple[bytes, str]:
     """The image at `url` and its MIME type; ImageError when it cannot be had or is not an image."""
-    import httpx  # here, like Pillow below: render.py imports this module on the server's start path
+    import httpx2  # here, like Pillow below: render.py imports this module on the server's start path
 
     if not url.lower().startswith(("http://", "https://")):
         raise ImageError(f"only http(s) URLs are downloaded, not {url[:60]!r}")
@@ -46,7 +46,7 @@ async def download(http: httpx.AsyncClient, url: str) -> tuple[bytes, str]:
                     raise ImageError(f"the image is larger than {MAX_BYTES // (1024 * 1024)} MB")
                 chunks.append(chunk)
             declared = response.headers.get("content-type", "")
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise ImageError(f"the download failed ({type(exc).__name__})") from None
     data = b"".join(chunks)
     return data, mime_type(data, declared)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
+import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import (
@@ -122,13 +122,13 @@ class TaskDetail:
     prompt: str | None = None
 
 
-async def query_task(http: httpx.AsyncClient, path_template: str, task_id: str, api_key: SecretStr) -> TaskDetail:
+async def query_task(http: httpx2.AsyncClient, path_template: str, task_id: str, api_key: SecretStr) -> TaskDetail:
     """One query of `task_id`. Raises a RelayError when the relay's answer says nothing about the task."""
     key = api_key.get_secret_value()
     path = path_template.replace("{task_id}", quote(task_id, safe=""))
     try:
         response = await http.get(path, headers={"Authorization": f"Bearer {key}"})
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise RelayConnectionError(
             f"Could not get an answer from the relay about task {task_id} ({type(exc).__name__}).",
             request_sent=True,
@@ -172,7 +172,7 @@ def _state(detail: _Detail, task_id: str) -> TaskState:
     return Succeeded(images)
 
 
-def _read(response: httpx.Response, key: str, task_id: str, path: str) -> _Detail:
+def _read(response: httpx2.Response, key: str, task_id: str, path: str) -> _Detail:
     """The DescribeTaskDetail of a 2xx answer; a RelayError for anything else."""
     status = response.status_code
     detail = relay_message(response, key)
@@ -202,7 +202,7 @@ def _read(response: httpx.Response, key: str, task_id: str, path: str) -> _Detai
         ) from None
 
 
-def _status_error(response: httpx.Response, status: int, detail: str, task_id: str, path: str) -> RelayError:
+def _status_error(response: httpx2.Response, status: int, detail: str, task_id: str, path: str) -> RelayError:
     if status in (401, 403):
         return RelayAuthError(
             f"The relay refused the API key when asked about task {task_id} (HTTP {status}{detail}). "

@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Any, cast
 
-import httpx
+import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from .errors import (
@@ -53,9 +53,9 @@ class Submission(BaseModel):
 
 
 class RelayClient:
-    """Calls the relay over the process's one shared `httpx.AsyncClient`."""
+    """Calls the relay over the process's one shared `httpx2.AsyncClient`."""
 
-    def __init__(self, http: httpx.AsyncClient, *, submit_path: str) -> None:
+    def __init__(self, http: httpx2.AsyncClient, *, submit_path: str) -> None:
         self._http = http
         self._submit_path = submit_path
 
@@ -66,7 +66,7 @@ class RelayClient:
             response = await self._http.post(
                 self._submit_path, json=request.body(), headers={"Authorization": f"Bearer {key}"}
             )
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise _connection_error(exc, str(self._http.base_url)) from None
         payload = _check_status(response, key)
         envelope = _parse_envelope(payload, response, key)
@@ -87,16 +87,16 @@ class RelayClient:
         return Submission(task_id=envelope.task_id, request_id=envelope.request_id or "")
 
 
-def _connection_error(exc: httpx.HTTPError, base_url: str) -> RelayError:
+def _connection_error(exc: httpx2.HTTPError, base_url: str) -> RelayError:
     # Only a failure before the request left us is sure to have created nothing.
-    unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    unsent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
     if unsent:
         return RelayConnectionError(
             f"Could not connect to the relay at {base_url} ({type(exc).__name__}); nothing was submitted. "
             "Check QUICKROUTER_BASE_URL and the network, then try again.",
             request_sent=False,
         )
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException):
         what = "did not answer in time"
     else:
         what = f"dropped the connection ({type(exc).__name__})"
@@ -107,7 +107,7 @@ def _connection_error(exc: httpx.HTTPError, base_url: str) -> RelayError:
     )
 
 
-def _check_status(response: httpx.Response, key: str) -> Any:
+def _check_status(response: httpx2.Response, key: str) -> Any:
     """The JSON payload of a 2xx answer; a RelayError for anything else."""
     status = response.status_code
     detail = relay_message(response, key)
@@ -146,7 +146,7 @@ def _check_status(response: httpx.Response, key: str) -> Any:
         ) from None
 
 
-def _parse_envelope(payload: Any, response: httpx.Response, key: str) -> _SubmitResponse:
+def _parse_envelope(payload: Any, response: httpx2.Response, key: str) -> _SubmitResponse:
     try:
         return _Envelope.model_validate(payload).response
     except ValidationError:
@@ -162,7 +162,7 @@ def _parse_envelope(payload: Any, response: httpx.Response, key: str) -> _Submit
         ) from None
 
 
-def relay_message(response: httpx.Response, key: str) -> str:
+def relay_message(response: httpx2.Response, key: str) -> str:
     """`: <message>` from an error body in any of the relay shapes, or nothing."""
     try:
         message = message_in(response.json())
@@ -182,7 +182,7 @@ def message_in(payload: Any) -> str | None:
     return None
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
+def retry_after_seconds(response: httpx2.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None

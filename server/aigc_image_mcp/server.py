@@ -29,7 +29,7 @@ from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from .polling import Clock
     from .tracker import Tracker
@@ -61,9 +61,9 @@ class AppState:
 
     settings: Settings
     catalog: Catalog
-    transport: httpx.AsyncBaseTransport | None = None
+    transport: httpx2.AsyncBaseTransport | None = None
     clock: Clock | None = None
-    _http: httpx.AsyncClient | None = field(default=None, init=False)
+    _http: httpx2.AsyncClient | None = field(default=None, init=False)
     _tracker: Tracker | None = field(default=None, init=False)
 
     @property
@@ -96,7 +96,7 @@ class _RawArguments(ArgModelBase):
 
 
 def build_server(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None, clock: Clock | None = None
+    settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None, clock: Clock | None = None
 ) -> MCPServer[AppState]:
     """The MCP server; `transport` replaces the network and `clock` the passing of time in tests."""
     catalog = load_catalog(settings.models_file)
@@ -231,18 +231,18 @@ def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[N
     return report
 
 
-def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+def _http_client(settings: Settings, transport: httpx2.AsyncBaseTransport | None) -> httpx2.AsyncClient:
     """The one client of the process: connection reuse across calls, the configured timeouts. Over HTTP many calls
-    share it: it keeps a connection per concurrent call rather than httpx's 20, so a busy server does not open (and
-    TLS-handshake) a new relay connection for most calls."""
-    import httpx  # with the first call: importing it costs ~20 ms of the server's start
+    share it: it keeps a connection per concurrent call rather than httpx2's 20, so a busy server does not open (and
+    TLS-handshake) a new relay connection for most calls. Made with the first call: its TLS set-up costs ~80 ms."""
+    import httpx2
 
-    return httpx.AsyncClient(
+    return httpx2.AsyncClient(
         base_url=settings.base_url,
-        timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+        timeout=httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
         headers={"User-Agent": f"{NAME}/{__version__}", "Accept": "application/json"},
         transport=transport,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+        limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
-import httpx
+import httpx2
 from pydantic import SecretStr
 
 from .catalog import Catalog, ModelSpec
@@ -37,7 +37,7 @@ Report = Callable[[float, str], Awaitable[None]]
 class Tracker:
     """Submits, follows and remembers tasks over the process's one HTTP client."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, http: httpx.AsyncClient, clock: Clock) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, http: httpx2.AsyncClient, clock: Clock) -> None:
         self._settings = settings
         self._catalog = catalog
         self._http = http

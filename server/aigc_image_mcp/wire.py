@@ -1,6 +1,6 @@
 """The body of the relay's submit call as typed models: what arguments.py builds and relay.py sends.
 
-Kept apart from relay.py so that validating arguments needs no HTTP client (httpx stays off the server's start).
+Kept apart from relay.py so that validating arguments needs no HTTP client (httpx2 stays off the server's start).
 """
 
 from __future__ import annotations
