@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=1000, ge=1, description="Concurrent HTTP connections per worker; then 503.")
     shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
 
+    # The upstream tasks run on: see backends/.
+    backend: Literal["quickrouter"] = Field(default="quickrouter", description="Which upstream creates the images.")
+
     @model_validator(mode="before")
     @classmethod
     def _unset_is_default(cls, data: Any) -> Any:
