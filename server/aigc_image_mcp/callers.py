@@ -40,6 +40,9 @@ class Caller:
     """The history (and quota) namespace: an HMAC fingerprint, never a secret."""
     remote: bool
     """The call came over HTTP: the server's disk is not the caller's."""
+    shared: bool = False
+    """The key is shared by several namespaces (token holders): the upstream would answer about any of their tasks,
+    so only tasks in this caller's own history are looked up."""
 
 
 def caller_of(settings: Settings, headers: Mapping[str, str] | None, *, remote: bool) -> Caller:
@@ -47,7 +50,7 @@ def caller_of(settings: Settings, headers: Mapping[str, str] | None, *, remote: 
     token = bearer_token(headers) if remote else None
     if settings.api_key is not None:
         if token is not None and settings.http_tokens:
-            return Caller(settings.api_key, _shared_token_namespace(settings, token), remote)
+            return Caller(settings.api_key, _shared_token_namespace(settings, token), remote, shared=True)
         return Caller(settings.api_key, fingerprint(settings.api_key), remote)
     if token is None:
         raise ConfigError(_NO_KEY)

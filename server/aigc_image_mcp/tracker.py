@@ -20,7 +20,7 @@ from .backends.base import Backend, Failed, Running, Succeeded, TaskDetail
 from .callers import Caller
 from .catalog import Catalog, ModelSpec
 from .config import Settings
-from .errors import HistoryError, ImageError, RelayConnectionError
+from .errors import HistoryError, ImageError, RelayConnectionError, UnknownTaskError
 from .history import History
 from .images import download, file_stem, preview, save
 from .polling import GRACE, Clock, Outcome, wait_for
@@ -77,6 +77,11 @@ class Tracker:
     async def lookup(self, task_id: str, caller: Caller, wait: int, report: Report) -> Delivery:
         """A task by id: from the history when it is finished, otherwise from the backend, waiting up to `wait` s."""
         known = await self._load(caller, task_id)
+        if known is None and caller.shared:
+            raise UnknownTaskError(
+                f"Task {task_id} is not in the history of this token. On this server several tokens share one key, "
+                "so each sees only the tasks it started itself."
+            )
         if known is not None and known.status in ("SUCCEEDED", "FAILED"):
             return await self._deliver(known, caller, wait)
         start = self._clock.now()
@@ -95,7 +100,7 @@ class Tracker:
         """Image `number` of a finished task of this caller: its local copy, or downloaded again if that is gone."""
         known = await anyio.to_thread.run_sync(self._history.get, caller.namespace, task_id)
         if known is None or not 1 <= number <= len(known.images):
-            raise ImageError(f"This API key has no image {number} of task {task_id} in its history.")
+            raise ImageError(f"This caller has no image {number} of task {task_id} in its history.")
         image = known.images[number - 1]
         kept, data, problem = await self._keep(task_id, number, image)
         if data is None:
