@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         default=None, description="Where the task history database lives; default: the user data folder."
     )
-    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the relay's answer.")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds the relay has to answer in full.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
     schema_profile: Literal["portable", "full"] = Field(
         default="portable", validation_alias=AliasChoices("AIGC_IMAGE_SCHEMA", "schema_profile")
