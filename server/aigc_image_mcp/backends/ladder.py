@@ -56,7 +56,7 @@ class Call:
 
     method: str
     path: str
-    secret: str
+    secret: str = field(repr=False)
     deadline: float
     wording: Wording
     body: dict[str, Any] | None = None
