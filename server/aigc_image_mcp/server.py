@@ -106,7 +106,7 @@ def build_server(
     settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None, clock: Clock | None = None
 ) -> MCPServer[AppState]:
     """The MCP server; `transport` replaces the network and `clock` the passing of time in tests."""
-    catalog = load_catalog(settings.models_file)
+    catalog = load_catalog(settings.models_file, settings.backend)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState, None]:
