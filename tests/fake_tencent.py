@@ -19,8 +19,9 @@ from typing import Any
 
 from .fake_relay import png
 
-SECRET_ID = "AKIDcanary0000000000000000000000000"
-SECRET_KEY = "skey-canary-5c1d9e0f7a2b4c6d8e0f1a2b"
+# Canaries: made-up credentials the tests look for everywhere a secret must not appear.
+SECRET_ID = "AKIDcanary0000000000000000000000000"  # noqa: S105
+SECRET_KEY = "skey-canary-5c1d9e0f7a2b4c6d8e0f1a2b"  # noqa: S105
 TASK_ID = "1500012345-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 _AUTH = re.compile(
     r"^TC3-HMAC-SHA256 Credential=(?P<id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[a-z]+)/tc3_request, "

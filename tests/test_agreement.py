@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from aigc_image_mcp.arguments import parse_arguments
 from aigc_image_mcp.backends.quickrouter import relay_body
-import pytest
-
 from aigc_image_mcp.catalog import Catalog, load_catalog
 from aigc_image_mcp.errors import ArgumentsError
 from aigc_image_mcp.schema import input_schema

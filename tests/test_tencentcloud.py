@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from pydantic import ValidationError
@@ -22,7 +23,7 @@ from .conftest import CANARY_KEY, FakeClock
 from .fake_tencent import SECRET_ID, SECRET_KEY, TASK_ID, FakeTencent, accepted, detail, error, serve, tc3_signature
 from .test_stdio import SCRIPT, environment
 
-TOKEN = "tok-canary-0b9a8c7d6e5f4a3b"
+TOKEN = "tok-canary-0b9a8c7d6e5f4a3b"  # noqa: S105 - a made-up canary
 
 
 @pytest.fixture
@@ -74,9 +75,9 @@ async def test_a_task_is_signed_submitted_followed_and_delivered_through_tencent
         }
     ]
     assert fake.actions("DescribeTaskDetail") == [{"TaskId": TASK_ID, "SubAppId": 1500012345}]
-    content = result.structured_content or {}
+    content: dict[str, Any] = result.structured_content or {}
     assert (content["status"], content["model"], content["task_id"]) == ("SUCCEEDED", "GG-3.1", TASK_ID)
-    assert Path(content["images"][0]["local_path"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (await anyio.Path(content["images"][0]["local_path"]).read_bytes())[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.anyio
@@ -108,7 +109,7 @@ async def test_a_task_tencent_rejects_or_aborts_comes_back_failed_with_its_reaso
     async with connected(fake, tmp_path) as client:
         result = await client.call_tool("generate_image", {"model": "Kling-O1", "prompt": "p"})
 
-    content = result.structured_content or {}
+    content: dict[str, Any] = result.structured_content or {}
     assert (content["status"], content["error_code"], content["message"]) == ("FAILED", code, message)
     assert content["task_id"] == TASK_ID
 
@@ -132,7 +133,7 @@ async def test_a_response_error_with_http_200_is_an_actionable_refusal_and_nothi
 async def test_a_wrong_secret_key_is_refused_by_the_signature_check_and_named_in_the_error(
     fake: FakeTencent, tmp_path: Path
 ) -> None:
-    async with connected(fake, tmp_path, secret_key="skey-wrong-000000000000000000") as client:
+    async with connected(fake, tmp_path, secret_key="skey-wrong-000000000000000000") as client:  # noqa: S106
         result = await client.call_tool("generate_image", {"model": "GG-2.5", "prompt": "p"})
 
     text = result.content[0].model_dump()["text"]
@@ -162,7 +163,7 @@ async def test_the_secrets_never_appear_in_results_logs_or_the_history_even_when
 
 
 def test_the_fakes_own_signature_check_agrees_with_the_sdks_signer() -> None:
-    from tencentcloud.common.sign import Sign
+    from tencentcloud.common.sign import Sign  # pyright: ignore[reportMissingTypeStubs]
 
     body = b'{"ModelName":"GG"}'
     ours = tc3_signature(
@@ -174,7 +175,7 @@ def test_the_fakes_own_signature_check_agrees_with_the_sdks_signer() -> None:
         f"POST\n/\n\ncontent-type:application/json\nhost:h\n\ncontent-type;host\n{hashlib.sha256(body).hexdigest()}"
     )
     to_sign = f"TC3-HMAC-SHA256\n1\n1970-01-01/vod/tc3_request\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    assert ours == Sign.sign_tc3(SECRET_KEY, "1970-01-01", "vod", to_sign)
+    assert ours == Sign.sign_tc3(SECRET_KEY, "1970-01-01", "vod", to_sign)  # pyright: ignore[reportUnknownMemberType]
 
 
 def test_the_backend_is_the_one_whose_credentials_are_present_and_both_without_a_choice_is_an_error() -> None:

@@ -142,7 +142,7 @@ def _fit(source: str, picture: object, budget: int) -> bytes:
     for _ in range(8):
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         buffer = io.BytesIO()
-        sized = image.resize(size, Image.Resampling.LANCZOS) if size != image.size else image
+        sized = image.resize(size, Image.Resampling.LANCZOS) if size != image.size else image  # pyright: ignore[reportUnknownMemberType]
         sized.save(buffer, "PNG" if alpha else "JPEG", **({"optimize": True} if alpha else {"quality": 90}))
         if buffer.tell() <= budget:
             return buffer.getvalue()

@@ -29,7 +29,7 @@ async def client_roots(ctx: Context[Any, Any]) -> tuple[Path, ...] | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MCPDeprecationWarning)  # deprecated in 2026-07-28, still what clients send
-            result = await ctx.session.list_roots()
+            result = await ctx.session.list_roots()  # pyright: ignore[reportDeprecated]
     except Exception as exc:  # noqa: BLE001 - a client that fails to answer has sent no roots
         logger.warning("The client did not list its roots: %s", exc)
         return None

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import anyio
 import httpx
-from tencentcloud.common.common_client_async import CommonClient
-from tencentcloud.common.credential import Credential
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.common.common_client_async import CommonClient  # pyright: ignore[reportMissingTypeStubs]
+from tencentcloud.common.credential import Credential  # pyright: ignore[reportMissingTypeStubs]
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException  # pyright: ignore[reportMissingTypeStubs]
+from tencentcloud.common.profile.client_profile import ClientProfile  # pyright: ignore[reportMissingTypeStubs]
+from tencentcloud.common.profile.http_profile import HttpProfile  # pyright: ignore[reportMissingTypeStubs]
 
 from ..callers import Caller
 from ..config import Settings
@@ -59,15 +60,16 @@ class TencentCloud:
         token = settings.session_token.get_secret_value() if settings.session_token else None
         self._secrets = [s for s in (settings.secret_key.get_secret_value(), token) if s]
         scheme, host = endpoint_parts(settings.tencentcloud_endpoint)
-        profile = ClientProfile(httpProfile=HttpProfile(protocol=scheme, endpoint=host, reqTimeout=settings.timeout))
+        profile = ClientProfile(
+            httpProfile=HttpProfile(protocol=scheme, endpoint=host, reqTimeout=math.ceil(settings.timeout))
+        )
         try:
             credential = Credential(
                 settings.secret_id.get_secret_value(), settings.secret_key.get_secret_value(), token
             )
         except TencentCloudSDKException as exc:
-            raise ConfigError(
-                f"The Tencent Cloud credentials are malformed: {exc.message}. Check {_CREDENTIALS}."
-            ) from None
+            reason = getattr(exc, "message", "")  # the SDK's own words, never the secret itself
+            raise ConfigError(f"The Tencent Cloud credentials are malformed: {reason}. Check {_CREDENTIALS}.") from None
         self._client = CommonClient("vod", VERSION, credential, settings.region, profile)
         logging.getLogger(_SDK_LOGGER).setLevel(logging.WARNING)
         self._settings = settings
@@ -118,7 +120,7 @@ class TencentCloud:
         """The scrubbed JSON answer to `action`; a RelayError, scrubbed, for anything else."""
         with anyio.move_on_after(self._settings.timeout):
             try:
-                answer = await self._client.call_and_deserialize(action, params, dict)  # pyright: ignore[reportUnknownMemberType]
+                answer = cast(Any, await self._client.call_and_deserialize(action, params, dict))  # pyright: ignore[reportUnknownMemberType]
             except TencentCloudSDKException as exc:
                 raise self._sdk_error(exc, task_id) from None
             except httpx.HTTPError as exc:
@@ -129,12 +131,14 @@ class TencentCloud:
         raise self._connection_error(httpx.ReadTimeout("overall deadline"), task_id)
 
     def _sdk_error(self, exc: TencentCloudSDKException, task_id: str | None) -> RelayError:
-        code, message = str(exc.code or "UnknownError"), self._scrub(_text(exc.message))
+        # The SDK's exception is untyped: read its three fields as plain objects.
+        code = str(getattr(exc, "code", None) or "UnknownError")
+        message = self._scrub(_text(getattr(exc, "message", None)))
         if code == "ServerNetworkError":  # the SDK's name for an HTTP status other than 200
             return RelayUnavailableError(
                 f"Tencent Cloud at {self._where} answered with an HTTP error: {excerpt(message)}."
             )
-        return _refused(code, message, self._scrub(_text(exc.requestId)) or None, task_id)
+        return _refused(code, message, self._scrub(_text(getattr(exc, "requestId", None))) or None, task_id)
 
     def _connection_error(self, exc: httpx.HTTPError, task_id: str | None) -> RelayConnectionError:
         name = type(exc).__name__
