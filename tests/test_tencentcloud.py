@@ -213,3 +213,16 @@ async def test_the_console_script_generates_through_tencent_cloud_over_stdio(tmp
     assert fake.refused == []
     assert (result.structured_content or {})["status"] == "SUCCEEDED"
     assert fake.actions("CreateAigcImageTask")[0]["ModelVersion"] == "3.0-Omni"
+
+
+def test_over_http_the_servers_tencent_credentials_are_guarded_like_a_relay_key() -> None:
+    from aigc_image_mcp.errors import ConfigError
+    from aigc_image_mcp.guard import auth_mode
+    from aigc_image_mcp.http import check_exposure
+
+    tencent = {"secret_id": SECRET_ID, "secret_key": SECRET_KEY, "transport": "http"}
+
+    assert auth_mode(Settings.model_validate(tencent)) == "open"  # not pass-through: no bearer token can pay
+    assert auth_mode(Settings.model_validate(tencent | {"http_tokens": "token-0123456789abcdef"})) == "tokens"
+    with pytest.raises(ConfigError, match=r"Refusing to listen on 0\.0\.0\.0"):
+        check_exposure(Settings.model_validate(tencent | {"host": "0.0.0.0"}))  # noqa: S104
