@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=1000, ge=1, description="Concurrent HTTP connections per worker; then 503.")
     shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
 
+    # Image downloads: see downloads.py.
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Also fetch images from loopback, link-local and private addresses, not only the upstream's own.",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _unset_is_default(cls, data: Any) -> Any:
