@@ -131,6 +131,10 @@ async def test_five_thousand_images_make_a_result_that_fits_a_client(connect: Co
     assert len(structured(result)["images"]) == 8
     assert "This task has 5000 images; this result shows the first 8" in text_of(result)
     assert len(fetched(relay)) == 8, "only the images shown are downloaded"
+    async with connect() as client:
+        (contents,) = (await client.read_resource(f"aigc-image://tasks/{TASK}/image-5000.png")).contents
+    assert isinstance(contents, BlobResourceContents)
+    assert base64.b64decode(contents.blob) == png(), "an image beyond the first 8 is still a resource"
 
 
 async def test_a_result_with_enormous_urls_is_cut_down_to_the_task(connect: Connect, relay: FakeRelay) -> None:
@@ -158,6 +162,19 @@ async def test_html_sent_as_png_is_neither_saved_nor_served(
 
     assert "Image 1 has no local copy: the download is not an image" in text_of(result)
     assert not folders["output_dir"].exists() or list(folders["output_dir"].iterdir()) == []
+
+
+async def test_a_local_copy_replaced_by_something_else_is_not_served(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    finish_with(relay, "https://relay.test/files/a.png")
+    async with connect() as client:
+        await client.call_tool("generate_image", ARGUMENTS)
+        saved_as(folders["output_dir"], TASK, ".png").write_bytes(b"<html>not the image</html>")
+        (contents,) = (await client.read_resource(f"aigc-image://tasks/{TASK}/image-1.png")).contents
+
+    assert isinstance(contents, BlobResourceContents)
+    assert base64.b64decode(contents.blob) == png(), "fetched again from its URL"
 
 
 async def test_a_gif_is_saved_and_served_as_a_gif(connect: Connect, relay: FakeRelay, folders: dict[str, Path]) -> None:
