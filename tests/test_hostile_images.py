@@ -282,3 +282,4 @@ async def test_saving_never_follows_a_link_planted_at_the_temporary_name(
     assert victim.read_text() == "precious"
     assert final.read_bytes() == png()
     assert not final.is_symlink()
+    assert final.stat().st_mode & 0o777 == 0o644

@@ -76,7 +76,8 @@ def save(folder: Path, stem: str, data: bytes, kind: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
         with os.fdopen(handle, "wb") as file:
-            os.fchmod(file.fileno(), 0o644)  # mkstemp's 0o600 would hide the image from the user's other accounts
+            if os.chmod in os.supports_fd:  # POSIX: as readable as any file the user saves, not mkstemp's 0o600
+                os.chmod(file.fileno(), 0o644)
             file.write(data)
         os.replace(partial, path)
     except OSError as exc:
