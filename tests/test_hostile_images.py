@@ -164,6 +164,27 @@ async def test_html_sent_as_png_is_neither_saved_nor_served(
     assert not folders["output_dir"].exists() or list(folders["output_dir"].iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("pillow_format", "kind", "extension"),
+    [("WEBP", "image/webp", ".webp"), ("MPO", "image/jpeg", ".jpg")],
+)
+async def test_each_kept_type_is_saved_under_its_own_type(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path], pillow_format: str, kind: str, extension: str
+) -> None:
+    buffer = io.BytesIO()
+    frames = [Image.new("RGB", (40, 30), colour) for colour in ("red", "blue")]
+    frames[0].save(buffer, pillow_format, save_all=True, append_images=frames[1:])  # MPO: a camera's multi-picture JPEG
+    finish_with(relay, "https://relay.test/files/a.png")
+    relay.files["a.png"] = httpx2.Response(200, content=buffer.getvalue(), headers={"content-type": "image/png"})
+
+    async with connect() as client:
+        result = await client.call_tool("generate_image", ARGUMENTS)
+
+    assert structured(result)["images"][0]["mime_type"] == kind
+    assert saved_as(folders["output_dir"], TASK, extension).read_bytes() == buffer.getvalue()
+    assert len([block for block in result.content if isinstance(block, ImageContent)]) == 1
+
+
 async def test_a_local_copy_replaced_by_something_else_is_not_served(
     connect: Connect, relay: FakeRelay, folders: dict[str, Path]
 ) -> None:

@@ -27,9 +27,11 @@ MAX_PREVIEW_PIXELS = 25_000_000
 """The largest image a preview is made of: above Tencent's largest output (4096x4096, 6198x2656), and small
 enough that decoding one (at most 4 bytes a pixel) and reducing it stays near 130 MB."""
 _PREVIEW_STEPS = ((1024, 85), (768, 80), (512, 75), (384, 70), (256, 60))
-_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+"""Pillow's formats of the types kept (a JPEG with several pictures in it, as some cameras make, is an MPO)."""
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 """The image types saved and served, and the extension each is saved with."""
+_READERS = ["PNG", "JPEG", "GIF", "WEBP"]
 _KINDS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
 
 
@@ -44,7 +46,7 @@ def identify(data: bytes) -> str:
 
     _pillow()
     try:
-        with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as image:
+        with Image.open(io.BytesIO(data), formats=_READERS) as image:
             return _FORMATS[image.format or ""]
     except Exception:  # noqa: BLE001 - any failure to read a header from the network means "not an image"
         raise ImageError(f"the download is not an image ({_describe(data)})") from None
@@ -98,7 +100,7 @@ def preview(data: bytes, budget: int) -> bytes:
 
     _pillow()
     try:
-        with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as original:
+        with Image.open(io.BytesIO(data), formats=_READERS) as original:
             original.draft("RGB", (_PREVIEW_STEPS[0][0], _PREVIEW_STEPS[0][0]))  # JPEG: decode at reduced size
             width, height = original.size
             if width * height > MAX_PREVIEW_PIXELS:
