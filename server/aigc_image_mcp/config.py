@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     # The upstream tasks run on: see backends/.
     backend: Literal["quickrouter"] = Field(default="quickrouter", description="Which upstream creates the images.")
 
+    # Image downloads: see downloads.py.
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Also fetch images from loopback, link-local and private addresses, not only the upstream's own.",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _unset_is_default(cls, data: Any) -> Any:
