@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Generator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
 import httpx2
 import pytest
 
@@ -28,7 +34,7 @@ async def fetch(url: str, policy: UrlPolicy, seen: list[str], answer: httpx2.Res
         return answer or httpx2.Response(200, content=png())
 
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http:
-        return await download(http, url, policy)
+        return await download(http, url, policy, deadline=5)
 
 
 async def test_a_name_that_resolves_to_public_addresses_is_fetched() -> None:
@@ -60,3 +66,48 @@ async def test_endless_redirects_end_with_a_reason() -> None:
     with pytest.raises(ImageError, match=f"redirected more than {MAX_REDIRECTS} times"):
         await fetch("https://cdn.example/a.png", resolver("93.184.216.34"), seen, loop)
     assert len(seen) == MAX_REDIRECTS + 1
+
+
+@contextmanager
+def trickling_image(every: float) -> Generator[tuple[str, list[int]]]:
+    """An image host on 127.0.0.1 that sends a PNG one byte every `every` s; yields its URL and the bytes sent."""
+    body = png(64, 64)
+    sent = [0]
+    done = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "image/png")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            for byte in body:
+                if done.wait(every):
+                    return
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client hung up
+                sent[0] += 1
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/a.png", sent
+    finally:
+        done.set()
+        server.shutdown()
+        server.server_close()
+
+
+async def test_a_host_trickling_an_image_is_cut_off_at_the_overall_deadline() -> None:
+    with trickling_image(every=0.05) as (url, sent):
+        async with httpx2.AsyncClient(timeout=5) as http:
+            with pytest.raises(ImageError, match=r"the download did not finish within 0\.5 s"):
+                await download(http, url, UrlPolicy(allow_private=True), deadline=0.5)
+
+    assert 0 < sent[0] < len(png(64, 64)), "each byte came within the read timeout: only the deadline ended it"

@@ -97,7 +97,7 @@ class Keeper:
         return data, await anyio.to_thread.run_sync(identify, data)
 
     async def _fetch(self, task_id: str, number: int, url: str) -> tuple[Path, bytes, str]:
-        data = await download(self._http, url, self._policy)
+        data = await download(self._http, url, self._policy, deadline=self._settings.download_timeout)
         kind = await anyio.to_thread.run_sync(identify, data)
         stem = file_stem(datetime.now(UTC).date(), task_id, number)
         path = await anyio.to_thread.run_sync(save, self._settings.images_dir, stem, data, kind)

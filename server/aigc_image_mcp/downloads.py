@@ -55,8 +55,15 @@ def origin(url: str | httpx2.URL) -> str:
     return f"{parsed.scheme}://{host}:{port}"
 
 
-async def download(http: httpx2.AsyncClient, url: str, policy: UrlPolicy) -> bytes:
-    """The bytes at `url`, following redirects that the policy allows; ImageError when they cannot be had."""
+async def download(http: httpx2.AsyncClient, url: str, policy: UrlPolicy, *, deadline: float) -> bytes:
+    """The bytes at `url`, following redirects that the policy allows, all within `deadline` s (the client's timeout
+    bounds each read, not a host that trickles); ImageError when they cannot be had."""
+    with anyio.move_on_after(deadline):
+        return await _download(http, url, policy)
+    raise ImageError(f"the download did not finish within {deadline:g} s")
+
+
+async def _download(http: httpx2.AsyncClient, url: str, policy: UrlPolicy) -> bytes:
     import httpx2  # here: render.py imports images.py, which imports this, on the server's start path
 
     target = _parse(url)
