@@ -226,3 +226,26 @@ def test_over_http_the_servers_tencent_credentials_are_guarded_like_a_relay_key(
     assert auth_mode(Settings.model_validate(tencent | {"http_tokens": "token-0123456789abcdef"})) == "tokens"
     with pytest.raises(ConfigError, match=r"Refusing to listen on 0\.0\.0\.0"):
         check_exposure(Settings.model_validate(tencent | {"host": "0.0.0.0"}))  # noqa: S104
+
+
+@pytest.mark.anyio
+async def test_a_users_picture_and_an_og_mask_reach_tencent_as_base64_with_the_mask_marked(
+    fake: FakeTencent, tmp_path: Path
+) -> None:
+    import base64
+
+    from .fake_relay import png
+
+    picture = tmp_path / "room.png"
+    picture.write_bytes(png())
+    mask = "data:image/png;base64," + base64.b64encode(png(8, 6)).decode()
+    arguments = {"model": "OG-image2_medium", "prompt": "a sofa", "reference_images": [str(picture)]}
+    async with connected(fake, tmp_path, input_dirs=(tmp_path,)) as client:
+        result = await client.call_tool("generate_image", arguments | {"mask_image": mask, "wait_seconds": 0})
+
+    assert not result.is_error
+    (submitted,) = fake.actions("CreateAigcImageTask")
+    first, second = submitted["FileInfos"]
+    assert (first["Type"], second["Type"], second["ReferenceType"]) == ("Base64", "Base64", "mask")
+    assert base64.b64decode(first["Base64"], validate=True)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "ReferenceType" not in first
