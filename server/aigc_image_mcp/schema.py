@@ -123,8 +123,8 @@ def _reference_images(catalog: Catalog) -> Schema:
     return _property(
         "array",
         "Reference images for editing or image-to-image, each an http(s) URL of a jpeg, png or webp image (under "
-        "7 MB), a VOD FileId (digits), or (stdio only) a local image file (absolute or ~/ path, inside the allowed "
-        "folders) or a data:image/…;base64, URI, re-encoded to 7 MB in all. Most images per model: "
+        "7 MB), a VOD FileId (digits), a local image file (stdio only: an absolute or ~/ path inside the allowed "
+        "folders) or a data:image/…;base64, URI; local pictures are re-encoded to 7 MB in all. Most images per model: "
         f"{counts.removeprefix('Models: ')}.",
         items={"type": "string"},
         maxItems=max(spec.max_reference_images for spec in catalog.models),
