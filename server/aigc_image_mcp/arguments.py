@@ -155,17 +155,22 @@ def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> li
     ):
         if name in arguments:
             problems += _check_choice(name, arguments[name], allowed, spec.id)
+    problems += _check_outputs_and_mask(arguments, spec)
+    problems += _check_references(spec, images, descriptions)
+    return problems
+
+
+def _check_outputs_and_mask(arguments: Mapping[str, Any], spec: ModelSpec) -> list[str]:
+    problems: list[str] = []
     if MASK_IMAGE in arguments and not spec.mask_image:
         problems.append(f"{MASK_IMAGE}: not accepted by {spec.id}; leave it out")
-    count = arguments.get(OUTPUT_IMAGE_COUNT)
-    if count is not None and not 1 <= count <= spec.max_output_images:
-        most = spec.max_output_images
+    count, most = arguments.get(OUTPUT_IMAGE_COUNT), spec.max_output_images
+    if count is not None and not 1 <= count <= most:
         problems.append(
             f"{OUTPUT_IMAGE_COUNT}: {spec.id} makes 1 to {most} images per task"
             if most
             else f"{OUTPUT_IMAGE_COUNT}: not accepted by {spec.id}; leave it out"
         )
-    problems += _check_references(spec, images, descriptions)
     return problems
 
 
