@@ -7,7 +7,7 @@ import re
 import pytest
 from pydantic import SecretStr
 
-from aigc_image_mcp.callers import caller_of, fingerprint
+from aigc_image_mcp.callers import Caller, caller_of, fingerprint
 from aigc_image_mcp.errors import ConfigError
 
 from .conftest import CANARY_KEY, make_settings
@@ -20,10 +20,14 @@ def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
+def paid_with(caller: Caller) -> str | None:
+    return caller.key.get_secret_value() if caller.key else None
+
+
 def test_over_stdio_the_servers_key_pays_and_the_history_is_its_fingerprint() -> None:
     caller = caller_of(make_settings(), None, remote=False)
 
-    assert caller.key is not None and caller.key.get_secret_value() == CANARY_KEY
+    assert paid_with(caller) == CANARY_KEY
     assert caller.namespace == fingerprint(SecretStr(CANARY_KEY))
     assert re.fullmatch(r"[0-9a-f]{32}", caller.namespace)
     assert (caller.remote, caller.shared) == (False, False)
@@ -38,9 +42,9 @@ def test_over_stdio_an_authorization_header_changes_nothing() -> None:
 def test_over_http_without_tokens_a_bearer_token_neither_pays_nor_picks_the_history() -> None:
     caller = caller_of(make_settings(), bearer(USER_KEY), remote=True)
 
-    assert caller.key is not None and caller.key.get_secret_value() == CANARY_KEY
+    assert paid_with(caller) == CANARY_KEY
     assert caller.namespace == fingerprint(SecretStr(CANARY_KEY))
-    assert caller.remote and not caller.shared
+    assert (caller.remote, caller.shared) == (True, False)
 
 
 def test_each_token_holder_has_a_history_of_its_own_while_the_servers_key_pays() -> None:
@@ -49,7 +53,7 @@ def test_each_token_holder_has_a_history_of_its_own_while_the_servers_key_pays()
     alice, bob = (caller_of(settings, bearer(token), remote=True) for token in TOKENS)
 
     assert alice.key == bob.key == settings.api_key
-    assert alice.shared and bob.shared
+    assert (alice.shared, bob.shared) == (True, True)
     assert len({alice.namespace, bob.namespace, fingerprint(SecretStr(CANARY_KEY))}) == 3
     assert caller_of(settings, bearer(TOKENS[0]), remote=True).namespace == alice.namespace
 
@@ -67,10 +71,10 @@ def test_in_pass_through_each_callers_key_pays_and_names_its_own_history() -> No
     caller = caller_of(settings, bearer(USER_KEY), remote=True)
     other = caller_of(settings, bearer(USER_KEY + "x"), remote=True)
 
-    assert caller.key is not None and caller.key.get_secret_value() == USER_KEY
+    assert paid_with(caller) == USER_KEY
     assert caller.namespace == fingerprint(SecretStr(USER_KEY))
     assert caller.namespace != other.namespace
-    assert caller.remote and not caller.shared
+    assert (caller.remote, caller.shared) == (True, False)
 
 
 @pytest.mark.parametrize("remote", [False, True])
