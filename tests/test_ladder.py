@@ -13,8 +13,10 @@ import pytest
 from aigc_image_mcp.backends.ladder import excerpt
 from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.errors import (
+    RelayAuthError,
     RelayConnectionError,
     RelayError,
+    RelayProtocolError,
     RelayRateLimitError,
     RelayRejectedError,
     RelayUnavailableError,
@@ -162,3 +164,43 @@ def test_an_excerpt_of_json_nested_too_deeply_to_show_says_so() -> None:
         deep = [deep]
 
     assert excerpt(deep) == '"(JSON nested too deeply to show)"'
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_refused_key_says_which_setting_to_check_and_that_nothing_was_created(status: int) -> None:
+    fault = await submit_fault(answering(httpx2.Response(status, json={"message": "invalid token"})))
+
+    assert isinstance(fault, RelayAuthError)
+    assert str(fault).startswith(f"The relay refused the API key (HTTP {status}: invalid token). Check the key")
+    assert "The task was not created." in str(fault)
+
+
+async def test_a_404_to_a_query_points_at_the_query_route_setting() -> None:
+    fault = await query_fault(answering(httpx2.Response(404)))
+
+    assert isinstance(fault, RelayRejectedError)
+    assert f"HTTP 404 to GET /tencent-vod/v1/query/{TASK}: it has no task-query route there" in str(fault)
+    assert "set AIGC_IMAGE_QUERY_PATH" in str(fault)
+
+
+async def test_a_web_page_instead_of_json_points_at_the_base_url_setting() -> None:
+    page = httpx2.Response(200, text="<html><body>Welcome</body></html>", headers={"content-type": "text/html"})
+
+    fault = await submit_fault(answering(page))
+
+    assert isinstance(fault, RelayProtocolError)
+    assert 'answered HTTP 200 with text/html instead of JSON: "<html><body>Welcome</body></html>"' in str(fault)
+    assert "Check that QUICKROUTER_BASE_URL points at the relay's API" in str(fault)
+
+
+async def test_json_of_another_shape_is_shown_and_a_message_in_it_is_quoted() -> None:
+    odd = await query_fault(answering(httpx2.Response(200, json={"Response": ["odd"]})))
+    said = await query_fault(answering(httpx2.Response(200, json={"message": "quota used up"})))
+
+    assert isinstance(odd, RelayProtocolError)
+    assert str(odd) == (
+        f"The relay's answer about task {TASK} is not the Tencent task detail it should be: "
+        '"{\\"Response\\": [\\"odd\\"]}".'
+    )
+    assert isinstance(said, RelayRejectedError)
+    assert str(said) == f"The relay refused the query of task {TASK}: quota used up."

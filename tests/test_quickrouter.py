@@ -105,3 +105,47 @@ async def test_the_query_route_takes_the_task_id_escaped_into_the_configured_pat
         await backend.query("a/b c", caller_of(settings, None, remote=False))
 
     assert seen == ["/v2/tasks/a%2Fb%20c/detail"]
+
+
+async def test_a_task_tencent_refused_is_an_upstream_error_with_its_code_message_and_request_id() -> None:
+    answer = {"Error": {"Code": "InvalidParameter.ModelName", "Message": "no such model"}, "RequestId": "req-9"}
+
+    async with relay_backend(answering(tencent(answer)), SETTINGS) as backend:
+        with pytest.raises(UpstreamError) as raised:
+            await backend.submit(REQUEST, CALLER)
+
+    assert (raised.value.code, raised.value.request_id) == ("InvalidParameter.ModelName", "req-9")
+    assert str(raised.value) == (
+        "Tencent Cloud refused the task: InvalidParameter.ModelName: no such model (RequestId req-9)."
+    )
+
+
+async def test_an_answer_without_a_task_id_shows_what_came_and_how_to_retry_without_paying_twice() -> None:
+    async with relay_backend(answering(tencent({"RequestId": "req-9"})), SETTINGS) as backend:
+        with pytest.raises(RelayProtocolError) as raised:
+            await backend.submit(REQUEST, CALLER)
+
+    assert 'its answer was: "{\\"Response\\": {\\"RequestId\\": \\"req-9\\"}}".' in str(raised.value)
+    assert "pass a session_id" in str(raised.value)
+
+
+async def test_another_query_error_is_reported_with_tencents_code_and_request_id() -> None:
+    answer = {"Error": {"Code": "FailedOperation", "Message": "try later"}, "RequestId": "q-7"}
+
+    async with relay_backend(answering(tencent(answer)), SETTINGS) as backend:
+        with pytest.raises(UpstreamError) as raised:
+            await backend.query(TASK, CALLER)
+
+    assert (
+        str(raised.value)
+        == f"Tencent Cloud could not report on task {TASK}: FailedOperation: try later (RequestId q-7)."
+    )
+
+
+async def test_a_task_id_that_could_not_be_followed_is_refused_at_the_submit_and_shown_escaped() -> None:
+    async with relay_backend(answering(tencent({"TaskId": "task/1\n", "RequestId": "req-9"})), SETTINGS) as backend:
+        with pytest.raises(RelayProtocolError) as raised:
+            await backend.submit(REQUEST, CALLER)
+
+    assert 'named it "task/1\\n" (RequestId req-9)' in str(raised.value)
+    assert "keep this TaskId and ask the relay's operator about it" in str(raised.value)
