@@ -249,3 +249,25 @@ async def test_a_users_picture_and_an_og_mask_reach_tencent_as_base64_with_the_m
     assert (first["Type"], second["Type"], second["ReferenceType"]) == ("Base64", "Base64", "mask")
     assert base64.b64decode(first["Base64"], validate=True)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ReferenceType" not in first
+
+
+def test_the_tencent_caller_is_the_secret_ids_history_or_a_tokens_own_and_needs_both_credentials() -> None:
+    from aigc_image_mcp.callers import caller_of
+    from aigc_image_mcp.errors import ConfigError
+
+    token = "token-0123456789abcdef"  # noqa: S105 - a made-up token
+    tencent = Settings.model_validate({"secret_id": SECRET_ID, "secret_key": SECRET_KEY, "http_tokens": token})
+    local = caller_of(tencent, None, remote=False)
+    holder = caller_of(tencent, {"authorization": f"Bearer {token}"}, remote=True)
+
+    assert (local.key, local.shared, holder.shared) == (None, False, True)
+    assert local.namespace != holder.namespace
+    assert SECRET_ID not in local.namespace
+    with pytest.raises(ConfigError, match="TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"):
+        caller_of(Settings.model_validate({"backend": "tencentcloud", "secret_id": SECRET_ID}), None, remote=False)
+
+
+def test_input_dirs_are_a_comma_separated_list_of_folders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIGC_IMAGE_INPUT_DIRS", " ~/Pictures , /srv/photos ,")
+
+    assert Settings().input_dirs == (Path.home() / "Pictures", Path("/srv/photos"))
