@@ -60,7 +60,8 @@ def test_every_setting_reaches_the_server_as_an_environment_variable() -> None:
     assert sorted(env.values()) == sorted(f"${{user_config.{key}}}" for key in config["user_config"])
     required = [key for key, option in config["user_config"].items() if option.get("required")]
     sensitive = [key for key, option in config["user_config"].items() if option.get("sensitive")]
-    assert required == sensitive == ["api_key"]
+    assert required == []  # a relay user has no Tencent credentials, a Tencent Cloud user no relay key
+    assert sensitive == ["api_key", "secret_id", "secret_key"]
     assert env["QUICKROUTER_API_KEY"] == "${user_config.api_key}"
 
 
@@ -143,7 +144,8 @@ async def test_the_host_starts_the_unpacked_bundle_and_a_call_reaches_the_relay(
     relay, url = relay_url
     relay.script.append(accepted("1392336703-AigcImageTask-bundle"))
     settings = {"api_key": CANARY_KEY, "base_url": url, "output_dir": str(tmp_path), "inline_images": False}
-    config = resolve(installed, settings | {"schema_profile": "full"})
+    unused = {"backend": "quickrouter", "secret_id": "unused", "secret_key": "unused", "vod_subapp_id": 1}
+    config = resolve(installed, settings | unused | {"schema_profile": "full"})
     assert config is not None
     assert config["command"] == "uv"
     assert str(installed) in config["args"]
@@ -179,9 +181,18 @@ async def test_settings_left_empty_in_the_host_fall_back_to_the_defaults(install
     assert tools["generate_image"].input_schema == input_schema(load_catalog(), "portable")
 
 
-def test_the_host_does_not_start_the_bundle_without_an_api_key(installed: Path) -> None:
-    assert resolve(installed, {}) is None
-    assert resolve(installed, {"api_key": ""}) is None
+def test_with_only_tencent_credentials_the_bundle_runs_the_tencentcloud_backend(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = resolve(installed, {"secret_id": "AKIDcanary", "secret_key": "skey-canary", "vod_subapp_id": 1500012345})
+    assert config is not None
+    for name, value in config["env"].items():
+        monkeypatch.setenv(name, value)
+
+    settings = Settings()
+
+    assert (settings.backend, settings.vod_subapp_id) == ("tencentcloud", 1500012345)
+    assert settings.tencentcloud_endpoint == "vod.tencentcloudapi.com"
 
 
 @pytest.mark.parametrize("unset", ["", "   ", "${user_config.base_url}"])

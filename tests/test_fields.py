@@ -35,10 +35,20 @@ def test_the_longest_tencent_task_id_fits_the_task_id_argument() -> None:
         ("https://example.com/fox.png\n", False),
         ("https://example.com/a fox.png", False),
         ("ftp://example.com/fox.png", False),
-        ("/home/me/fox.png", False),
+        ("/home/me/fox.png", True),
+        ("~/fox.png", True),
+        ("C:\\Users\\me\\fox.png", True),
+        ("fox.png", False),
+        ("~fox.png", False),
+        ("/home/me/fox.png\n", False),
+        ("data:image/png;base64,iVBORw0KGgo=", True),
+        ("data:image/png;base64,", False),
+        ("data:text/plain;base64,QQ==", False),
     ],
 )
-def test_a_reference_image_is_an_http_url_or_a_vod_file_id(reference: str, accepted: bool) -> None:
+def test_a_reference_image_is_a_url_a_vod_file_id_a_local_path_or_an_image_data_uri(
+    reference: str, accepted: bool
+) -> None:
     assert bool(re.search(REFERENCE_PATTERN, reference)) is accepted
 
 

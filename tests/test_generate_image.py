@@ -145,8 +145,9 @@ async def test_reference_images_sent_as_a_json_string_are_decoded(connect: Conne
             "reference_image_descriptions: 2 given for 1 reference images",
         ),
         (
-            {"model": "GEM-3.0", "prompt": "p", "reference_images": ["C:\\cat.png"]},
-            'reference_images: "C:\\\\cat.png" is neither an http(s) URL nor a VOD FileId (digits)',
+            {"model": "GEM-3.0", "prompt": "p", "reference_images": ["cat.png"]},
+            'reference_images: "cat.png" is not an http(s) URL, a VOD FileId (digits), a local image path or a '
+            "data:image/…;base64, URI",
         ),
         (
             {"model": "GEM-3", "prompt": "p"},

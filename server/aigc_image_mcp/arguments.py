@@ -16,14 +16,16 @@ from .errors import ArgumentsError
 from .fields import (
     ASPECT_RATIO,
     DEFAULT_WAIT,
+    MASK_IMAGE,
     MODEL,
     NON_BLANK_PATTERN,
+    OUTPUT_IMAGE_COUNT,
     REFERENCE_DESCRIPTIONS,
     REFERENCE_IMAGES,
     REFERENCE_PATTERN,
     REQUIRED,
     RESOLUTION,
-    SHARED,
+    SCENE_TYPE,
     TASK_ID,
     TASK_ID_PATTERN,
     WAIT_SECONDS,
@@ -32,35 +34,27 @@ from .fields import (
 from .wire import FileInfo, OutputConfig, SubmitRequest
 
 TOOL = "generate_image"
-_BY_NAME = {argument.name: argument for argument in SHARED}
-_PER_MODEL = (MODEL, RESOLUTION, ASPECT_RATIO, REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS)
-KNOWN = frozenset(_BY_NAME) | frozenset(_PER_MODEL) | {WAIT_SECONDS.name}
-_OUTPUT = (
-    "storage_mode",
-    RESOLUTION,
-    ASPECT_RATIO,
-    "person_generation",
-    "input_compliance_check",
-    "output_compliance_check",
-)
+_OUTPUT_PER_MODEL = (RESOLUTION, ASPECT_RATIO, OUTPUT_IMAGE_COUNT)
 
 
 def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
-    """The model and the relay request for valid arguments; ArgumentsError listing every problem otherwise."""
+    """The model and the request for valid arguments; ArgumentsError listing every problem otherwise."""
     arguments = {name: _decode_array(name, value) for name, value in raw.items()}
-    known = ", ".join(sorted(KNOWN))
-    problems = [f"{name}: unknown argument; the arguments are {known}" for name in arguments if name not in KNOWN]
+    by_name = {argument.name: argument for argument in catalog.shared}
+    known = {*by_name, *catalog.per_model, WAIT_SECONDS.name}
+    names = ", ".join(sorted(known))
+    problems = [f"{name}: unknown argument; the arguments are {names}" for name in arguments if name not in known]
     problems += [f"{name}: required" for name in REQUIRED if name not in arguments]
     problems += [
-        p for name, value in arguments.items() if name in _BY_NAME for p in _check(_BY_NAME[name], value, catalog)
+        p for name, value in arguments.items() if name in by_name for p in _check(by_name[name], value, catalog)
     ]
     if WAIT_SECONDS.name in arguments:
         problems += _check_integer(WAIT_SECONDS, arguments[WAIT_SECONDS.name])
     spec = _model(arguments, catalog, problems)
-    problems += _check_per_model(arguments, spec)
+    problems += _check_per_model({k: v for k, v in arguments.items() if k in known}, spec)
     if problems or spec is None:
         raise ArgumentsError(TOOL, problems)
-    return spec, _request(arguments, spec)
+    return spec, _request(arguments, spec, by_name)
 
 
 def wait_seconds(raw: Mapping[str, Any]) -> int:
@@ -139,9 +133,13 @@ def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> li
     problems: list[str] = []
     images = arguments.get(REFERENCE_IMAGES)
     descriptions = arguments.get(REFERENCE_DESCRIPTIONS)
-    for name in (RESOLUTION, ASPECT_RATIO):
+    for name in (RESOLUTION, ASPECT_RATIO, SCENE_TYPE, MASK_IMAGE):
         if name in arguments and not isinstance(arguments[name], str):
             problems.append(f"{name}: must be a string, got {_show(arguments[name])}")
+    if isinstance(arguments.get(MASK_IMAGE), str) and not re.search(REFERENCE_PATTERN, arguments[MASK_IMAGE]):
+        problems.append(f"{MASK_IMAGE}: {_show(arguments[MASK_IMAGE])} is not {_REFERENCE}")
+    if OUTPUT_IMAGE_COUNT in arguments:
+        problems += _check_integer(_COUNT, arguments[OUTPUT_IMAGE_COUNT])
     problems += [
         p
         for name in (REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS)
@@ -150,11 +148,29 @@ def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> li
     ]
     if problems or spec is None:
         return problems
-    if RESOLUTION in arguments:
-        problems += _check_choice(RESOLUTION, arguments[RESOLUTION], spec.resolutions, spec.id)
-    if ASPECT_RATIO in arguments:
-        problems += _check_choice(ASPECT_RATIO, arguments[ASPECT_RATIO], spec.aspect_ratios, spec.id)
+    for name, allowed in (
+        (RESOLUTION, spec.resolutions),
+        (ASPECT_RATIO, spec.aspect_ratios),
+        (SCENE_TYPE, spec.scene_types),
+    ):
+        if name in arguments:
+            problems += _check_choice(name, arguments[name], allowed, spec.id)
+    problems += _check_outputs_and_mask(arguments, spec)
     problems += _check_references(spec, images, descriptions)
+    return problems
+
+
+def _check_outputs_and_mask(arguments: Mapping[str, Any], spec: ModelSpec) -> list[str]:
+    problems: list[str] = []
+    if MASK_IMAGE in arguments and not spec.mask_image:
+        problems.append(f"{MASK_IMAGE}: not accepted by {spec.id}; leave it out")
+    count, most = arguments.get(OUTPUT_IMAGE_COUNT), spec.max_output_images
+    if count is not None and not 1 <= count <= most:
+        problems.append(
+            f"{OUTPUT_IMAGE_COUNT}: {spec.id} makes 1 to {most} images per task"
+            if most
+            else f"{OUTPUT_IMAGE_COUNT}: not accepted by {spec.id}; leave it out"
+        )
     return problems
 
 
@@ -165,7 +181,7 @@ def _check_strings(name: str, value: Any) -> list[str]:
     if name == REFERENCE_IMAGES:
         bad = [item for item in cast(list[str], items) if not re.search(REFERENCE_PATTERN, item)]
         if bad:
-            return [f"{name}: {_show(bad[0])} is neither an http(s) URL nor a VOD FileId (digits)"]
+            return [f"{name}: {_show(bad[0])} is not {_REFERENCE}"]
     return []
 
 
@@ -194,30 +210,46 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...], model: str) -
     return [f"{name}: {_show(value)} is not accepted{who}; use one of {', '.join(allowed)}"]
 
 
-def _request(arguments: Mapping[str, Any], spec: ModelSpec) -> SubmitRequest:
-    output = {name: arguments[name] for name in _OUTPUT if name in arguments}
-    plain = {name: arguments[name] for name in _BY_NAME if name in arguments and name not in output}
-    if "tasks_priority" in plain:
-        plain["tasks_priority"] = int(plain["tasks_priority"])
+def _request(arguments: Mapping[str, Any], spec: ModelSpec, by_name: Mapping[str, Argument]) -> SubmitRequest:
+    given = {name: _whole(by_name.get(name), arguments[name]) for name in arguments}
+    output = {n: v for n, v in given.items() if n in _OUTPUT_PER_MODEL or (n in by_name and by_name[n].output)}
+    plain = {n: v for n, v in given.items() if (n in by_name or n == SCENE_TYPE) and n not in output}
+    infos = _file_infos(arguments.get(REFERENCE_IMAGES) or [], arguments.get(REFERENCE_DESCRIPTIONS) or [])
+    if MASK_IMAGE in arguments:
+        infos.append(_file_info(arguments[MASK_IMAGE]).model_copy(update={"reference_type": "mask"}))
     return SubmitRequest(
         model_name=spec.model_name,
         model_version=spec.model_version,
-        file_infos=_file_infos(arguments.get(REFERENCE_IMAGES) or [], arguments.get(REFERENCE_DESCRIPTIONS) or []),
+        file_infos=infos or None,
         output_config=OutputConfig(**output) if output else None,
         **plain,
     )
 
 
-def _file_infos(images: list[str], descriptions: list[str]) -> list[FileInfo] | None:
-    infos = [
-        FileInfo(type="Url", url=image)
-        if image.startswith(("http://", "https://"))
-        else FileInfo(type="File", file_id=image)
-        for image in images
-    ]
+def _whole(argument: Argument | None, value: Any) -> Any:
+    # 3.0 is a valid integer argument (JSON Schema counts it as one); the upstream gets 3.
+    is_integer = argument is None or argument.kind == "integer"
+    return int(value) if is_integer and isinstance(value, float) else value
+
+
+def _file_infos(images: list[str], descriptions: list[str]) -> list[FileInfo]:
+    infos = [_file_info(image) for image in images]
     for info, text in zip(infos, descriptions, strict=False):
         info.text = text
-    return infos or None
+    return infos
+
+
+def _file_info(reference: str) -> FileInfo:
+    """A URL, a FileId, or a local picture (a path or data: URI) that pictures.py reads and re-encodes."""
+    if reference.startswith(("http://", "https://")):
+        return FileInfo(type="Url", url=reference)
+    if reference.isdigit():
+        return FileInfo(type="File", file_id=reference)
+    return FileInfo(type="Base64", source=reference)
+
+
+_REFERENCE = "an http(s) URL, a VOD FileId (digits), a local image path or a data:image/…;base64, URI"
+_COUNT = Argument(OUTPUT_IMAGE_COUNT, "integer", "")
 
 
 def _show(value: Any) -> str:

@@ -48,6 +48,8 @@ class Caller:
 def caller_of(settings: Settings, headers: Mapping[str, str] | None, *, remote: bool) -> Caller:
     """The caller of a request with `headers`; ConfigError when no credential applies."""
     token = bearer_token(headers) if remote else None
+    if settings.backend == "tencentcloud":
+        return _tencent_caller(settings, token, remote)
     if settings.api_key is not None:
         if token is not None and settings.http_tokens:
             return Caller(settings.api_key, _shared_token_namespace(settings, token), remote, shared=True)
@@ -61,6 +63,19 @@ def caller_of(settings: Settings, headers: Mapping[str, str] | None, *, remote: 
         )
     key = SecretStr(token)
     return Caller(key, fingerprint(key), remote)
+
+
+def _tencent_caller(settings: Settings, token: str | None, remote: bool) -> Caller:
+    """Tencent Cloud direct: the server's credentials pay; the history is the SecretId's (or, with tokens over HTTP,
+    each token's own)."""
+    if settings.secret_id is None or settings.secret_key is None:
+        raise ConfigError(
+            "No Tencent Cloud credentials are configured, so no image can be generated. Set TENCENTCLOUD_SECRET_ID "
+            "and TENCENTCLOUD_SECRET_KEY for this server and restart it."
+        )
+    if token is not None and settings.http_tokens:
+        return Caller(None, _shared_token_namespace(settings, token), remote, shared=True)
+    return Caller(None, fingerprint(settings.secret_id), remote)
 
 
 def fingerprint(secret: SecretStr, label: bytes = _KEY_LABEL) -> str:

@@ -10,6 +10,18 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import CatalogError
+from .fields import (
+    ASPECT_RATIO,
+    MASK_IMAGE,
+    MODEL,
+    OUTPUT_IMAGE_COUNT,
+    REFERENCE_DESCRIPTIONS,
+    REFERENCE_IMAGES,
+    RESOLUTION,
+    SCENE_TYPE,
+    SHARED,
+    Argument,
+)
 
 _Values = tuple[str, ...]
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -24,10 +36,15 @@ class ModelSpec(BaseModel):
     model_name: str = Field(min_length=1)
     model_version: str = Field(min_length=1)
     label: str = ""
+    guidance: str = Field(default="", description="What the model is good for: one clause in the tool description.")
+    note: str = Field(default="", description="Where a rule comes from, when the upstream's docs leave it open.")
     max_reference_images: int = Field(ge=0, le=100)
     reference_image_descriptions: bool = False
-    resolutions: _Values = Field(min_length=1)
+    resolutions: _Values = ()
     aspect_ratios: _Values = ()
+    max_output_images: int = Field(default=0, ge=0, le=100, description="output_image_count 1..this; 0: not taken.")
+    scene_types: _Values = ()
+    mask_image: bool = False
 
 
 class Options(BaseModel):
@@ -40,6 +57,11 @@ class Options(BaseModel):
     input_compliance_check: _Values = Field(min_length=1)
     output_compliance_check: _Values = Field(min_length=1)
     storage_mode: _Values = Field(min_length=1)
+    # Offered by one upstream only: empty (or False) leaves the argument out of the schema.
+    output_format: _Values = ()
+    logo_add: _Values = ()
+    input_region: _Values = ()
+    seed: bool = False
 
 
 class Catalog(BaseModel):
@@ -47,6 +69,10 @@ class Catalog(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    service: str = "Tencent Cloud VOD AIGC models through the QuickRouter relay"
+    """How the tool description names where the images are made."""
+    decisions: tuple[str, ...] = ()
+    """Where the upstream's docs contradict themselves, what the catalog does and why."""
     options: Options
     models: tuple[ModelSpec, ...] = Field(min_length=1)
 
@@ -68,6 +94,18 @@ class Catalog(BaseModel):
         """The model an upstream names by its model_name and model_version, if the catalog has it."""
         return next((s for s in self.models if (s.model_name, s.model_version) == (model_name, model_version)), None)
 
+    @property
+    def shared(self) -> tuple[Argument, ...]:
+        """The arguments every model takes that this catalog's upstream offers."""
+        return tuple(a for a in SHARED if a.option is None or getattr(self.options, a.option))
+
+    @property
+    def per_model(self) -> tuple[str, ...]:
+        """The arguments whose rules differ per model; those only one upstream has, when a model takes them."""
+        optional = {OUTPUT_IMAGE_COUNT: "max_output_images", SCENE_TYPE: "scene_types", MASK_IMAGE: "mask_image"}
+        offered = tuple(name for name, attribute in optional.items() if self.accepting(attribute))
+        return (MODEL, RESOLUTION, ASPECT_RATIO, REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS, *offered)
+
     def accepting(self, attribute: str) -> tuple[str, ...]:
         """Ids of the models whose `attribute` is truthy (a non-empty list, a positive count, True)."""
         return tuple(spec.id for spec in self.models if getattr(spec, attribute))
@@ -81,9 +119,14 @@ class _Overlay(BaseModel):
     models: tuple[ModelSpec, ...] = Field(min_length=1)
 
 
-def load_catalog(models_file: Path | None = None) -> Catalog:
-    """The built-in catalog, with the models of `models_file` added or replaced by id."""
-    builtin = resources.files(__name__.rpartition(".")[0]).joinpath("models.json").read_text(encoding="utf-8")
+CATALOG_FILES = {"quickrouter": "models.json", "tencentcloud": "models-tencentcloud.json"}
+"""Each backend's built-in catalog."""
+
+
+def load_catalog(models_file: Path | None = None, backend: str = "quickrouter") -> Catalog:
+    """The built-in catalog of `backend`, with the models of `models_file` added or replaced by id."""
+    package = resources.files(__name__.rpartition(".")[0])
+    builtin = package.joinpath(CATALOG_FILES[backend]).read_text(encoding="utf-8")
     catalog = Catalog.model_validate_json(builtin)
     if models_file is None:
         return catalog
@@ -91,7 +134,8 @@ def load_catalog(models_file: Path | None = None) -> Catalog:
     replaced = {spec.id: spec for spec in overlay.models}
     kept = [replaced.get(spec.id, spec) for spec in catalog.models]
     added = [spec for spec in overlay.models if catalog.get(spec.id) is None]
-    return _parse(Catalog, {"options": catalog.options, "models": [*kept, *added]}, models_file)
+    merged = {"decisions": catalog.decisions, "options": catalog.options, "models": [*kept, *added]}
+    return _parse(Catalog, merged, models_file)
 
 
 def _read(path: Path) -> Any:

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_BASE_URL = "https://api.quickrouter.ai"
 DEFAULT_SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
 DEFAULT_QUERY_PATH = "/tencent-vod/v1/query/{task_id}"
+DEFAULT_TENCENTCLOUD_ENDPOINT = "vod.tencentcloudapi.com"
 DEFAULT_INLINE_BUDGET = 300_000
 """Characters of base64 the previews of one result may take: well under the 1 MB clients accept."""
 APP_DIR = "aigc-image-mcp"
@@ -96,7 +97,34 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
 
     # The upstream tasks run on: see backends/.
-    backend: Literal["quickrouter"] = Field(default="quickrouter", description="Which upstream creates the images.")
+    backend: Literal["quickrouter", "tencentcloud"] = Field(
+        default="quickrouter",
+        description="Which upstream creates the images. Unset: the one whose credentials are present.",
+    )
+
+    # Tencent Cloud direct (backend tencentcloud), with Tencent's own variable names; local pictures (pictures.py).
+    secret_id: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TENCENTCLOUD_SECRET_ID", "secret_id")
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TENCENTCLOUD_SECRET_KEY", "secret_key")
+    )
+    session_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TENCENTCLOUD_SESSION_TOKEN", "session_token"),
+        description="Only with temporary credentials.",
+    )
+    vod_subapp_id: int | None = Field(
+        default=None, ge=1, description="Sent as SubAppId; required for VOD accounts opened after 2023-12-25."
+    )
+    region: str = Field(default="", validation_alias=AliasChoices("TENCENTCLOUD_REGION", "region"))
+    tencentcloud_endpoint: str = Field(
+        default=DEFAULT_TENCENTCLOUD_ENDPOINT,
+        description="A host (vod.intl.tencentcloudapi.com for international accounts) or a full URL.",
+    )
+    input_dirs: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(), description="Folders local reference pictures may come from (comma-separated); default: home."
+    )
 
     # Image downloads: see downloads.py.
     allow_private_urls: bool = Field(
@@ -114,7 +142,28 @@ class Settings(BaseSettings):
         items = cast(dict[str, Any], data).items()
         return {key: value for key, value in items if not (isinstance(value, str) and _is_unset(value))}
 
-    @field_validator("api_key", mode="before")
+    @model_validator(mode="after")
+    def _one_backend(self) -> Settings:
+        # AIGC_IMAGE_BACKEND unset: the backend whose credentials are present; both present is ambiguous.
+        tencent = self.secret_id is not None and self.secret_key is not None
+        if "backend" in self.model_fields_set or not tencent:
+            return self
+        if self.api_key is not None:
+            raise ValueError(
+                "both QUICKROUTER_API_KEY and TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are set: choose one "
+                "with AIGC_IMAGE_BACKEND=quickrouter or AIGC_IMAGE_BACKEND=tencentcloud"
+            )
+        object.__setattr__(self, "backend", "tencentcloud")  # frozen: set once, while validating
+        return self
+
+    @field_validator("input_dirs", mode="before")
+    @classmethod
+    def _paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(Path(item.strip()).expanduser() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("api_key", "secret_id", "secret_key", "session_token", mode="before")
     @classmethod
     def _blank_key_is_no_key(cls, value: object) -> object:
         # Keys are often pasted with spaces around them.

@@ -53,10 +53,11 @@ class Keeper:
 
     def __init__(self, settings: Settings, http: httpx2.AsyncClient, trusted: tuple[str, ...] = ()) -> None:
         """`trusted`: URLs of upstreams whose own origin may be fetched even on a private address (besides the
-        relay's QUICKROUTER_BASE_URL)."""
+        relay's QUICKROUTER_BASE_URL, and AIGC_IMAGE_TENCENTCLOUD_ENDPOINT when it is a full URL)."""
         self._settings = settings
         self._http = http
-        origins = frozenset(origin(url) for url in (settings.base_url, *trusted))
+        tencent = (settings.tencentcloud_endpoint,) if "://" in settings.tencentcloud_endpoint else ()
+        origins = frozenset(origin(url) for url in (settings.base_url, *tencent, *trusted))
         self._policy = UrlPolicy(trusted=origins, allow_private=settings.allow_private_urls)
         self._decoding = anyio.CapacityLimiter(DECODES)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 # `$(?!\n)`: Python's `$` also matches before a final newline; ECMA-262's never does. This keeps both strict.
-REFERENCE_PATTERN = r"^(?:https?://\S+|[0-9]+)$(?!\n)"
+REFERENCE_PATTERN = r"^(?:https?://\S+|[0-9]+|data:image/[A-Za-z0-9.+-]+;base64,[A-Za-z0-9+/=]+|(?:~|[A-Za-z]:)?[\\/][^\x00-\x1f]*)$(?!\n)"
+"""An http(s) URL, a VOD FileId (digits), a data: URI of an image, or a local path (absolute, ~/…, C:\\…)."""
 NON_BLANK_PATTERN = r"\S"
 
 
@@ -25,6 +26,8 @@ class Argument:
     """The key in the catalog's `options` whose values close this argument."""
     choices: tuple[str, ...] = ()
     """Fixed values that close this argument, for one that does not come from the catalog."""
+    output: bool = False
+    """Sent inside `output_config` rather than at the top of the request."""
 
 
 # Arguments whose rules differ per model; schema.py and arguments.py handle them from the catalog.
@@ -33,6 +36,9 @@ RESOLUTION = "resolution"
 ASPECT_RATIO = "aspect_ratio"
 REFERENCE_IMAGES = "reference_images"
 REFERENCE_DESCRIPTIONS = "reference_image_descriptions"
+OUTPUT_IMAGE_COUNT = "output_image_count"
+SCENE_TYPE = "scene_type"
+MASK_IMAGE = "mask_image"
 REQUIRED = (MODEL, "prompt")
 
 SHARED: tuple[Argument, ...] = (
@@ -49,25 +55,30 @@ SHARED: tuple[Argument, ...] = (
         "string",
         "AllowAdult allows adults in the image; Disallowed forbids people and faces.",
         option="person_generation",
+        output=True,
     ),
     Argument(
         "input_compliance_check",
         "string",
         "Enabled runs Tencent's content-policy check on the prompt and reference images.",
         option="input_compliance_check",
+        output=True,
     ),
     Argument(
         "output_compliance_check",
         "string",
         "Enabled runs Tencent's content-policy check on the generated image.",
         option="output_compliance_check",
+        output=True,
     ),
     Argument(
         "storage_mode",
         "string",
         "Temporary (the service's default): the result is a download URL valid for 7 days. "
-        "Permanent: stored in the relay operator's VOD account and returned as a FileId.",
+        "Permanent: also stored in VOD (the relay operator's account through the relay, your own with Tencent Cloud "
+        "direct) and returned with its FileId.",
         option="storage_mode",
+        output=True,
     ),
     Argument(
         "session_id",
@@ -88,6 +99,28 @@ SHARED: tuple[Argument, ...] = (
         "Queue priority from -10 to 10; higher runs first. The service's default is 0.",
         minimum=-10,
         maximum=10,
+    ),
+    Argument("seed", "integer", "The model's random seed: the same seed and arguments repeat an image.", option="seed"),
+    Argument(
+        "output_format",
+        "string",
+        "The file type of the generated image; the model's own default when left out.",
+        option="output_format",
+        output=True,
+    ),
+    Argument(
+        "logo_add",
+        "string",
+        "Enabled adds Tencent's logo watermark to the image; the default is Disabled.",
+        option="logo_add",
+        output=True,
+    ),
+    Argument(
+        "input_region",
+        "string",
+        "Where the reference images are fetched from: Oversea (or OverseaUSWest) for URLs outside mainland China; "
+        "the default is Mainland.",
+        option="input_region",
     ),
     Argument(
         "ext_info",

@@ -38,9 +38,15 @@ def bearer_token(headers: Mapping[str, str] | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def holds_credential(settings: Settings) -> bool:
+    """Whether the server pays with a credential of its own: the relay key, or Tencent Cloud's (which is never
+    passed through: a caller's bearer token cannot be a SecretId/SecretKey pair)."""
+    return settings.api_key is not None or settings.backend == "tencentcloud"
+
+
 def auth_mode(settings: Settings) -> AuthMode:
     """pass-through: each caller pays with its own key; tokens: callers prove they may use the server's key."""
-    if settings.api_key is None:
+    if not holds_credential(settings):
         return "pass-through"
     return "tokens" if settings.http_tokens else "open"
 

@@ -17,7 +17,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from .config import Settings
 from .errors import ConfigError
-from .guard import ASGIApp, Guard, Policy, auth_mode, is_loopback
+from .guard import ASGIApp, Guard, Policy, auth_mode, holds_credential, is_loopback
 from .server import build_server
 
 MCP_PATH = "/mcp"
@@ -41,7 +41,7 @@ def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
 
 def check_exposure(settings: Settings) -> None:
     """Refuse a configuration that would let strangers spend the server's key, saying what to change."""
-    if settings.http_tokens and settings.api_key is None:
+    if settings.http_tokens and not holds_credential(settings):
         raise ConfigError(
             "AIGC_IMAGE_HTTP_TOKENS is set but QUICKROUTER_API_KEY is not. Tokens guard a key the server holds: "
             "set QUICKROUTER_API_KEY to share it, or unset AIGC_IMAGE_HTTP_TOKENS so that each client sends its "
@@ -49,7 +49,8 @@ def check_exposure(settings: Settings) -> None:
         )
     if auth_mode(settings) == "open" and not is_loopback(settings.host):
         raise ConfigError(
-            f"Refusing to listen on {settings.host} with QUICKROUTER_API_KEY set and no AIGC_IMAGE_HTTP_TOKENS: "
+            f"Refusing to listen on {settings.host} with QUICKROUTER_API_KEY (or Tencent Cloud credentials) set and no "
+            "AIGC_IMAGE_HTTP_TOKENS: "
             "anyone who reaches the port could spend that key's balance. Set AIGC_IMAGE_HTTP_TOKENS (clients then "
             "send one as Authorization: Bearer), listen on 127.0.0.1, or unset QUICKROUTER_API_KEY so that each "
             "client pays with its own key."

@@ -127,7 +127,8 @@ def advice(code: str | None) -> str:
 def _image_line(number: int, image: ImageFile) -> str:
     until = f", valid until {image.expires_at}" if image.expires_at else ""
     saved = f"saved to {image.local_path}; " if image.local_path else ""
-    return f"- Image {number}: {saved}URL {image.url}{until}."
+    stored = f"; stored in VOD as FileId {image.file_id}" if image.file_id else ""
+    return f"- Image {number}: {saved}URL {image.url}{until}{stored}."
 
 
 def _link(task: TaskResult, number: int, image: ImageFile) -> ResourceLink | None:

@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -21,12 +22,14 @@ from .arguments import parse_arguments, parse_plain, wait_seconds
 from .callers import Caller, caller_of
 from .catalog import Catalog, load_catalog
 from .config import Settings
-from .errors import AigcImageError
+from .errors import AigcImageError, RelayError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
 from .images import EXTENSIONS, kind_name
+from .pictures import allowed_folders, base64_hint, embed, has_local
 from .render import task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
+from .wire import SubmitRequest
 
 if TYPE_CHECKING:
     import httpx2
@@ -39,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 NAME = "aigc-image-mcp"
 INSTRUCTIONS = """\
-Creates images with Tencent Cloud VOD AIGC models (Gemini "GEM", Qwen, Hunyuan) through the QuickRouter relay.
+Creates images with Tencent Cloud VOD AIGC models (generate_image's description lists them and what each is for).
 Every generate_image call starts one paid task, waits up to wait_seconds for it, and hands back its TaskId and,
 once ready, the image (URL, saved file, preview). A task still running, or any trouble after the submit, comes
 back with the TaskId: then call get_image_task with it (free), never generate_image again. list_image_tasks shows
@@ -106,7 +109,7 @@ def build_server(
     settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None, clock: Clock | None = None
 ) -> MCPServer[AppState]:
     """The MCP server; `transport` replaces the network and `clock` the passing of time in tests."""
-    catalog = load_catalog(settings.models_file)
+    catalog = load_catalog(settings.models_file, settings.backend)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState, None]:
@@ -168,12 +171,19 @@ LIST_DESCRIPTION = (
 async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
     state = ctx.request_context.lifespan_context
+    request: SubmitRequest | None = None
     try:
         spec, request = parse_arguments(arguments, state.catalog)
         caller = _caller(ctx)
+        request = await _with_pictures(ctx, request, caller)
         task = await state.tracker.submit(spec, request, caller)
     except AigcImageError as exc:
-        raise ToolError(str(exc)) from exc
+        hint = (
+            base64_hint(request)
+            if request and isinstance(exc, RelayError) and state.settings.backend == "quickrouter"
+            else ""
+        )
+        raise ToolError(str(exc) + hint) from exc
     wait = wait_seconds(arguments)
     if wait == 0:
         return task_result(Delivery(task))
@@ -260,6 +270,19 @@ def _http_client(settings: Settings, transport: httpx2.AsyncBaseTransport | None
         transport=transport,
         limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
     )
+
+
+async def _with_pictures(ctx: Context[AppState, Any], request: SubmitRequest, caller: Caller) -> SubmitRequest:
+    """The request with the user's local pictures read and re-encoded (pictures.py); the client's roots are asked
+    for only when there is a path to check."""
+    if not has_local(request):
+        return request
+    from .roots import client_roots
+
+    settings = ctx.request_context.lifespan_context.settings
+    roots = None if caller.remote else await client_roots(ctx)
+    folders = allowed_folders(settings.input_dirs, Path.home(), roots)
+    return await embed(request, remote=caller.remote, folders=folders)
 
 
 def _caller(ctx: Context[AppState, Any]) -> Caller:

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class FileInfo(BaseModel):
     """One reference image, as the relay's `file_infos[]` entry."""
 
-    type: Literal["Url", "File"]
+    type: Literal["Url", "File", "Base64"]
     url: str | None = None
     file_id: str | None = None
+    base64: str | None = None
+    """The re-encoded picture, without a data: prefix; filled in by pictures.py from `source`."""
     text: str | None = None
+    reference_type: Literal["mask"] | None = None
+    source: str | None = Field(default=None, exclude=True)
+    """The local path or data: URI the user gave; never sent."""
 
 
 class OutputConfig(BaseModel):
@@ -29,6 +34,9 @@ class OutputConfig(BaseModel):
     person_generation: str | None = None
     input_compliance_check: str | None = None
     output_compliance_check: str | None = None
+    output_image_count: int | None = None
+    output_format: str | None = None
+    logo_add: str | None = None
 
 
 class SubmitRequest(BaseModel):
@@ -45,3 +53,6 @@ class SubmitRequest(BaseModel):
     session_context: str | None = None
     tasks_priority: int | None = None
     ext_info: str | None = None
+    seed: int | None = None
+    input_region: str | None = None
+    scene_type: str | None = None

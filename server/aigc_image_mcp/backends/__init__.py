@@ -19,3 +19,7 @@ def open_backend(settings: Settings, http: httpx2.AsyncClient) -> Backend:
             from .quickrouter import QuickRouter
 
             return QuickRouter(settings, http)
+        case "tencentcloud":
+            from .tencentcloud import TencentCloud  # the SDK (and its httpx) is imported only for this backend
+
+            return TencentCloud(settings)
