@@ -14,6 +14,7 @@
     - RelayConnectionError   - no answer at all: connection failed or timed out
   x HistoryError             - the task history database cannot be read or written
   x ImageError               - a finished image could not be downloaded, saved or previewed
+  x QuotaError               - the caller's daily task limit is reached; nothing was sent
 """
 
 from __future__ import annotations
@@ -99,3 +100,7 @@ class HistoryError(AigcImageError):
 
 class ImageError(AigcImageError):
     """A finished image could not be downloaded, saved or previewed."""
+
+
+class QuotaError(AigcImageError):
+    """The caller has started as many tasks today as the server allows; nothing was sent."""

@@ -19,13 +19,14 @@ from pydantic import SecretStr
 
 from .catalog import Catalog, ModelSpec
 from .config import Settings
-from .errors import HistoryError, ImageError, RelayConnectionError
-from .history import History, fingerprint
+from .errors import HistoryError, ImageError, RelayConnectionError, RelayError
+from .history import fingerprint, open_history
 from .images import download, file_stem, preview, save
 from .polling import GRACE, Clock, Outcome, wait_for
 from .query import Failed, Running, Succeeded, TaskDetail, query_task
+from .quota import Quota, nothing_created
 from .relay import RelayClient
-from .results import Delivery, HistoryEntry, ImageFile, TaskResult
+from .results import Delivery, ImageFile, TaskList, TaskResult
 from .wire import SubmitRequest
 
 logger = logging.getLogger(__name__)
@@ -43,18 +44,25 @@ class Tracker:
         self._http = http
         self._clock = clock
         self._relay = RelayClient(http, submit_path=settings.submit_path)
-        self._history = History(lambda: settings.history_file)
+        self._history = open_history(settings)
+        self._quota = Quota(self._history, settings.daily_task_limit)
 
-    def close(self) -> None:
-        """Close the history's connection."""
-        self._history.close()
+    async def aclose(self) -> None:
+        """Close the history's connections."""
+        await self._history.aclose()
 
     async def submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
-        """Submit once and record the task. Once sent, the task may be billed: a cancellation (a cancelled call, an
-        HTTP client that disconnects) waits until the answer is read and recorded, so the TaskId is kept. The HTTP
-        client's timeout bounds the wait."""
+        """Take a slot of the caller's daily limit, submit once and record the task. Once sent, the task may be
+        billed: a cancellation (a cancelled call, an HTTP client that disconnects) waits until the answer is read and
+        recorded, so the TaskId is kept. The HTTP client's timeout bounds the wait."""
         with anyio.CancelScope(shield=True):
-            return await self._submit(spec, request, api_key)
+            day = await self._quota.take(fingerprint(api_key))
+            try:
+                return await self._submit(spec, request, api_key)
+            except RelayError as exc:
+                if day is not None and nothing_created(exc):
+                    await self._quota.give_back(fingerprint(api_key), day)
+                raise
         raise AssertionError("unreachable: nothing cancels a shielded scope")
 
     async def _submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
@@ -90,7 +98,7 @@ class Tracker:
 
     async def image(self, task_id: str, number: int, api_key: SecretStr) -> bytes:
         """Image `number` of a finished task of this key: its local copy, or downloaded again if that is gone."""
-        known = await anyio.to_thread.run_sync(self._history.get, fingerprint(api_key), task_id)
+        known = await self._history.get(fingerprint(api_key), task_id)
         if known is None or not 1 <= number <= len(known.images):
             raise ImageError(f"This API key has no image {number} of task {task_id} in its history.")
         image = known.images[number - 1]
@@ -102,9 +110,14 @@ class Tracker:
             await self._record(api_key, known.model_copy(update={"images": images}))
         return data
 
-    async def recent(self, api_key: SecretStr, limit: int, status: str | None = None) -> list[HistoryEntry]:
-        """The newest tasks of this key, of one status if given; HistoryError when the history cannot be read."""
-        return await anyio.to_thread.run_sync(self._history.recent, fingerprint(api_key), limit, status)
+    async def recent(self, api_key: SecretStr, limit: int, status: str | None = None) -> TaskList:
+        """The newest tasks of this key, of one status if given, and today's count when a daily limit is set;
+        HistoryError when the history cannot be read. A record this version cannot read is left out, with a note."""
+        owner = fingerprint(api_key)
+        found = await self._history.recent(owner, limit, status)
+        notes = [_unreadable(found.unreadable, self._history.where)] if found.unreadable else []
+        today, most = await self._quota.today(owner)
+        return TaskList(tasks=found.entries, notes=notes, tasks_today=today, daily_limit=most)
 
     async def _watch(self, task_id: str, api_key: SecretStr, wait: int, report: Report) -> Outcome:
         async def heartbeat(state: Running, waited: float) -> None:
@@ -176,7 +189,7 @@ class Tracker:
 
     async def _load(self, api_key: SecretStr, task_id: str) -> TaskResult | None:
         try:
-            return await anyio.to_thread.run_sync(self._history.get, fingerprint(api_key), task_id)
+            return await self._history.get(fingerprint(api_key), task_id)
         except HistoryError as exc:
             logger.warning("%s", exc)
             return None
@@ -184,7 +197,7 @@ class Tracker:
     async def _record(self, api_key: SecretStr, task: TaskResult, prompt: str = "") -> TaskResult:
         """Save the task in the history; when that fails, say so on the task instead."""
         try:
-            await anyio.to_thread.run_sync(self._history.save, fingerprint(api_key), task, prompt)
+            await self._history.save(fingerprint(api_key), task, prompt)
         except HistoryError as exc:
             logger.warning("Task %s is not in the history: %s", task.task_id, exc)
             note = f"This task could not be written to the history, so keep its TaskId: {exc}"
@@ -214,3 +227,11 @@ def _apply(task: TaskResult, detail: TaskDetail | None) -> TaskResult:
 
 def _images(state: Succeeded) -> list[ImageFile]:
     return [ImageFile(url=file.url or "", expires_at=file.expires_at, file_id=file.file_id) for file in state.files]
+
+
+def _unreadable(count: int, where: str) -> str:
+    records = "1 record" if count == 1 else f"{count} records"
+    return (
+        f"{records} of the task history at {where} could not be read by this version and "
+        f"{'is' if count == 1 else 'are'} left out of this list; the other tasks are shown."
+    )
