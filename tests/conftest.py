@@ -133,9 +133,7 @@ def both_stores(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def connect(
-    relay: FakeRelay, clock: FakeClock, folders: dict[str, Path], history_store: dict[str, Any]
-) -> Connect:
+def connect(relay: FakeRelay, clock: FakeClock, folders: dict[str, Path], history_store: dict[str, Any]) -> Connect:
     """`async with connect(**settings) as client`: an in-memory MCP client on a server whose relay is `relay`,
     whose time is `clock`, whose folders are `folders`, and whose history is in `history_store`."""
 

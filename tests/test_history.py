@@ -31,6 +31,7 @@ def history_store(both_stores: dict[str, Any]) -> dict[str, Any]:
     """Every test here runs on the SQLite file and on PostgreSQL."""
     return both_stores
 
+
 TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 
 

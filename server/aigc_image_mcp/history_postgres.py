@@ -110,16 +110,19 @@ class PostgresHistory:
                 name="aigc-image-history",
             )
             try:
+                # The upgrade's own connection first: a database that refuses connections fails at once, where
+                # the pool would keep retrying for _WAIT seconds.
+                await self._upgrade()
                 await pool.open(wait=True, timeout=_WAIT)
-                await self._upgrade(pool)
             except BaseException:
                 await pool.close()
                 raise
             self._pool = pool
             return pool
 
-    async def _upgrade(self, pool: _Pool) -> None:
-        async with pool.connection() as db, db.transaction():
+    async def _upgrade(self) -> None:
+        connection = psycopg.AsyncConnection.connect(self._url.get_secret_value(), connect_timeout=int(_WAIT))
+        async with await connection as db, db.transaction():
             await db.execute("SELECT pg_advisory_xact_lock(%s)", (_UPGRADE_LOCK,))
             cursor = await db.execute("SELECT to_regclass('schema_version') IS NOT NULL")
             found = await cursor.fetchone()
