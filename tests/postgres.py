@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+from psycopg import sql
 
 _READY_WITHIN = 60.0
 
@@ -94,6 +95,6 @@ def _wait_until_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> N
 def fresh_schema(base_url: str, name: str) -> str:
     """A new, empty schema in the server: the URL of a database whose tables go there."""
     with psycopg.connect(base_url, autocommit=True) as db:
-        db.execute(psycopg.sql.SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(psycopg.sql.Identifier(name)))
-        db.execute(psycopg.sql.SQL("CREATE SCHEMA {0}").format(psycopg.sql.Identifier(name)))
+        db.execute(sql.SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(sql.Identifier(name)))
+        db.execute(sql.SQL("CREATE SCHEMA {0}").format(sql.Identifier(name)))
     return f"{base_url}?options={quote(f'-csearch_path={name}')}"
