@@ -41,8 +41,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def postgres_server(bin_dir: Path) -> Generator[str]:
-    """A fresh cluster (trust authentication on loopback only, no fsync: it is thrown away): its base URL."""
+def postgres_server(bin_dir: Path, *, durable: bool = False) -> Generator[str]:
+    """A fresh cluster (trust authentication, on loopback only): its base URL. Not `durable`, it skips fsync: the
+    tests throw it away; a benchmark of writes wants it durable, as a deployment is."""
     user = "postgres" if os.geteuid() == 0 else None
     folder = Path(tempfile.mkdtemp(prefix="aigc-image-pg-"))
     try:
@@ -53,8 +54,9 @@ def postgres_server(bin_dir: Path) -> Generator[str]:
         initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "aigc", "--auth=trust", "--no-sync", "-E", "UTF8"]
         subprocess.run([*initdb, "--no-locale"], check=True, capture_output=True, user=user, cwd=folder)
         port = free_port()
-        options = ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off"]
-        options += ["-c", "max_connections=300", "-c", "full_page_writes=off", "-c", "synchronous_commit=off"]
+        options = ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300"]
+        if not durable:
+            options += ["-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off"]
         with (folder / "server.log").open("wb") as log:
             server = subprocess.Popen(
                 [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), *options],
