@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         default=None, description="Where the task history database lives; default: the user data folder."
     )
-    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the relay's answer.")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds the relay has to answer in full.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
     schema_profile: Literal["portable", "full"] = Field(
         default="portable", validation_alias=AliasChoices("AIGC_IMAGE_SCHEMA", "schema_profile")
@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds a client has to send its request body.")
     max_connections: int = Field(default=1000, ge=1, description="Concurrent HTTP connections per worker; then 503.")
     shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
+
+    # The upstream tasks run on: see backends/.
+    backend: Literal["quickrouter"] = Field(default="quickrouter", description="Which upstream creates the images.")
 
     # A team server (issue 11): one history for several replicas, per-caller quotas.
     database_url: SecretStr | None = Field(

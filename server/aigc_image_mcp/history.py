@@ -1,18 +1,16 @@
 """The task history: every task this server submitted or fetched, kept apart per caller, and each caller's daily task
 count. One interface, two stores: an SQLite file (the default, one machine) or PostgreSQL (replicas sharing it).
 
-A task is filed under its caller's namespace, a fingerprint that cannot be read back into a key or token. Each store
+A task is filed under its caller's namespace (callers.py: a fingerprint, never a key or a token). Each store
 brings an older history up to date when it opens it (history_schema.py). A store's every fault is a HistoryError.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from .errors import HistoryError
 from .results import HistoryEntry, TaskResult
@@ -20,13 +18,7 @@ from .results import HistoryEntry, TaskResult
 if TYPE_CHECKING:
     from .config import Settings
 
-_LABEL = b"aigc-image-mcp task history v1"
 _PROMPT_SHOWN = 200
-
-
-def fingerprint(api_key: SecretStr) -> str:
-    """Who owns a task: an HMAC-SHA256 of the key under a fixed label, 32 hex digits. The key cannot be read back."""
-    return hmac.new(_LABEL, api_key.get_secret_value().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -35,6 +27,14 @@ class Listing:
 
     entries: list[HistoryEntry]
     unreadable: int = 0
+
+    def note(self, where: str) -> str:
+        """What the list leaves out, for the caller."""
+        records = "1 record" if self.unreadable == 1 else f"{self.unreadable} records"
+        return (
+            f"{records} of the task history at {where} could not be read by this version and "
+            f"{'is' if self.unreadable == 1 else 'are'} left out of this list; the other tasks are shown."
+        )
 
 
 class HistoryStore(Protocol):
