@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from aigc_image_mcp.errors import HistoryError
@@ -166,3 +167,21 @@ async def test_a_postgresql_history_keeps_tasks_across_connections(postgres_url:
     await second.aclose()
 
     assert kept == task(1)
+
+
+async def test_a_write_while_another_process_holds_the_lock_waits_for_it_instead_of_failing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = open_history(make_settings(data_dir=data))
+    await store.used(OWNER, "2026-11-01")  # the file exists and the store's connection is open
+    other = sqlite3.connect(data / "history.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(store.save, OWNER, task(7), "a heron")
+        await anyio.lowlevel.checkpoint()  # the save has met the lock and waits for it in a thread
+        other.execute("COMMIT")
+    other.close()
+    kept = await store.get(OWNER, "1-AigcImageTask-7")
+    await store.aclose()
+
+    assert kept == task(7)

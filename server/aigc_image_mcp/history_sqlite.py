@@ -1,8 +1,14 @@
 """The history in one SQLite file: the default, for one machine.
 
-The process keeps one connection, used by one worker thread at a time, and opens it afresh after any fault; several
-server processes can share the file (WAL). A connection per call would cost ~1 ms each: closing the last one
-checkpoints the WAL. Each statement is its own transaction (autocommit); only the schema upgrade spans several.
+The process keeps one connection, used by one thread at a time, and opens it afresh after any fault; several server
+processes can share the file (WAL). A connection per call would cost ~1 ms each: closing the last one checkpoints the
+WAL. Each statement is its own transaction (autocommit); only the schema upgrade spans several.
+
+A statement runs on the event loop itself when it cannot block there: the file is open, no thread holds the
+connection, and it does not wait for a lock another process holds (busy_timeout 0 on the loop) nor do a checkpoint's
+fsync (our connection checkpoints only in a worker thread, every _CHECKPOINT_EVERY statements). Otherwise it goes to a
+worker thread, which may wait. A write in WAL mode with synchronous=NORMAL is a few tens of microseconds; the hop to a
+thread and back costs several times that, most of a stdio call's overhead.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ from .errors import HistoryError
 from .history import Listing, listing, parse_task, stored_form
 from .results import TaskResult
 
+_WAIT_FOR_LOCK_MS = 5000
+"""How long a worker thread waits for another process's write lock."""
+_CHECKPOINT_EVERY = 1000
+
 
 class SqliteHistory:
     """The history file; `locate` names it on first use (it may resolve the user's data folder)."""
@@ -31,6 +41,7 @@ class SqliteHistory:
         self._path: Path | None = None
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._until_checkpoint = _CHECKPOINT_EVERY
 
     @property
     def where(self) -> str:
@@ -67,11 +78,40 @@ class SqliteHistory:
             self._drop()
 
     async def _run(self, statement: str, values: dict[str, Any]) -> list[Any]:
+        rows = self._on_loop(statement, values)
+        if rows is not None:
+            return rows
         return await anyio.to_thread.run_sync(self._execute, statement, values)
+
+    def _on_loop(self, statement: str, values: dict[str, Any]) -> list[Any] | None:
+        """The statement's rows, run here and now if that cannot block; None when it must go to a thread."""
+        self._until_checkpoint -= 1
+        if self._db is None or self._until_checkpoint <= 0 or not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return self._db.execute(statement, values).fetchall()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return None  # another process is writing: wait for it in a thread
+            self._drop()
+            raise self._unusable(exc) from exc
+        except sqlite3.Error as exc:
+            self._drop()
+            raise self._unusable(exc) from exc
+        finally:
+            self._lock.release()
 
     def _execute(self, statement: str, values: dict[str, Any]) -> list[Any]:
         with self._connect() as db:
-            return db.execute(statement, values).fetchall()
+            db.execute(f"PRAGMA busy_timeout = {_WAIT_FOR_LOCK_MS}")
+            try:
+                rows = db.execute(statement, values).fetchall()
+                if self._until_checkpoint <= 0:
+                    self._until_checkpoint = _CHECKPOINT_EVERY
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                db.execute("PRAGMA busy_timeout = 0")
+            return rows
 
     @contextmanager
     def _connect(self) -> Generator[sqlite3.Connection]:
@@ -89,13 +129,15 @@ class SqliteHistory:
         path = Path(self.where)
         path.parent.mkdir(parents=True, exist_ok=True)
         # One thread at a time (the lock); autocommit: each statement commits itself.
-        db = sqlite3.connect(path, timeout=5.0, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(path, timeout=_WAIT_FOR_LOCK_MS / 1000, check_same_thread=False, isolation_level=None)
         try:
             # With WAL, NORMAL still survives a crash of this process; it skips a sync per commit, risking only the
             # newest records on power loss, and the TaskId is in the tool result anyway.
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             _upgrade(db, self.where)
+            db.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints (fsync) run in a thread: see _execute
+            db.execute("PRAGMA busy_timeout = 0")
         except (sqlite3.Error, HistoryError):
             db.close()
             raise
