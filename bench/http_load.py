@@ -237,7 +237,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--calls", type=int, default=2000, help="calls per measured round (a quarter with 1 client)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--soak", type=int, default=10_000, help="calls in a row for the memory check, per store")
+    parser.add_argument(
+        "--soak", type=int, default=10_000, help="calls in a row per store for the memory check; 0: none"
+    )
     args = parser.parse_args()
     relay, floor, served = (f"http://127.0.0.1:{free_port()}" for _ in range(3))
     targets = str(ROOT / "bench" / "http_targets.py")
@@ -250,6 +252,8 @@ def main() -> None:
         ):
             for clients in args.clients:
                 anyio.run(compare, {"floor": f"{floor}/mcp", "generate_image": f"{served}/mcp"}, clients, args)
+            if not args.soak:
+                return
             soak_report("SQLite", server.pid, anyio.run(soak, f"{served}/mcp", server.pid, args.soak))
             found = binaries()
             if found is None:

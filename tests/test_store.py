@@ -4,6 +4,7 @@ concurrency on both stores, and the faults a store turns into readable errors.""
 from __future__ import annotations
 
 import sqlite3
+import sys
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from aigc_image_mcp.errors import HistoryError
+from aigc_image_mcp.errors import ConfigError, HistoryError
 from aigc_image_mcp.history import HistoryStore, open_history
 from aigc_image_mcp.results import ImageFile, TaskResult
 
@@ -185,3 +186,13 @@ async def test_a_write_while_another_process_holds_the_lock_waits_for_it_instead
     await store.aclose()
 
     assert kept == task(7)
+
+
+def test_without_the_postgres_extra_a_database_url_is_a_config_error_saying_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed: importing it raises ImportError
+    monkeypatch.delitem(sys.modules, "aigc_image_mcp.history_postgres", raising=False)
+
+    with pytest.raises(ConfigError, match=r"psycopg is not installed .* aigc-image-mcp\[postgres\]"):
+        open_history(make_settings(database_url="postgresql://aigc@127.0.0.1/history"))

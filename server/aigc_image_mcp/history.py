@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import ValidationError
 
-from .errors import HistoryError
+from .errors import ConfigError, HistoryError
 from .results import HistoryEntry, TaskResult
 
 if TYPE_CHECKING:
@@ -79,8 +79,13 @@ def open_history(settings: Settings) -> HistoryStore:
     """The store the settings name; it connects on first use. Each store's driver is imported only here, when it
     is the one configured: neither is needed to start the server and list its tools."""
     if settings.database_url is not None:
-        from .history_postgres import PostgresHistory
-
+        try:
+            from .history_postgres import PostgresHistory
+        except ImportError as exc:
+            raise ConfigError(
+                f"AIGC_IMAGE_DATABASE_URL is set but psycopg is not installed ({exc.name} is missing): install "
+                "aigc-image-mcp[postgres], e.g. uvx --from 'aigc-image-mcp[postgres]' aigc-image-mcp."
+            ) from exc
         return PostgresHistory(settings.database_url)
     from .history_sqlite import SqliteHistory
 
