@@ -95,6 +95,8 @@ class Round:
     calls: int
     seconds: float
     latencies: list[float]
+    cpu: float = 0.0
+    """CPU seconds the server process used over the round (user + system)."""
 
     @property
     def throughput(self) -> float:
@@ -204,16 +206,26 @@ async def soak(url: str, pid: int, calls: int) -> list[tuple[int, float]]:
     return samples
 
 
-def report(name: str, rounds: list[Round]) -> tuple[float, float]:
-    """Print the median throughput and the latency percentiles of `rounds`; (calls/s, p99)."""
+def report(name: str, rounds: list[Round]) -> tuple[float, float, float]:
+    """Print the median throughput, the latency percentiles and the server's CPU per call; (calls/s, p99, CPU)."""
     latencies = [value for r in rounds for value in r.latencies]
     best = statistics.median(r.throughput for r in rounds)
     p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
-    print(f"{name:>16}: {best:8.0f} calls/s (median of {len(rounds)}), p50 {p50:6.2f} ms, p99 {p99:6.2f} ms")
-    return best, p99
+    cpu = sum(r.cpu for r in rounds) / sum(r.calls for r in rounds) * 1000
+    print(
+        f"{name:>16}: {best:8.0f} calls/s (median of {len(rounds)}), p50 {p50:6.2f} ms, p99 {p99:6.2f} ms, "
+        f"server CPU {cpu:5.2f} ms/call"
+    )
+    return best, p99, cpu
 
 
-async def compare(urls: dict[str, str], clients: int, args: argparse.Namespace) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def compare(urls: dict[str, str], pids: dict[str, int], clients: int, args: argparse.Namespace) -> None:
     """Interleaved rounds of the floor and ours at `clients` concurrent clients; the ratios of ours to the floor.
     One client alternates between the two call by call, so that a busy moment of the machine hits both alike."""
     calls = args.calls if clients > 1 else args.calls // 4
@@ -222,14 +234,22 @@ async def compare(urls: dict[str, str], clients: int, args: argparse.Namespace) 
         await load(url, GENERATE, clients, clients * 4)
     for _ in range(args.rounds):
         if clients == 1:
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             for name, found in (await alternate(urls, calls)).items():
+                found.cpu = cpu_seconds(pids[name]) - before[name]
                 rounds[name].append(found)
             continue
         for name, url in urls.items():
-            rounds[name].append(await load(url, GENERATE, clients, calls))
+            before_one = cpu_seconds(pids[name])
+            found = await load(url, GENERATE, clients, calls)
+            found.cpu = cpu_seconds(pids[name]) - before_one
+            rounds[name].append(found)
     print(f"Throughput, {clients} concurrent client(s), {calls} calls per round:")
-    (floor, floor_p99), (ours, ours_p99) = (report(name, found) for name, found in rounds.items())
-    print(f"{'ours / floor':>16}: {ours / floor:.2f}x calls/s, p99 {ours_p99 / floor_p99:.2f}x")
+    (floor, floor_p99, floor_cpu), (ours, ours_p99, ours_cpu) = (report(name, found) for name, found in rounds.items())
+    print(
+        f"{'ours / floor':>16}: {ours / floor:.2f}x calls/s, p99 {ours_p99 / floor_p99:.2f}x, "
+        f"server CPU per call {ours_cpu / floor_cpu:.2f}x"
+    )
 
 
 def main() -> None:
@@ -247,11 +267,12 @@ def main() -> None:
         ours_env = server_env(served, relay) | {"AIGC_IMAGE_DATA_DIR": data}
         with (
             process([targets, "relay", relay.rpartition(":")[2]], {}, f"{relay}/healthz"),
-            process([targets, "floor"], server_env(floor, relay), f"{floor}/healthz"),
+            process([targets, "floor"], server_env(floor, relay), f"{floor}/healthz") as bare,
             process(["-m", "aigc_image_mcp", "--transport", "http"], ours_env, f"{served}/healthz") as server,
         ):
             for clients in args.clients:
-                anyio.run(compare, {"floor": f"{floor}/mcp", "generate_image": f"{served}/mcp"}, clients, args)
+                urls = {"floor": f"{floor}/mcp", "generate_image": f"{served}/mcp"}
+                anyio.run(compare, urls, {"floor": bare.pid, "generate_image": server.pid}, clients, args)
             if not args.soak:
                 return
             soak_report("SQLite", server.pid, anyio.run(soak, f"{served}/mcp", server.pid, args.soak))
