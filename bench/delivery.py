@@ -5,7 +5,7 @@
 1. A generate_image call that waits, downloads, saves, previews and records the task, against one that returns
    right after the submit (wait_seconds 0), through an in-memory MCP client with the relay faked at the HTTP layer.
 2. The inline preview of images of several sizes: its time and base64 size, against sending the PNG itself.
-3. The history: one save plus one list through the server's History (one WAL connection for the process, behind
+3. The history: one save plus one list through the server's SQLite store (one WAL connection for the process, behind
    a lock), against the same statements on a bare sqlite3 connection kept open.
 """
 
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aigc_image_mcp.callers import fingerprint
 from aigc_image_mcp.config import DEFAULT_INLINE_BUDGET
-from aigc_image_mcp.history import History
+from aigc_image_mcp.history_sqlite import SqliteHistory
 from aigc_image_mcp.images import preview
 from aigc_image_mcp.results import TaskResult
 from aigc_image_mcp.server import build_server
@@ -92,13 +92,13 @@ def previews() -> None:
 
 
 async def history(folder: Path) -> None:
-    store = History(lambda: folder / "history.sqlite3")
+    store = SqliteHistory(lambda: folder / "history.sqlite3")
     owner = fingerprint(SecretStr("sk-bench"))
     tasks = [TaskResult(task_id=f"1-AigcImageTask-{n}", model="GEM-3.0", status="SUBMITTED") for n in range(ROUNDS)]
 
     async def ours(task: TaskResult) -> None:
-        await anyio.to_thread.run_sync(store.save, owner, task, "a prompt")
-        await anyio.to_thread.run_sync(store.recent, owner, 10)
+        await store.save(owner, task, "a prompt")
+        await store.recent(owner, 10)
 
     kept = sqlite3.connect(folder / "reference.sqlite3", check_same_thread=False)
     kept.executescript("CREATE TABLE t (owner TEXT, task_id TEXT, result TEXT, PRIMARY KEY (owner, task_id));")
@@ -112,6 +112,7 @@ async def history(folder: Path) -> None:
     measured = await timed(lambda: ours(next(iterator)))
     baseline = await timed(lambda: anyio.to_thread.run_sync(reference, next(references)))
     kept.close()
+    await store.aclose()
     print("history: one save and one list of 10, median of", ROUNDS)
     print(f"  bare sqlite3 connection (reference)  {median_ms(baseline)}")
     print(f"  the server's History (ours)          {median_ms(measured)}")

@@ -1,11 +1,14 @@
 """Load on the HTTP transport, loopback only, bounded in count and time.
 
-1. Throughput: generate_image (submit only, against a fast fake relay) with 50 concurrent clients, side by side
-   with a bare MCPServer echo tool served the same way (the same guard, uvicorn, stateless SSE responses), in
-   interleaved rounds; p50/p99 latency of each.
-2. Soak: 10,000 generate_image calls in a row, no error allowed, with the server's resident memory along the way.
+1. Throughput at 1 and at 50 concurrent clients: generate_image (submit only, recorded in the history) side by side
+   with the floor, a bare MCPServer whose one tool makes the same submit POST to the same fake relay with one shared
+   httpx2 client, served the same way (the same guard, uvicorn, stateless SSE responses), interleaved (1 client:
+   call by call; 50: round by round); calls/s, p50 and p99 of each, and our ratios to the floor. Goal: >= 0.9x the
+   floor's calls/s, p99 <= 1.2x.
+2. Soak: 10,000 generate_image calls in a row on each history store (SQLite, then a PostgreSQL server this bench
+   starts from the machine's PostgreSQL binaries), no error allowed, with the server's resident memory along the way.
 
-    uv run python bench/http_load.py [--clients 50] [--calls 2000] [--rounds 3] [--soak 10000]
+    uv run python bench/http_load.py [--clients 1 50] [--calls 2000] [--rounds 3] [--soak 10000]
 
 Each client is one keep-alive HTTP/1.1 connection POSTing JSON-RPC tools/call (the stateless server needs no
 handshake) and reading the SSE answer: a load generator this light leaves the two cores to what is measured. The
@@ -22,6 +25,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -34,6 +38,10 @@ import anyio.abc
 import httpx2
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.postgres import binaries, postgres_server  # noqa: E402
+
 KEY = "sk-bench-0000000000000000"
 HEADERS = {
     "Accept": "application/json, text/event-stream",
@@ -42,7 +50,6 @@ HEADERS = {
     "Authorization": f"Bearer {KEY}",
 }
 GENERATE = ("generate_image", {"model": "GEM-3.0", "prompt": "a red fox in snow", "wait_seconds": 0})
-ECHO = ("echo", {"text": "a red fox in snow"})
 DEADLINE = 600.0  # seconds for any one phase: the bench never hangs
 
 
@@ -88,6 +95,8 @@ class Round:
     calls: int
     seconds: float
     latencies: list[float]
+    cpu: float = 0.0
+    """CPU seconds the server process used over the round (user + system)."""
 
     @property
     def throughput(self) -> float:
@@ -156,6 +165,21 @@ async def load(url: str, tool: tuple[str, dict[str, Any]], clients: int, calls: 
     return Round(per_client * clients, time.perf_counter() - started, latencies)
 
 
+async def alternate(urls: dict[str, str], calls: int) -> dict[str, Round]:
+    """`calls` calls to each server, one at a time, alternating; each server's calls/s over its own busy time."""
+    connections = {name: Connection(url) for name, url in urls.items()}
+    latencies: dict[str, list[float]] = {name: [] for name in urls}
+    with anyio.fail_after(DEADLINE):
+        for number in range(calls):
+            for name, connection in connections.items():
+                started = time.perf_counter()
+                await connection.call(GENERATE, number)
+                latencies[name].append(time.perf_counter() - started)
+    for connection in connections.values():
+        await connection.aclose()
+    return {name: Round(calls, sum(found), found) for name, found in latencies.items()}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -182,48 +206,96 @@ async def soak(url: str, pid: int, calls: int) -> list[tuple[int, float]]:
     return samples
 
 
-def report(name: str, rounds: list[Round]) -> float:
+def report(name: str, rounds: list[Round]) -> tuple[float, float, float]:
+    """Print the median throughput, the latency percentiles and the server's CPU per call; (calls/s, p99, CPU)."""
     latencies = [value for r in rounds for value in r.latencies]
     best = statistics.median(r.throughput for r in rounds)
     p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
-    print(f"{name:>16}: {best:8.0f} calls/s (median of {len(rounds)}), p50 {p50:6.1f} ms, p99 {p99:6.1f} ms")
-    return best
+    cpu = sum(r.cpu for r in rounds) / sum(r.calls for r in rounds) * 1000
+    print(
+        f"{name:>16}: {best:8.0f} calls/s (median of {len(rounds)}), p50 {p50:6.2f} ms, p99 {p99:6.2f} ms, "
+        f"server CPU {cpu:5.2f} ms/call"
+    )
+    return best, p99, cpu
 
 
-async def compare(urls: dict[str, str], args: argparse.Namespace) -> None:
-    tools = {"echo": ECHO, "generate_image": GENERATE}
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def compare(urls: dict[str, str], pids: dict[str, int], clients: int, args: argparse.Namespace) -> None:
+    """Interleaved rounds of the floor and ours at `clients` concurrent clients; the ratios of ours to the floor.
+    One client alternates between the two call by call, so that a busy moment of the machine hits both alike."""
+    calls = args.calls if clients > 1 else args.calls // 4
     rounds: dict[str, list[Round]] = {name: [] for name in urls}
-    for name, url in urls.items():  # warm up: imports, connection pools, the relay
-        await load(url, tools[name], args.clients, args.clients * 4)
+    for url in urls.values():  # warm up: imports, connection pools, the relay, the history
+        await load(url, GENERATE, clients, clients * 4)
     for _ in range(args.rounds):
+        if clients == 1:
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            for name, found in (await alternate(urls, calls)).items():
+                found.cpu = cpu_seconds(pids[name]) - before[name]
+                rounds[name].append(found)
+            continue
         for name, url in urls.items():
-            rounds[name].append(await load(url, tools[name], args.clients, args.calls))
-    print(f"Throughput, {args.clients} concurrent clients, {args.calls} calls per round:")
-    echo, generate = report("bare echo", rounds["echo"]), report("generate_image", rounds["generate_image"])
-    print(f"{'ratio':>16}: {generate / echo:.2f}x of the bare echo server")
+            before_one = cpu_seconds(pids[name])
+            found = await load(url, GENERATE, clients, calls)
+            found.cpu = cpu_seconds(pids[name]) - before_one
+            rounds[name].append(found)
+    print(f"Throughput, {clients} concurrent client(s), {calls} calls per round:")
+    (floor, floor_p99, floor_cpu), (ours, ours_p99, ours_cpu) = (report(name, found) for name, found in rounds.items())
+    print(
+        f"{'ours / floor':>16}: {ours / floor:.2f}x calls/s, p99 {ours_p99 / floor_p99:.2f}x, "
+        f"server CPU per call {ours_cpu / floor_cpu:.2f}x"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Load on the HTTP transport, loopback only.")
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--calls", type=int, default=2000, help="calls per measured round")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--calls", type=int, default=2000, help="calls per measured round (a quarter with 1 client)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--soak", type=int, default=10_000, help="calls in a row for the memory check")
+    parser.add_argument(
+        "--soak", type=int, default=10_000, help="calls in a row per store for the memory check; 0: none"
+    )
     args = parser.parse_args()
-    relay, echo, served = (f"http://127.0.0.1:{free_port()}" for _ in range(3))
+    relay, floor, served = (f"http://127.0.0.1:{free_port()}" for _ in range(3))
     targets = str(ROOT / "bench" / "http_targets.py")
-    with (
-        process([targets, "relay", relay.rpartition(":")[2]], {}, f"{relay}/healthz"),
-        process([targets, "echo"], server_env(echo), f"{echo}/healthz"),
-        process(
-            ["-m", "aigc_image_mcp", "--transport", "http"], server_env(served, relay), f"{served}/healthz"
-        ) as server,
-    ):
-        started_rss = rss_mib(server.pid)
-        anyio.run(compare, {"echo": f"{echo}/mcp", "generate_image": f"{served}/mcp"}, args)
-        samples = anyio.run(soak, f"{served}/mcp", server.pid, args.soak)
-    print(f"Soak: {args.soak} generate_image calls in a row, no error. Server RSS (MiB): {started_rss:.1f} at start,")
-    print("  then by calls done in the soak: " + ", ".join(f"{n}: {mib:.1f}" for n, mib in samples))
+    with tempfile.TemporaryDirectory() as data:
+        ours_env = server_env(served, relay) | {"AIGC_IMAGE_DATA_DIR": data}
+        with (
+            process([targets, "relay", relay.rpartition(":")[2]], {}, f"{relay}/healthz"),
+            process([targets, "floor"], server_env(floor, relay), f"{floor}/healthz") as bare,
+            process(["-m", "aigc_image_mcp", "--transport", "http"], ours_env, f"{served}/healthz") as server,
+        ):
+            for clients in args.clients:
+                urls = {"floor": f"{floor}/mcp", "generate_image": f"{served}/mcp"}
+                anyio.run(compare, urls, {"floor": bare.pid, "generate_image": server.pid}, clients, args)
+            if not args.soak:
+                return
+            soak_report("SQLite", server.pid, anyio.run(soak, f"{served}/mcp", server.pid, args.soak))
+            found = binaries()
+            if found is None:
+                print("Soak on PostgreSQL skipped: no PostgreSQL binaries (Debian: apt-get install postgresql).")
+                return
+            shared = f"http://127.0.0.1:{free_port()}"
+            pg_env = server_env(shared, relay) | {"AIGC_IMAGE_DATA_DIR": data}
+            with (
+                postgres_server(found) as database,
+                process(
+                    ["-m", "aigc_image_mcp", "--transport", "http"],
+                    pg_env | {"AIGC_IMAGE_DATABASE_URL": database},
+                    f"{shared}/healthz",
+                ) as on_postgres,
+            ):
+                soak_report("PostgreSQL", on_postgres.pid, anyio.run(soak, f"{shared}/mcp", on_postgres.pid, args.soak))
+
+
+def soak_report(store: str, pid: int, samples: list[tuple[int, float]]) -> None:
+    print(f"Soak on {store}: {samples[-1][0]} generate_image calls in a row, no error. Server RSS (MiB) by calls done:")
+    print("  " + ", ".join(f"{n}: {mib:.1f}" for n, mib in samples))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """What bench/http_load.py measures against, each run as its own process:
 
 python bench/http_targets.py relay PORT   a fake relay that costs next to no CPU
-python bench/http_targets.py echo         a bare MCPServer echo tool, served exactly as aigc-image-mcp is
+python bench/http_targets.py floor        the throughput floor: a bare MCPServer whose one tool makes the same submit
+                                          POST to the same relay with one shared httpx2 client, served exactly as
+                                          aigc-image-mcp is
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import json
 import logging
 import sys
 from typing import Any
+
+# The floor's tool signature names it, and the SDK resolves the annotations in this module's namespace.
+from mcp.server.mcpserver import Context
 
 
 class FastRelay(asyncio.Protocol):
@@ -48,21 +53,32 @@ def relay_main(port: int) -> None:
     asyncio.run(run())
 
 
-def echo_main() -> None:
-    """A bare MCPServer with one echo tool, served exactly as aigc-image-mcp is (settings from the environment)."""
+def floor_main() -> None:
+    """A bare MCPServer whose one tool, generate_image, POSTs the submit aigc-image-mcp sends for the same arguments
+    (the same path, JSON body and caller's bearer key) to the relay with one shared httpx2 client, and hands back the
+    TaskId: everything a submit needs, nothing of ours. Served exactly as aigc-image-mcp is."""
+    import httpx2
     from mcp.server.mcpserver import MCPServer
 
     from aigc_image_mcp.config import Settings
+    from aigc_image_mcp.guard import bearer_token
     from aigc_image_mcp.http import serve
 
     settings = Settings()
-    logging.basicConfig(stream=sys.stderr, level=settings.log_level)  # as aigc-image-mcp's main() does
-    server: MCPServer[Any] = MCPServer("echo")
+    logging.basicConfig(stream=sys.stderr, level=settings.log_level)
+    http = httpx2.AsyncClient(
+        base_url=settings.base_url, limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100)
+    )
+    server: MCPServer[Any] = MCPServer("floor")
 
     @server.tool()
-    async def echo(text: str) -> str:  # pyright: ignore[reportUnusedFunction]
-        """Echo the text (async, like generate_image: no worker thread)."""
-        return text
+    async def generate_image(model: str, prompt: str, ctx: Context[Any, Any], wait_seconds: int = 0) -> str:  # pyright: ignore[reportUnusedFunction]
+        """Submit one task and hand back its TaskId."""
+        name, _, version = model.partition("-")
+        body = {"model_name": name, "model_version": version, "prompt": prompt}
+        key = bearer_token(ctx.headers)
+        answer = await http.post(settings.submit_path, json=body, headers={"Authorization": f"Bearer {key}"})
+        return f"Task {answer.json()['Response']['TaskId']} submitted."
 
     serve(settings, server)
 
@@ -70,7 +86,7 @@ def echo_main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["relay"]:
         relay_main(int(sys.argv[2]))
-    elif sys.argv[1:2] == ["echo"]:
-        echo_main()
+    elif sys.argv[1:2] == ["floor"]:
+        floor_main()
     else:
         sys.exit(__doc__)

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from aigc_image_mcp.config import Settings
 from aigc_image_mcp.server import build_server
 
 from .fake_relay import FakeRelay
+from .postgres import binaries, fresh_schema, postgres_server
 
 # Where uv keeps its cache for this user, before any test moves HOME (uv's default on Linux and macOS).
 _UV_CACHE = os.environ.get("UV_CACHE_DIR") or os.path.join(
@@ -92,14 +94,52 @@ def folders(tmp_path: Path) -> dict[str, Path]:
 Connect = Callable[..., AbstractAsyncContextManager[Client]]
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Generator[str]:
+    """A real PostgreSQL server for the whole run, on 127.0.0.1: its URL. Without PostgreSQL installed the tests
+    that need it are skipped, except under CI=true, where they fail."""
+    found = binaries()
+    if found is None:
+        missing = "PostgreSQL is not installed (Debian: apt-get install postgresql)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with postgres_server(found) as url:
+        yield url
+
+
+_SCHEMAS = itertools.count()
+
+
 @pytest.fixture
-def connect(relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]) -> Connect:
+def postgres_url(postgres: str) -> str:
+    """A database URL whose tables live in a schema of this test's own."""
+    return fresh_schema(postgres, f"test_{next(_SCHEMAS)}")
+
+
+@pytest.fixture
+def history_store() -> dict[str, Any]:
+    """The settings that choose the history store: none, the SQLite file. A module that overrides it with
+    `both_stores` runs its tests once on each store."""
+    return {}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_stores(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Each store in turn: the settings that choose it."""
+    if request.param == "sqlite":
+        return {}
+    return {"database_url": request.getfixturevalue("postgres_url")}
+
+
+@pytest.fixture
+def connect(relay: FakeRelay, clock: FakeClock, folders: dict[str, Path], history_store: dict[str, Any]) -> Connect:
     """`async with connect(**settings) as client`: an in-memory MCP client on a server whose relay is `relay`,
-    whose time is `clock`, and whose folders are `folders`."""
+    whose time is `clock`, whose folders are `folders`, and whose history is in `history_store`."""
 
     @asynccontextmanager
     async def _connect(*, transport: httpx2.AsyncBaseTransport | None = None, **values: Any) -> AsyncGenerator[Client]:
-        settings = make_settings(**(folders | values))
+        settings = make_settings(**(folders | history_store | values))
         server = build_server(settings, transport=transport or relay.transport(), clock=clock)
         async with Client(server, mode="legacy") as client:
             yield client

@@ -3,9 +3,7 @@ and each API key sees only its own tasks. The key itself is never stored."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections import deque
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +22,16 @@ from aigc_image_mcp.tracker import Tracker
 
 from .conftest import CANARY_KEY, Connect, FakeClock, make_settings, saved_as
 from .fake_relay import FakeRelay, accepted, running, task_detail
+from .stores import execute
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def history_store(both_stores: dict[str, Any]) -> dict[str, Any]:
+    """Every test here runs on the SQLite file and on PostgreSQL."""
+    return both_stores
+
 
 TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 
@@ -160,18 +166,18 @@ async def test_each_api_key_sees_only_its_own_tasks(connect: Connect, relay: Fak
 
 
 async def test_the_history_holds_a_fingerprint_of_the_key_never_the_key(
-    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path], history_store: dict[str, Any]
 ) -> None:
     relay.script.append(accepted(TASK))
     async with connect() as client:
         await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox"})
 
-    database = folders["data_dir"] / "history.sqlite3"
-    with closing(sqlite3.connect(database)) as db:
-        owners = {row[0] for row in db.execute("SELECT owner FROM tasks")}
-    assert owners == {fingerprint(SecretStr(CANARY_KEY))}
-    stored = b"".join(path.read_bytes() for path in folders["data_dir"].iterdir())
-    assert CANARY_KEY.encode() not in stored
+    rows = execute(history_store, folders["data_dir"], "SELECT * FROM tasks")
+    assert {row[1] for row in rows} == {fingerprint(SecretStr(CANARY_KEY))}
+    assert CANARY_KEY not in repr(rows)
+    if not history_store:
+        stored = b"".join(path.read_bytes() for path in folders["data_dir"].iterdir())
+        assert CANARY_KEY.encode() not in stored
     assert fingerprint(SecretStr(CANARY_KEY)) != fingerprint(SecretStr(CANARY_KEY + "x"))
 
 
@@ -197,7 +203,7 @@ def test_a_query_path_without_a_leading_slash_and_task_id_is_refused(path: str) 
 
 
 async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_records_it(
-    relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]
+    relay: FakeRelay, clock: FakeClock, folders: dict[str, Path], history_store: dict[str, Any]
 ) -> None:
     """The client gives up while the POST is on the wire: the task may be billed, so its TaskId is still kept."""
     posted, release = anyio.Event(), anyio.Event()
@@ -208,7 +214,7 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
             await release.wait()
             return accepted(TASK)
 
-    settings = make_settings(**folders)
+    settings = make_settings(**folders, **history_store)
     catalog = load_catalog()
     spec, request = parse_arguments({"model": "GEM-3.0", "prompt": "fox"}, catalog)
     async with httpx2.AsyncClient(base_url=settings.base_url, transport=Slow()) as http:
@@ -219,9 +225,10 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
             await posted.wait()
             group.cancel_scope.cancel()
             release.set()
-        entries = await tracker.recent(caller, 10)
+        listing = await tracker.recent(caller, 10)
+        await tracker.aclose()
 
-    assert [(entry.task_id, entry.status) for entry in entries] == [(TASK, "SUBMITTED")]
+    assert [(entry.task_id, entry.status) for entry in listing.tasks] == [(TASK, "SUBMITTED")]
 
 
 async def test_the_list_can_show_only_one_status(connect: Connect, relay: FakeRelay) -> None:
@@ -237,3 +244,20 @@ async def test_the_list_can_show_only_one_status(connect: Connect, relay: FakeRe
     assert [t["task_id"] for t in content(failed)["tasks"]] == ["1-AigcImageTask-done"]
     assert [t["task_id"] for t in content(submitted)["tasks"]] == ["1-AigcImageTask-queued"]
     assert 'status: "done" is not accepted; use one of SUBMITTED, RUNNING, SUCCEEDED, FAILED' in text_of(refused)
+
+
+async def test_a_record_this_version_cannot_read_is_left_out_of_the_list_with_a_note(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path], history_store: dict[str, Any]
+) -> None:
+    async with connect() as client:
+        for number in range(2):
+            relay.script.append(accepted(f"1-AigcImageTask-{number}"))
+            await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": f"p{number}", "wait_seconds": 0})
+        execute(history_store, folders["data_dir"], "UPDATE tasks SET result = '{\"broken' WHERE task_id LIKE '%-0'")
+        listing = await client.call_tool("list_image_tasks", {})
+
+    assert not listing.is_error, text_of(listing)
+    assert [t["task_id"] for t in content(listing)["tasks"]] == ["1-AigcImageTask-1"]
+    (note,) = content(listing)["notes"]
+    assert "1 record of the task history" in note
+    assert f"Note: {note}" in text_of(listing)

@@ -39,9 +39,13 @@ def relay_url(relay: FakeRelay) -> Generator[str]:
 
 
 @asynccontextmanager
-async def process(tmp_path: Path, relay_url: str, key: str = CANARY_KEY) -> AsyncGenerator[Client]:
-    """A fresh server process; its stderr (the log) goes to tmp_path/server.log."""
+async def process(
+    tmp_path: Path, relay_url: str, key: str = CANARY_KEY, store: dict[str, Any] | None = None
+) -> AsyncGenerator[Client]:
+    """A fresh server process on the history `store` (default: SQLite); its stderr (the log) goes to
+    tmp_path/server.log."""
     environment = {
+        "AIGC_IMAGE_DATABASE_URL": (store or {}).get("database_url", ""),
         "HOME": str(tmp_path / "home"),
         "QUICKROUTER_API_KEY": key,
         "QUICKROUTER_BASE_URL": relay_url,
@@ -57,15 +61,15 @@ async def process(tmp_path: Path, relay_url: str, key: str = CANARY_KEY) -> Asyn
 
 
 async def test_the_history_survives_a_restart_and_stays_with_its_key(
-    tmp_path: Path, relay: FakeRelay, relay_url: str
+    tmp_path: Path, relay: FakeRelay, relay_url: str, both_stores: dict[str, Any]
 ) -> None:
     relay.script.append(accepted(TASK))
 
-    async with process(tmp_path, relay_url) as first:
+    async with process(tmp_path, relay_url, store=both_stores) as first:
         submitted = await first.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox", "wait_seconds": 0})
     assert structured(submitted)["status"] == "SUBMITTED"
 
-    async with process(tmp_path, relay_url) as second:
+    async with process(tmp_path, relay_url, store=both_stores) as second:
         listed = await second.call_tool("list_image_tasks", {})
         finished = await second.call_tool("get_image_task", {"task_id": TASK})
 
@@ -77,7 +81,7 @@ async def test_the_history_survives_a_restart_and_stays_with_its_key(
     assert saved.parent == anyio.Path(tmp_path / "images")
     assert await saved.read_bytes() == png()
 
-    async with process(tmp_path, relay_url, key="sk-someone-else-1234") as stranger:
+    async with process(tmp_path, relay_url, key="sk-someone-else-1234", store=both_stores) as stranger:
         theirs = await stranger.call_tool("list_image_tasks", {})
     assert structured(theirs)["tasks"] == []
 
@@ -87,13 +91,17 @@ async def test_the_history_survives_a_restart_and_stays_with_its_key(
     assert CANARY_KEY not in log
 
 
-def test_the_stdio_start_leaves_pillow_tenacity_platformdirs_and_sqlite_unimported(tmp_path: Path) -> None:
-    """They are needed once a call comes, not to answer initialize and tools/list (the cold start)."""
+@pytest.mark.parametrize("database_url", ["", "postgresql://aigc@127.0.0.1:1/history"])
+def test_the_stdio_start_leaves_pillow_tenacity_platformdirs_and_both_history_drivers_unimported(
+    tmp_path: Path, database_url: str
+) -> None:
+    """They are needed once a call comes, not to answer initialize and tools/list (the cold start): the PostgreSQL
+    driver not even when it is the configured store."""
     probe = (
         "import sys; from aigc_image_mcp.config import Settings; from aigc_image_mcp.server import build_server; "
         "build_server(Settings()); "
-        "print(sorted({'PIL', 'tenacity', 'platformdirs', 'sqlite3'} & set(sys.modules)))"
+        "print(sorted({'PIL', 'tenacity', 'platformdirs', 'sqlite3', 'psycopg', 'psycopg_pool'} & set(sys.modules)))"
     )
-    environment = {"HOME": str(tmp_path), "PATH": os.environ.get("PATH", "")}
+    environment = {"HOME": str(tmp_path), "PATH": os.environ.get("PATH", ""), "AIGC_IMAGE_DATABASE_URL": database_url}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment, check=True)
     assert done.stdout.strip() == "[]"

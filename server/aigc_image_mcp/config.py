@@ -132,6 +132,15 @@ class Settings(BaseSettings):
         description="Also fetch images from loopback, link-local and private addresses, not only the upstream's own.",
     )
 
+    # A team server (issue 11): one history for several replicas, per-caller quotas.
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql://user:password@host/db keeps the history there instead of SQLite."
+    )
+    daily_task_limit: int | None = Field(default=None, ge=1, description="Tasks per caller per UTC day; unset: none.")
+    rate_limit: int | None = Field(
+        default=None, ge=1, description="HTTP requests per caller per minute; past it, 429 with Retry-After."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _unset_is_default(cls, data: Any) -> Any:
@@ -191,6 +200,13 @@ class Settings(BaseSettings):
                 f"every token in AIGC_IMAGE_HTTP_TOKENS needs at least {MIN_TOKEN_LENGTH} characters; make one with: "
                 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
             )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("AIGC_IMAGE_DATABASE_URL must start with postgresql://, e.g. postgresql://user@host/db")
         return value
 
     @field_validator("base_url")

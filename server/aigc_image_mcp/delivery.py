@@ -61,12 +61,12 @@ class Keeper:
         self._policy = UrlPolicy(trusted=origins, allow_private=settings.allow_private_urls)
         self._decoding = anyio.CapacityLimiter(DECODES)
 
-    async def deliver(self, task: TaskResult, into: Delivered) -> None:
-        """Keep a local copy of each of the first SHOWN images and preview them, filling `into` as it goes, so that
-        what is done counts when the caller's deadline cuts it short."""
+    async def deliver(self, task: TaskResult, into: Delivered, folder: Path | None) -> None:
+        """Keep a local copy of each of the first SHOWN images in `folder` (None: fetch them, save none) and preview
+        them, filling `into` as it goes, so that what is done counts when the caller's deadline cuts it short."""
         shown = task.images[:SHOWN]
         for number, image in enumerate(shown, start=1):
-            kept = await self.keep(task.task_id, number, image)
+            kept = await self.keep(task.task_id, number, image, folder)
             into.images[number - 1] = kept.image
             into.notes += [kept.note] if kept.note else []
             if kept.data is not None and self._settings.inline:
@@ -75,20 +75,22 @@ class Keeper:
                 into.previews += [jpeg] if jpeg is not None else []
                 into.notes += [f"Image {number}: {problem}."] if problem else []
 
-    async def keep(self, task_id: str, number: int, image: ImageFile) -> Kept:
-        """The image with a local copy and its bytes; or as it was, with a sentence saying what went wrong."""
+    async def keep(self, task_id: str, number: int, image: ImageFile, folder: Path | None) -> Kept:
+        """The image with a local copy in `folder` (None: fetched, not saved) and its bytes; or as it was, with a
+        sentence saying what went wrong."""
         if image.local_path is not None:
             copy, _ = await _attempt(partial(self._read, Path(image.local_path)))
             if copy is not None:
                 return Kept(image.model_copy(update={"mime_type": copy[1]}), copy[0])
             # moved, deleted or replaced since: fetch it again
-        saved, problem = await _attempt(partial(self._fetch, task_id, number, image.url))
+        saved, problem = await _attempt(partial(self._fetch, task_id, number, image.url, folder))
         if saved is None:
             until = f" (until {image.expires_at})" if image.expires_at else ""
             lost = image.model_copy(update={"local_path": None})
             return Kept(lost, note=f"Image {number} has no local copy: {problem}. Its URL works{until}.")
         path, data, kind = saved
-        return Kept(image.model_copy(update={"local_path": str(path), "mime_type": kind}), data)
+        local = None if path is None else str(path)
+        return Kept(image.model_copy(update={"local_path": local, "mime_type": kind}), data)
 
     async def _read(self, path: Path) -> tuple[bytes, str]:
         try:
@@ -97,11 +99,13 @@ class Keeper:
             raise ImageError(f"the local copy cannot be read ({exc.strerror or type(exc).__name__})") from None
         return data, await anyio.to_thread.run_sync(identify, data)
 
-    async def _fetch(self, task_id: str, number: int, url: str) -> tuple[Path, bytes, str]:
+    async def _fetch(self, task_id: str, number: int, url: str, folder: Path | None) -> tuple[Path | None, bytes, str]:
         data = await download(self._http, url, self._policy, deadline=self._settings.download_timeout)
         kind = await anyio.to_thread.run_sync(identify, data)
+        if folder is None:
+            return None, data, kind
         stem = file_stem(datetime.now(UTC).date(), task_id, number)
-        path = await anyio.to_thread.run_sync(save, self._settings.images_dir, stem, data, kind)
+        path = await anyio.to_thread.run_sync(save, folder, stem, data, kind)
         return path, data, kind
 
     async def _preview(self, data: bytes, budget: int) -> bytes:

@@ -15,6 +15,7 @@
   x HistoryError             - the task history database cannot be read or written
   x UnknownTaskError         - a task outside the caller's own history, where only those are shown
   x ImageError               - a finished image could not be downloaded, saved or previewed
+  x QuotaError               - the caller's daily task limit is reached; nothing was sent
 """
 
 from __future__ import annotations
@@ -104,3 +105,7 @@ class UnknownTaskError(AigcImageError):
 
 class ImageError(AigcImageError):
     """A finished image could not be downloaded, saved or previewed."""
+
+
+class QuotaError(AigcImageError):
+    """The caller has started as many tasks today as the server allows; nothing was sent."""

@@ -1,146 +1,131 @@
-"""The task history: every task this server submitted or fetched, in one SQLite file, kept apart per caller.
+"""The task history: every task this server submitted or fetched, kept apart per caller, and each caller's daily task
+count. One interface, two stores: an SQLite file (the default, one machine) or PostgreSQL (replicas sharing it).
 
-A task is filed under its caller's namespace (callers.py: a fingerprint, never a key or a token). The process keeps
-one connection, used by one worker thread at a time, and opens it afresh after any fault; several server processes
-can share the file (WAL). A connection per call would cost ~1 ms each: closing the last one checkpoints the WAL.
+A task is filed under its caller's namespace (callers.py: a fingerprint, never a key or a token). Each store
+brings an older history up to date when it opens it (history_schema.py). A store's every fault is a HistoryError.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Callable, Generator
-from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import ValidationError
 
-from .errors import HistoryError
+from .errors import ConfigError, HistoryError
 from .results import HistoryEntry, TaskResult
 
+if TYPE_CHECKING:
+    from .config import Settings
+
 _PROMPT_SHOWN = 200
-_SCHEMA = """
-PRAGMA journal_mode = WAL;
-CREATE TABLE IF NOT EXISTS tasks (
-    owner TEXT NOT NULL,
-    task_id TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    result TEXT NOT NULL,
-    PRIMARY KEY (owner, task_id)
-);
-CREATE INDEX IF NOT EXISTS tasks_by_age ON tasks (owner, created_at DESC);
-"""
-_SAVE = """
-INSERT INTO tasks (owner, task_id, prompt, created_at, updated_at, status, result)
-VALUES (:owner, :task_id, :prompt, :now, :now, :status, :result)
-ON CONFLICT (owner, task_id) DO UPDATE SET
-    prompt = CASE WHEN tasks.prompt = '' THEN excluded.prompt ELSE tasks.prompt END,
-    updated_at = excluded.updated_at, status = excluded.status, result = excluded.result
-"""
 
 
-class History:
-    """The history file; `locate` names it on first use (it may resolve the user's data folder)."""
+@dataclass(frozen=True)
+class Listing:
+    """A caller's newest tasks, and how many records among them this version could not read (left out)."""
 
-    def __init__(self, locate: Callable[[], Path]) -> None:
-        self._locate = locate
-        self._path: Path | None = None
-        self._db: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+    entries: list[HistoryEntry]
+    unreadable: int = 0
+
+    def note(self, where: str) -> str:
+        """What the list leaves out, for the caller."""
+        records = "1 record" if self.unreadable == 1 else f"{self.unreadable} records"
+        return (
+            f"{records} of the task history at {where} could not be read by this version and "
+            f"{'is' if self.unreadable == 1 else 'are'} left out of this list; the other tasks are shown."
+        )
+
+
+class HistoryStore(Protocol):
+    """Where the history lives. The tracker knows only this."""
 
     @property
-    def path(self) -> Path:
-        if self._path is None:
-            self._path = self._locate()
-        return self._path
+    def where(self) -> str:
+        """The history's place, for messages: a file path, or a PostgreSQL host and database (never a password)."""
+        ...
 
-    def save(self, owner: str, task: TaskResult, prompt: str = "") -> None:
+    async def save(self, owner: str, task: TaskResult, prompt: str = "") -> None:
         """Add the task, or update its status and result; the first prompt and date stay."""
-        stored = task.model_copy(update={"notes": []}).model_dump_json(exclude_none=True)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        values = {"owner": owner, "task_id": task.task_id, "prompt": prompt, "now": now}
-        with self._connect() as db:
-            db.execute(_SAVE, values | {"status": task.status, "result": stored})
+        ...
 
-    def get(self, owner: str, task_id: str) -> TaskResult | None:
+    async def get(self, owner: str, task_id: str) -> TaskResult | None:
         """The task as last saved, if this owner has it."""
-        with self._connect() as db:
-            row = db.execute("SELECT result FROM tasks WHERE owner = ? AND task_id = ?", (owner, task_id)).fetchone()
-        return None if row is None else self._parse(row[0])
+        ...
 
-    def recent(self, owner: str, limit: int, status: str | None = None) -> list[HistoryEntry]:
+    async def recent(self, owner: str, limit: int, status: str | None = None) -> Listing:
         """This owner's newest tasks, newest first; only those in `status` when it is given."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT result, prompt, created_at FROM tasks WHERE owner = ? AND (? IS NULL OR status = ?) "
-                "ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                (owner, status, status, limit),
-            ).fetchall()
-        return [self._entry(result, prompt, created_at) for result, prompt, created_at in rows]
+        ...
 
-    def _entry(self, result: str, prompt: str, created_at: str) -> HistoryEntry:
-        task = self._parse(result)
+    async def take_slot(self, owner: str, day: str, limit: int) -> int | None:
+        """Count one more task for this owner on `day` unless `limit` are counted already: the count after it, or
+        None when it was full. Atomic, across every process sharing the store."""
+        ...
+
+    async def give_back(self, owner: str, day: str) -> None:
+        """Undo one take_slot: the submit it was for sent nothing."""
+        ...
+
+    async def used(self, owner: str, day: str) -> int:
+        """How many tasks this owner has counted on `day`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the store's connections."""
+        ...
+
+
+def open_history(settings: Settings) -> HistoryStore:
+    """The store the settings name; it connects on first use. Each store's driver is imported only here, when it
+    is the one configured: neither is needed to start the server and list its tools."""
+    if settings.database_url is not None:
+        try:
+            from .history_postgres import PostgresHistory
+        except ImportError as exc:
+            raise ConfigError(
+                f"AIGC_IMAGE_DATABASE_URL is set but psycopg is not installed ({exc.name} is missing): install "
+                "aigc-image-mcp[postgres], e.g. uvx --from 'aigc-image-mcp[postgres]' aigc-image-mcp."
+            ) from exc
+        return PostgresHistory(settings.database_url)
+    from .history_sqlite import SqliteHistory
+
+    return SqliteHistory(lambda: settings.history_file)
+
+
+def parse_task(text: str, where: str) -> TaskResult:
+    """A stored task; HistoryError when this version cannot read it."""
+    try:
+        return TaskResult.model_validate_json(text)
+    except ValidationError as exc:
+        raise HistoryError(f"The task history at {where} holds a record this version cannot read.") from exc
+
+
+def stored_form(task: TaskResult) -> str:
+    """The task as the history keeps it: without the notes of the call that saved it."""
+    return task.model_copy(update={"notes": []}).model_dump_json(exclude_none=True)
+
+
+def listing(rows: list[tuple[str, str, str]]) -> Listing:
+    """Rows of (result, prompt, created_at) as entries; a record this version cannot read is counted, not shown."""
+    entries: list[HistoryEntry] = []
+    unreadable = 0
+    for result, prompt, created_at in rows:
+        try:
+            task = TaskResult.model_validate_json(result)
+        except ValidationError:
+            unreadable += 1
+            continue
         shown = prompt if len(prompt) <= _PROMPT_SHOWN else prompt[: _PROMPT_SHOWN - 1] + "…"
-        return HistoryEntry(
-            task_id=task.task_id,
-            model=task.model,
-            status=task.status,
-            created_at=created_at,
-            prompt=shown,
-            images=task.images,
-            error_code=task.error_code,
-            message=task.message,
+        entries.append(
+            HistoryEntry(
+                task_id=task.task_id,
+                model=task.model,
+                status=task.status,
+                created_at=created_at,
+                prompt=shown,
+                images=task.images,
+                error_code=task.error_code,
+                message=task.message,
+            )
         )
-
-    def _parse(self, text: str) -> TaskResult:
-        try:
-            return TaskResult.model_validate_json(text)
-        except ValidationError as exc:
-            raise HistoryError(f"The task history at {self.path} holds a record this version cannot read.") from exc
-
-    def close(self) -> None:
-        """Close the connection, if one is open."""
-        with self._lock:
-            self._drop()
-
-    @contextmanager
-    def _connect(self) -> Generator[sqlite3.Connection]:
-        """The connection, in a transaction; any fault of the file or the database becomes a HistoryError, and the
-        next call opens the file afresh."""
-        with self._lock:
-            try:
-                self._db = self._db or self._open()
-                with self._db as db:
-                    yield db
-            except (sqlite3.Error, OSError) as exc:
-                self._drop()
-                raise self._unusable(exc) from exc
-
-    def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=2.0, check_same_thread=False)  # one thread at a time: the lock
-        try:
-            # With WAL, NORMAL still survives a crash of this process; it skips a sync per commit, risking only the
-            # newest records on power loss, and the TaskId is in the tool result anyway.
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.executescript(_SCHEMA)
-        except sqlite3.Error:
-            db.close()
-            raise
-        return db
-
-    def _drop(self) -> None:
-        if self._db is not None:
-            with suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
-
-    def _unusable(self, exc: Exception) -> HistoryError:
-        return HistoryError(
-            f"The task history at {self.path} cannot be used ({type(exc).__name__}: {exc}). Set "
-            "AIGC_IMAGE_DATA_DIR to a folder this server can write to, or move the broken file away."
-        )
+    return Listing(entries, unreadable)

@@ -18,6 +18,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from .config import Settings
 from .errors import ConfigError
 from .guard import ASGIApp, Guard, Policy, auth_mode, holds_credential, is_loopback
+from .ratelimit import RateLimit
 from .server import build_server
 
 MCP_PATH = "/mcp"
@@ -36,7 +37,8 @@ def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
         # The guard checks Host and Origin, before authentication; the SDK's copy of that check is turned off.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    return Guard(app, Policy.from_settings(settings))
+    limited: ASGIApp = app if settings.rate_limit is None else RateLimit(app, settings.rate_limit)
+    return Guard(limited, Policy.from_settings(settings))
 
 
 def check_exposure(settings: Settings) -> None:

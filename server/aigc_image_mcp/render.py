@@ -9,7 +9,7 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from pydantic import ValidationError
 
 from .images import EXTENSIONS
-from .results import SHOWN, Delivery, HistoryEntry, ImageFile, TaskResult
+from .results import SHOWN, Delivery, ImageFile, TaskList, TaskResult
 
 _DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
 
@@ -51,11 +51,17 @@ def _full(delivery: Delivery) -> CallToolResult:
     return CallToolResult(content=content, structured_content=shown.dump(), is_error=task.status == "FAILED")
 
 
-def task_list(entries: list[HistoryEntry]) -> str:
+def task_list(listing: TaskList) -> str:
     """The history as lines the model can quote."""
-    if not entries:
-        return "No tasks yet for this API key."
-    lines = [f"The {len(entries)} newest tasks of this API key, newest first:"]
+    entries = listing.tasks
+    lines = [
+        f"The {len(entries)} newest tasks of this API key, newest first:"
+        if entries
+        else "No tasks yet for this API key."
+    ]
+    if listing.daily_limit is not None:
+        lines.append(f"Tasks started today (UTC): {listing.tasks_today or 0} of {listing.daily_limit}.")
+    lines += [f"Note: {note}" for note in listing.notes]
     for entry in entries:
         saved = [image.local_path or image.url for image in entry.images]
         where = f" -> {', '.join(saved)}" if saved else ""

@@ -75,6 +75,11 @@ class TaskList(_Result):
     """The newest tasks of this API key, newest first."""
 
     tasks: list[HistoryEntry]
+    tasks_today: int | None = Field(
+        default=None, description="Tasks this caller started today (UTC day); present when a daily limit is set."
+    )
+    daily_limit: int | None = Field(default=None, description="The tasks a caller may start per UTC day, if limited.")
+    notes: list[str] = Field(default_factory=lambda: [], description="What could not be listed, and why.")
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ class AppState:
     async def aclose(self) -> None:
         """Close what a call opened: the backend, the HTTP client and the history's connection."""
         if self._tracker is not None:
-            self._tracker.close()
+            await self._tracker.aclose()
         if self._backend is not None:
             await self._backend.aclose()
         if self._http is not None:
@@ -215,12 +215,11 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     try:
         values = parse_plain("list_image_tasks", arguments, (STATUS, LIMIT))
         limit = int(values.get(LIMIT.name, DEFAULT_LIMIT))
-        entries = await state.tracker.recent(_caller(ctx), limit, values.get(STATUS.name))
+        listing = await state.tracker.recent(_caller(ctx), limit, values.get(STATUS.name))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
-    listing = TaskList(tasks=entries)
     return CallToolResult(
-        content=[TextContent(type="text", text=task_list(entries))], structured_content=listing.dump()
+        content=[TextContent(type="text", text=task_list(listing))], structured_content=listing.dump()
     )
 
 

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from functools import cached_property, partial
 
 import anyio
-import anyio.to_thread
 import httpx2
 
 from .backends.base import Backend, Failed, Running, Succeeded, TaskDetail
@@ -19,10 +18,12 @@ from .callers import Caller
 from .catalog import Catalog, ModelSpec
 from .config import Settings
 from .delivery import Delivered, Keeper
-from .errors import HistoryError, ImageError, RelayConnectionError, UnknownTaskError
-from .history import History
+from .errors import HistoryError, ImageError, RelayConnectionError, RelayError, UnknownTaskError
+from .history import open_history
 from .polling import GRACE, Clock, Outcome, wait_for
-from .results import Delivery, HistoryEntry, ImageFile, TaskResult
+from .privacy import images_folder, shown
+from .quota import Quota, nothing_created
+from .results import Delivery, ImageFile, TaskList, TaskResult
 from .wire import SubmitRequest
 
 logger = logging.getLogger(__name__)
@@ -44,18 +45,25 @@ class Tracker:
         self._backend = backend
         self._http = http
         self._clock = clock
-        self._history = History(lambda: settings.history_file)
+        self._history = open_history(settings)
+        self._quota = Quota(self._history, settings.daily_task_limit)
 
-    def close(self) -> None:
-        """Close the history's connection."""
-        self._history.close()
+    async def aclose(self) -> None:
+        """Close the history's connections."""
+        await self._history.aclose()
 
     async def submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller) -> TaskResult:
         """Submit once and record the task. Once sent, the task may be billed: a cancellation (a cancelled call, an
         HTTP client that disconnects) waits until the answer is read and recorded, so the TaskId is kept. The
         backend's overall deadline for the submit bounds the wait."""
         with anyio.CancelScope(shield=True):
-            return await self._submit(spec, request, caller)
+            day = await self._quota.take(caller.namespace)
+            try:
+                return await self._submit(spec, request, caller)
+            except RelayError as exc:
+                if day is not None and nothing_created(exc):
+                    await self._quota.give_back(caller.namespace, day)
+                raise
         raise AssertionError("unreachable: nothing cancels a shielded scope")
 
     async def _submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller) -> TaskResult:
@@ -97,11 +105,11 @@ class Tracker:
     async def image(self, task_id: str, number: int, caller: Caller) -> tuple[bytes, str]:
         """Image `number` of a finished task of this caller and its type: its local copy, or downloaded again if that
         is gone; ImageError saying why when neither can be had."""
-        known = await anyio.to_thread.run_sync(self._history.get, caller.namespace, task_id)
+        known = await self._history.get(caller.namespace, task_id)
         if known is None or not 1 <= number <= len(known.images):
             raise ImageError(f"This caller has no image {number} of task {task_id} in its history.")
         image = known.images[number - 1]
-        kept = await self._keeper.keep(task_id, number, image)
+        kept = await self._keeper.keep(task_id, number, image, images_folder(self._settings, caller))
         if kept.data is None or kept.image.mime_type is None:
             raise ImageError(kept.note.replace(f"Image {number}", f"Image {number} of task {task_id}", 1))
         if kept.image != image:
@@ -109,9 +117,14 @@ class Tracker:
             await self._record(caller, known.model_copy(update={"images": images}))
         return kept.data, kept.image.mime_type
 
-    async def recent(self, caller: Caller, limit: int, status: str | None = None) -> list[HistoryEntry]:
-        """The newest tasks of this caller, of one status if given; HistoryError when the history cannot be read."""
-        return await anyio.to_thread.run_sync(self._history.recent, caller.namespace, limit, status)
+    async def recent(self, caller: Caller, limit: int, status: str | None = None) -> TaskList:
+        """The newest tasks of this caller, of one status if given, and today's count when a daily limit is set;
+        HistoryError when the history cannot be read. A record this version cannot read is left out, with a note."""
+        found = await self._history.recent(caller.namespace, limit, status)
+        notes = [found.note(self._history.where)] if found.unreadable else []
+        today, most = await self._quota.today(caller.namespace)
+        entries = [entry.model_copy(update={"images": shown(entry.images, caller)}) for entry in found.entries]
+        return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most)
 
     async def _watch(self, task_id: str, caller: Caller, wait: int, report: Report) -> Outcome:
         async def heartbeat(state: Running, waited: float) -> None:
@@ -141,13 +154,13 @@ class Tracker:
         """Make sure each image shown has a local copy (downloading within `left` s plus grace), then preview them."""
         done = Delivered(list(task.images), notes=list(task.notes))
         with anyio.move_on_after(max(left, 0) + GRACE) as scope:
-            await self._keeper.deliver(task, done)
+            await self._keeper.deliver(task, done, images_folder(self._settings, caller))
         if scope.cancelled_caught:
             done.notes.append("Saving the images took too long; call get_image_task with this task_id to save them.")
         delivered = task.model_copy(update={"images": done.images, "notes": done.notes})
         if done.images != task.images:
             delivered = await self._record(caller, delivered)
-        return Delivery(delivered, tuple(done.previews))
+        return Delivery(delivered.model_copy(update={"images": shown(delivered.images, caller)}), tuple(done.previews))
 
     @cached_property
     def _keeper(self) -> Keeper:
@@ -155,7 +168,7 @@ class Tracker:
 
     async def _load(self, caller: Caller, task_id: str) -> TaskResult | None:
         try:
-            return await anyio.to_thread.run_sync(self._history.get, caller.namespace, task_id)
+            return await self._history.get(caller.namespace, task_id)
         except HistoryError as exc:
             logger.warning("%s", exc)
             return None
@@ -163,7 +176,7 @@ class Tracker:
     async def _record(self, caller: Caller, task: TaskResult, prompt: str = "") -> TaskResult:
         """Save the task in the caller's history; when that fails, say so on the task instead (once per result)."""
         try:
-            await anyio.to_thread.run_sync(self._history.save, caller.namespace, task, prompt)
+            await self._history.save(caller.namespace, task, prompt)
         except HistoryError as exc:
             logger.warning("Task %s is not in the history: %s", task.task_id, exc)
             if any(note.startswith(_UNRECORDED) for note in task.notes):
