@@ -87,7 +87,7 @@ def _decode_array(name: str, value: Any) -> Any:
     if name in (REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS) and isinstance(value, str):
         try:
             decoded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack: refused as a string
             return value
         return cast(list[Any], decoded) if isinstance(decoded, list) else value
     return value
@@ -116,8 +116,9 @@ def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]
 
 
 def _check_integer(argument: Argument, value: Any) -> list[str]:
-    # JSON Schema counts 3.0 as an integer and true as not a number; so do we.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+    # JSON Schema counts 3.0 as an integer and true as not a number; so do we. An int is compared as it is: one of
+    # hundreds of digits does not fit a float.
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
         return [f"{argument.name}: must be a whole number, got {_show(value)}"]
     low, high = argument.minimum, argument.maximum
     if (low is not None and value < low) or (high is not None and value > high):
@@ -221,5 +222,8 @@ def _file_infos(images: list[str], descriptions: list[str]) -> list[FileInfo] | 
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # an int past Python's 4300 digits, a list nested past its stack
+        return f"an unreadably large {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."

@@ -210,8 +210,9 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
 async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
     """A saved image of one of this key's tasks, full size."""
     state = ctx.request_context.lifespan_context
-    if not re.search(TASK_ID_PATTERN, task_id) or not number.isdigit():
-        raise ResourceError(f"No such image: task {task_id!r}, image {number!r}.")
+    # ASCII digits only, and few: str.isdigit() also takes "٣" and "²", and int() refuses 5,000 digits.
+    if not re.search(TASK_ID_PATTERN, task_id) or len(task_id) > 128 or not re.fullmatch(r"[0-9]{1,4}", number):
+        raise ResourceError(f"No such image: task {task_id[:128]!r}, image {number[:12]!r}.")
     try:
         return await state.tracker.image(task_id, int(number), _api_key(ctx))
     except AigcImageError as exc:
