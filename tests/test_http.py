@@ -123,9 +123,10 @@ async def test_pass_through_without_a_bearer_token_is_401_before_any_mcp(pass_th
 def test_a_bearer_token_that_is_not_printable_ascii_is_refused_at_the_door_saying_why(pass_through: Served) -> None:
     server, relay = pass_through.server, pass_through.relay
     relay.requests.clear()
-    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_image_tasks", "arguments": {}}}
+    call: dict[str, Any] = {"jsonrpc": "2.0", "id": 2, "method": "tools/call"}
+    call["params"] = {"name": "list_image_tasks", "arguments": {}}
     token = "Bearer sk-cl\u00e9-\u043a\u043b\u044e\u0447".encode()  # UTF-8 on the wire, as a client sends it
-    headers = {**MCP_HEADERS, "Mcp-Protocol-Version": "2025-11-25", "Authorization": token}
+    headers = [(name.encode(), value.encode()) for name, value in MCP_HEADERS.items()] + [(b"Authorization", token)]
     response = httpx2.post(server.mcp_url, content=json.dumps(call), headers=headers, timeout=30)
 
     assert response.status_code == 401
