@@ -89,8 +89,20 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Larger HTTP request bodies are refused (413).")
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds a client has to send its request body.")
-    max_connections: int = Field(default=1000, ge=1, description="Concurrent HTTP connections per worker; then 503.")
+    max_connections: int = Field(
+        default=1000,
+        ge=2,
+        description="Open HTTP connections per worker; a new one closes the longest idle; all busy: 503.",
+    )
     shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
+
+    # HTTP connections that cannot be hoarded (connections.py); max_connections above is their cap.
+    header_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds a connection has to send a request's headers, new or idle between requests; then closed.",
+    )
 
     @model_validator(mode="before")
     @classmethod

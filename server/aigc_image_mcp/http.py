@@ -16,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
 from .config import Settings
+from .connections import GuardedH11Protocol
 from .errors import ConfigError
 from .guard import ASGIApp, Guard, Policy, auth_mode, is_loopback
 from .server import build_server
@@ -66,6 +67,9 @@ def serve(settings: Settings, server: MCPServer[Any] | None = None) -> None:
         "log_config": None,  # our logging setup (stderr) applies to uvicorn's loggers too
         "ws": "none",
         "server_header": False,
+        # One rule for waiting connections, new or kept alive: see connections.py.
+        "http": GuardedH11Protocol,
+        "timeout_keep_alive": settings.header_timeout,
         "limit_concurrency": settings.max_connections,
         "timeout_graceful_shutdown": math.ceil(settings.shutdown_timeout),
         # A worker answers health checks only once it has imported everything; on a small machine starting
