@@ -175,6 +175,17 @@ def test_healthz_answers_without_auth_whatever_the_host(shared_key: Served) -> N
     assert response.json() == {"status": "ok"}
 
 
+def test_the_access_log_records_paths_without_their_query_strings(shared_key: Served) -> None:
+    server = shared_key.server
+    health = httpx2.get(f"{server.url}/healthz?api_key=sk-in-the-query-0123", timeout=30)
+    refused = httpx2.post(f"{server.mcp_url}?key=sk-in-the-query-4567", timeout=30)
+
+    assert (health.status_code, refused.status_code) == (200, 401)
+    assert server.log.wait_for('"GET /healthz HTTP/1.1" 200')
+    assert server.log.wait_for('"POST /mcp HTTP/1.1" 401')
+    assert "sk-in-the-query" not in server.log.text
+
+
 def test_a_foreign_host_or_origin_is_refused_and_the_allow_list_widens(shared_key: Served) -> None:
     server = shared_key.server
     auth = {"Authorization": f"Bearer {TOKEN}"}

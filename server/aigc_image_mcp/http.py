@@ -57,9 +57,27 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
+class _NoQueryStrings(logging.Filter):
+    """uvicorn's access log line without the query string: a client may put a key there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs '%s - "%s %s HTTP/%s" %d' with (client, method, path?query, version, status).
+        if isinstance(record.args, tuple) and len(record.args) == 5 and isinstance(record.args[2], str):
+            client, method, target, version, status = record.args
+            record.args = (client, method, target.partition("?")[0], version, status)
+        return True
+
+
+def _quiet_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(known, _NoQueryStrings) for known in access.filters):
+        access.addFilter(_NoQueryStrings())
+
+
 def serve(settings: Settings, server: MCPServer[Any] | None = None) -> None:
     """Run until SIGINT/SIGTERM; in-flight calls get `shutdown_timeout` seconds to finish."""
     check_exposure(settings)
+    _quiet_access_log()
     _log_start(settings)
     options: dict[str, Any] = {
         "host": settings.host,
@@ -90,6 +108,7 @@ def app_from_environment() -> ASGIApp:
     """The app of one worker process (uvicorn --workers): settings from the environment, as the parent's."""
     settings = Settings()
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_access_log()
     return http_app(build_server(settings), settings)
 
 
