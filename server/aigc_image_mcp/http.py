@@ -62,9 +62,9 @@ class _NoQueryStrings(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         # uvicorn logs '%s - "%s %s HTTP/%s" %d' with (client, method, path?query, version, status).
-        if isinstance(record.args, tuple) and len(record.args) == 5 and isinstance(record.args[2], str):
-            client, method, target, version, status = record.args
-            record.args = (client, method, target.partition("?")[0], version, status)
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(target := args[2], str):
+            record.args = (*args[:2], target.partition("?")[0], *args[3:])
         return True
 
 
