@@ -70,7 +70,12 @@ async def measure(calls: int) -> None:
     base_url = start_relay()
     folder = Path(tempfile.mkdtemp())
     settings = Settings.model_validate(
-        {"api_key": "bench", "base_url": base_url, "data_dir": folder / "data", "output_dir": folder / "images"}
+        {
+            "api_key": "sk-bench-0123456789abcdef",
+            "base_url": base_url,
+            "data_dir": folder / "data",
+            "output_dir": folder / "images",
+        }
     )
     ours: list[float] = []
     reference: list[float] = []

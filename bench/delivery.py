@@ -29,8 +29,9 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from aigc_image_mcp.callers import fingerprint
 from aigc_image_mcp.config import DEFAULT_INLINE_BUDGET
-from aigc_image_mcp.history import History, fingerprint
+from aigc_image_mcp.history import History
 from aigc_image_mcp.images import preview
 from aigc_image_mcp.results import TaskResult
 from aigc_image_mcp.server import build_server

@@ -128,7 +128,12 @@ async def main() -> None:
     reference_done: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings.model_validate(
-            {"api_key": "bench", "base_url": ours_url, "output_dir": Path(folder) / "i", "data_dir": Path(folder) / "d"}
+            {
+                "api_key": "sk-bench-0123456789abcdef",
+                "base_url": ours_url,
+                "output_dir": Path(folder) / "i",
+                "data_dir": Path(folder) / "d",
+            }
         )
         async with (
             Client(build_server(settings), mode="legacy", read_timeout_seconds=120) as client,

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from aigc_image_mcp.arguments import parse_arguments
+from aigc_image_mcp.backends.quickrouter import relay_body
 from aigc_image_mcp.catalog import load_catalog
 from aigc_image_mcp.errors import ArgumentsError
 from aigc_image_mcp.schema import input_schema
@@ -144,7 +145,7 @@ def valid_arguments(draw: st.DrawFn) -> dict[str, Any]:
 def test_every_set_the_full_schema_accepts_is_sent_as_a_body_the_seed_documents(arguments: dict[str, Any]) -> None:
     assert accepts(VALIDATOR, arguments)
     _, request = parse_arguments(arguments, CATALOG)
-    body = request.body()
+    body = relay_body(request)
 
     assert set(body) <= SEED_BODY
     name, version = body["model_name"], body["model_version"]

@@ -16,9 +16,10 @@ from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import SecretStr
 
 from aigc_image_mcp.arguments import parse_arguments
+from aigc_image_mcp.backends.quickrouter import QuickRouter
+from aigc_image_mcp.callers import Caller, fingerprint
 from aigc_image_mcp.catalog import load_catalog
 from aigc_image_mcp.config import Settings
-from aigc_image_mcp.history import fingerprint
 from aigc_image_mcp.tracker import Tracker
 
 from .conftest import CANARY_KEY, Connect, FakeClock, make_settings, saved_as
@@ -211,13 +212,14 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
     catalog = load_catalog()
     spec, request = parse_arguments({"model": "GEM-3.0", "prompt": "fox"}, catalog)
     async with httpx2.AsyncClient(base_url=settings.base_url, transport=Slow()) as http:
-        tracker = Tracker(settings, catalog, http, clock)
+        tracker = Tracker(settings, catalog, QuickRouter(settings, http), http, clock)
+        caller = Caller(SecretStr(CANARY_KEY), fingerprint(SecretStr(CANARY_KEY)), remote=False)
         async with anyio.create_task_group() as group:
-            group.start_soon(tracker.submit, spec, request, SecretStr(CANARY_KEY))
+            group.start_soon(tracker.submit, spec, request, caller)
             await posted.wait()
             group.cancel_scope.cancel()
             release.set()
-        entries = await tracker.recent(SecretStr(CANARY_KEY), 10)
+        entries = await tracker.recent(caller, 10)
 
     assert [(entry.task_id, entry.status) for entry in entries] == [(TASK, "SUBMITTED")]
 

@@ -365,3 +365,27 @@ async def test_generate_image_reports_its_progress_to_an_http_client(relay: Fake
     assert result.structured_content["status"] == "SUCCEEDED"
     assert [(value, total) for value, total, _ in seen] == [(0, 100), (30, 100), (70, 100)]
     assert all(task in (message or "") for _, _, message in seen)
+
+
+async def test_with_a_shared_key_each_token_holder_sees_only_its_own_tasks(shared_key: Served) -> None:
+    server, relay = shared_key.server, shared_key.relay
+    task = "1392336703-AigcImageTask-token-alice"
+    relay.script.append(accepted(task))
+    async with mcp_client(server.mcp_url, TOKEN) as alice:
+        made = await alice.call_tool("generate_image", {**ARGS, "wait_seconds": 0})
+        own = await alice.call_tool("list_image_tasks", {})
+    relay.requests.clear()
+    async with mcp_client(server.mcp_url, "other-token-0123456789") as bob:
+        listing = await bob.call_tool("list_image_tasks", {})
+        peek = await bob.call_tool("get_image_task", {"task_id": task, "wait_seconds": 0})
+        with pytest.raises(MCPError, match="has no image 1 of task"):
+            await bob.read_resource(f"aigc-image://tasks/{task}/image-1.png")
+
+    assert not made.is_error, text_of(made)
+    assert task in json.dumps(own.structured_content)
+    assert not listing.is_error, text_of(listing)
+    assert task not in json.dumps(listing.structured_content)
+    assert peek.is_error
+    assert "not in the history of this token" in text_of(peek)
+    assert relay.requests == [], "the shared key is not used to look at another holder's task"
+    assert_no_secrets(server.log.text + text_of(peek))

@@ -64,6 +64,10 @@ class Catalog(BaseModel):
     def get(self, model_id: str) -> ModelSpec | None:
         return next((spec for spec in self.models if spec.id == model_id), None)
 
+    def find(self, model_name: str | None, model_version: str | None) -> ModelSpec | None:
+        """The model an upstream names by its model_name and model_version, if the catalog has it."""
+        return next((s for s in self.models if (s.model_name, s.model_version) == (model_name, model_version)), None)
+
     def accepting(self, attribute: str) -> tuple[str, ...]:
         """Ids of the models whose `attribute` is truthy (a non-empty list, a positive count, True)."""
         return tuple(spec.id for spec in self.models if getattr(spec, attribute))

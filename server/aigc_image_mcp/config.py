@@ -65,8 +65,11 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         default=None, description="Where the task history database lives; default: the user data folder."
     )
-    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the relay's answer.")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds the relay has to answer in full.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
+    download_timeout: float = Field(
+        default=45.0, gt=0, description="Seconds one image download may take in all, redirects included."
+    )
     schema_profile: Literal["portable", "full"] = Field(
         default="portable", validation_alias=AliasChoices("AIGC_IMAGE_SCHEMA", "schema_profile")
     )
@@ -95,6 +98,15 @@ class Settings(BaseSettings):
         description="Open HTTP connections per worker; a new one closes the longest idle; all busy: 503.",
     )
     shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
+
+    # The upstream tasks run on: see backends/.
+    backend: Literal["quickrouter"] = Field(default="quickrouter", description="Which upstream creates the images.")
+
+    # Image downloads: see downloads.py.
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Also fetch images from loopback, link-local and private addresses, not only the upstream's own.",
+    )
 
     # HTTP connections that cannot be hoarded (connections.py); max_connections above is their cap.
     header_timeout: float = Field(

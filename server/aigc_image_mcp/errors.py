@@ -13,6 +13,7 @@
     - RelayProtocolError     - an answer we cannot read: not JSON, no TaskId
     - RelayConnectionError   - no answer at all: connection failed or timed out
   x HistoryError             - the task history database cannot be read or written
+  x UnknownTaskError         - a task outside the caller's own history, where only those are shown
   x ImageError               - a finished image could not be downloaded, saved or previewed
 """
 
@@ -95,6 +96,10 @@ class RelayConnectionError(RelayError):
 
 class HistoryError(AigcImageError):
     """The task history database cannot be read or written."""
+
+
+class UnknownTaskError(AigcImageError):
+    """A task that is not in the caller's own history, on a server whose key several callers share."""
 
 
 class ImageError(AigcImageError):

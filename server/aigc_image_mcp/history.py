@@ -1,14 +1,12 @@
-"""The task history: every task this server submitted or fetched, in one SQLite file, kept apart per API key.
+"""The task history: every task this server submitted or fetched, in one SQLite file, kept apart per caller.
 
-A task is filed under a fingerprint of the key that paid for it, never the key. The process keeps one connection,
-used by one worker thread at a time, and opens it afresh after any fault; several server processes can share the
-file (WAL). A connection per call would cost ~1 ms each: closing the last one checkpoints the WAL.
+A task is filed under its caller's namespace (callers.py: a fingerprint, never a key or a token). The process keeps
+one connection, used by one worker thread at a time, and opens it afresh after any fault; several server processes
+can share the file (WAL). A connection per call would cost ~1 ms each: closing the last one checkpoints the WAL.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import sqlite3
 import threading
 from collections.abc import Callable, Generator
@@ -16,12 +14,11 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from .errors import HistoryError
 from .results import HistoryEntry, TaskResult
 
-_LABEL = b"aigc-image-mcp task history v1"
 _PROMPT_SHOWN = 200
 _SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -44,11 +41,6 @@ ON CONFLICT (owner, task_id) DO UPDATE SET
     prompt = CASE WHEN tasks.prompt = '' THEN excluded.prompt ELSE tasks.prompt END,
     updated_at = excluded.updated_at, status = excluded.status, result = excluded.result
 """
-
-
-def fingerprint(api_key: SecretStr) -> str:
-    """Who owns a task: an HMAC-SHA256 of the key under a fixed label, 32 hex digits. The key cannot be read back."""
-    return hmac.new(_LABEL, api_key.get_secret_value().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class History:

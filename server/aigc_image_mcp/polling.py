@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
+from .backends.base import Running, TaskDetail, is_transient
 from .errors import RelayError, RelayRateLimitError
-from .query import Running, TaskDetail, is_transient
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState

@@ -14,16 +14,16 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict
 
 from . import __version__
 from .arguments import parse_arguments, parse_plain, wait_seconds
+from .callers import Caller, caller_of
 from .catalog import Catalog, load_catalog
 from .config import Settings
-from .errors import AigcImageError, ConfigError
+from .errors import AigcImageError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
-from .guard import bearer_token
-from .images import EXTENSIONS
+from .images import EXTENSIONS, kind_name
 from .render import task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
@@ -31,6 +31,7 @@ from .schema import input_schema, plain_schema, tool_description
 if TYPE_CHECKING:
     import httpx2
 
+    from .backends.base import Backend
     from .polling import Clock
     from .tracker import Tracker
 
@@ -46,9 +47,9 @@ earlier tasks, also after a restart. Each argument's description says which mode
 chosen model does not take."""
 IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
 """The resource of a saved image, followed by its extension."""
-SERVED = {kind: EXTENSIONS[kind] for kind in ("image/png", "image/jpeg")}
-"""The types Tencent delivers, each with a resource template (one per type: the type is fixed per template, and
-each costs start-up time)."""
+SERVED = EXTENSIONS
+"""The types an image is saved as, each with a resource template: the type is fixed per template, so an image is
+served only by the template of the type its bytes really are."""
 _WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 # get_image_task saves a local copy, but changes nothing the user has elsewhere: read-only, as far as they can tell.
 _FETCHES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -64,24 +65,30 @@ class AppState:
     transport: httpx2.AsyncBaseTransport | None = None
     clock: Clock | None = None
     _http: httpx2.AsyncClient | None = field(default=None, init=False)
+    _backend: Backend | None = field(default=None, init=False)
     _tracker: Tracker | None = field(default=None, init=False)
 
     @property
     def tracker(self) -> Tracker:
-        """Built on the first call that needs it, with the process's one HTTP client: its modules (the query, the
+        """Built on the first call that needs it, with the process's one HTTP client: its modules (the backend, the
         history) and the client's TLS set-up (~80 ms for the CA bundle) stay off the cold start."""
         if self._tracker is None:
+            from .backends import open_backend
             from .polling import RealClock
             from .tracker import Tracker
 
             self._http = _http_client(self.settings, self.transport)
-            self._tracker = Tracker(self.settings, self.catalog, self._http, self.clock or RealClock())
+            self._backend = open_backend(self.settings, self._http)
+            clock = self.clock or RealClock()
+            self._tracker = Tracker(self.settings, self.catalog, self._backend, self._http, clock)
         return self._tracker
 
     async def aclose(self) -> None:
-        """Close what a call opened: the HTTP client and the history's connection."""
+        """Close what a call opened: the backend, the HTTP client and the history's connection."""
         if self._tracker is not None:
             self._tracker.close()
+        if self._backend is not None:
+            await self._backend.aclose()
         if self._http is not None:
             await self._http.aclose()
 
@@ -143,7 +150,7 @@ def build_server(
             title="Generated image",
             description="A generated image, full size, from this server's local copy.",
             mime_type=kind,
-        )(read_image)
+        )(_image_reader(kind))
     return server
 
 
@@ -163,8 +170,8 @@ async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any])
     state = ctx.request_context.lifespan_context
     try:
         spec, request = parse_arguments(arguments, state.catalog)
-        api_key = _api_key(ctx)
-        task = await state.tracker.submit(spec, request, api_key)
+        caller = _caller(ctx)
+        task = await state.tracker.submit(spec, request, caller)
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     wait = wait_seconds(arguments)
@@ -173,7 +180,7 @@ async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any])
     try:
         report = _reporter(ctx)
         await report(0, f"Submitted task {task.task_id} on {task.model}; waiting up to {wait} s for the image.")
-        return task_result(await state.tracker.follow(task, api_key, wait, report))
+        return task_result(await state.tracker.follow(task, caller, wait, report))
     except Exception:  # a bug past this point must not cost the user the task they paid for
         logger.exception("Following task %s failed", task.task_id)
         note = "This server failed while waiting for the task (see its log); call get_image_task with this task_id."
@@ -186,7 +193,7 @@ async def get_image_task(arguments: dict[str, Any], ctx: Context[AppState, Any])
     try:
         values = parse_plain("get_image_task", arguments, (TASK_ID, WAIT_AGAIN), required=(TASK_ID.name,))
         wait = int(values.get(WAIT_AGAIN.name, DEFAULT_WAIT))
-        delivery = await state.tracker.lookup(values[TASK_ID.name], _api_key(ctx), wait, _reporter(ctx))
+        delivery = await state.tracker.lookup(values[TASK_ID.name], _caller(ctx), wait, _reporter(ctx))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     return task_result(delivery)
@@ -198,7 +205,7 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     try:
         values = parse_plain("list_image_tasks", arguments, (STATUS, LIMIT))
         limit = int(values.get(LIMIT.name, DEFAULT_LIMIT))
-        entries = await state.tracker.recent(_api_key(ctx), limit, values.get(STATUS.name))
+        entries = await state.tracker.recent(_caller(ctx), limit, values.get(STATUS.name))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     listing = TaskList(tasks=entries)
@@ -207,16 +214,25 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     )
 
 
-async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
-    """A saved image of one of this key's tasks, full size."""
-    state = ctx.request_context.lifespan_context
-    # ASCII digits only, and few: str.isdigit() also takes "٣" and "²", and int() refuses 5,000 digits.
-    if not re.search(TASK_ID_PATTERN, task_id) or len(task_id) > 128 or not re.fullmatch(r"[0-9]{1,4}", number):
-        raise ResourceError(f"No such image: task {task_id[:128]!r}, image {number[:12]!r}.")
-    try:
-        return await state.tracker.image(task_id, int(number), _api_key(ctx))
-    except AigcImageError as exc:
-        raise ResourceError(str(exc)) from exc
+def _image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awaitable[bytes]]:
+    """The reader of the resource template for images of type `kind`."""
+
+    async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
+        """A saved image of one of this key's tasks, full size."""
+        state = ctx.request_context.lifespan_context
+        # ASCII digits only, and few: str.isdigit() also takes "٣" and "²", and int() refuses 5,000 digits.
+        if not re.search(TASK_ID_PATTERN, task_id) or len(task_id) > 128 or not re.fullmatch(r"[0-9]{1,4}", number):
+            raise ResourceError(f"No such image: task {task_id[:128]!r}, image {number[:12]!r}.")
+        try:
+            data, actual = await state.tracker.image(task_id, int(number), _caller(ctx))
+        except AigcImageError as exc:
+            raise ResourceError(str(exc)) from exc
+        if actual != kind:
+            right = IMAGE_URI.format(task_id=task_id, number=number) + EXTENSIONS[actual]
+            raise ResourceError(f"Image {number} of task {task_id} is a {kind_name(actual)}: read it as {right}")
+        return data
+
+    return read_image
 
 
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
@@ -247,20 +263,11 @@ def _http_client(settings: Settings, transport: httpx2.AsyncBaseTransport | None
     )
 
 
-def _api_key(ctx: Context[AppState, Any]) -> SecretStr:
-    """The relay key of this call: the server's own, else (pass-through over HTTP) the caller's bearer token. Every
-    tool gets it here, and the history is filed under its fingerprint."""
-    settings = ctx.request_context.lifespan_context.settings
-    if settings.api_key is not None:
-        return settings.api_key
-    token = bearer_token(ctx.headers)
-    if token is not None:
-        return SecretStr(token)
-    raise ConfigError(
-        "No QuickRouter API key is configured, so no image can be generated. Set the environment variable "
-        "QUICKROUTER_API_KEY for this server (in Claude Desktop: the extension's API key setting) and restart it; "
-        "over HTTP, a client may instead send its own key as Authorization: Bearer."
-    )
+def _caller(ctx: Context[AppState, Any]) -> Caller:
+    """Who pays for this call and whose history it reads: every tool asks here (callers.py has the rule). Only an
+    HTTP request carries headers."""
+    headers = ctx.headers
+    return caller_of(ctx.request_context.lifespan_context.settings, headers, remote=headers is not None)
 
 
 def _tool(

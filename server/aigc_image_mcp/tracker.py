@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from functools import partial
-from pathlib import Path
+from functools import cached_property, partial
 
 import anyio
 import anyio.to_thread
 import httpx2
-from pydantic import SecretStr
 
+from .backends.base import Backend, Failed, Running, Succeeded, TaskDetail
+from .callers import Caller
 from .catalog import Catalog, ModelSpec
 from .config import Settings
-from .errors import HistoryError, ImageError, RelayConnectionError
-from .history import History, fingerprint
-from .images import download, file_stem, preview, save
+from .delivery import Delivered, Keeper
+from .errors import HistoryError, ImageError, RelayConnectionError, UnknownTaskError
+from .history import History
 from .polling import GRACE, Clock, Outcome, wait_for
-from .query import Failed, Running, Succeeded, TaskDetail, query_task
-from .relay import RelayClient
 from .results import Delivery, HistoryEntry, ImageFile, TaskResult
 from .wire import SubmitRequest
 
@@ -32,52 +29,61 @@ logger = logging.getLogger(__name__)
 
 Report = Callable[[float, str], Awaitable[None]]
 """Told Tencent's progress in percent and a sentence about the task."""
+_UNRECORDED = "This task could not be written to the history, so keep its TaskId"
 
 
 class Tracker:
-    """Submits, follows and remembers tasks over the process's one HTTP client."""
+    """Submits and follows tasks on one backend, downloads over the process's one HTTP client, and remembers them
+    in each caller's own history."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, http: httpx2.AsyncClient, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, catalog: Catalog, backend: Backend, http: httpx2.AsyncClient, clock: Clock
+    ) -> None:
         self._settings = settings
         self._catalog = catalog
+        self._backend = backend
         self._http = http
         self._clock = clock
-        self._relay = RelayClient(http, submit_path=settings.submit_path)
         self._history = History(lambda: settings.history_file)
 
     def close(self) -> None:
         """Close the history's connection."""
         self._history.close()
 
-    async def submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
+    async def submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller) -> TaskResult:
         """Submit once and record the task. Once sent, the task may be billed: a cancellation (a cancelled call, an
-        HTTP client that disconnects) waits until the answer is read and recorded, so the TaskId is kept. The HTTP
-        client's timeout bounds the wait."""
+        HTTP client that disconnects) waits until the answer is read and recorded, so the TaskId is kept. The
+        backend's overall deadline for the submit bounds the wait."""
         with anyio.CancelScope(shield=True):
-            return await self._submit(spec, request, api_key)
+            return await self._submit(spec, request, caller)
         raise AssertionError("unreachable: nothing cancels a shielded scope")
 
-    async def _submit(self, spec: ModelSpec, request: SubmitRequest, api_key: SecretStr) -> TaskResult:
-        submission = await self._relay.submit(request, api_key)
+    async def _submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller) -> TaskResult:
+        submission = await self._backend.submit(request, caller)
         logger.info("Submitted task %s on %s", submission.task_id, spec.id)
         task = TaskResult(
             task_id=submission.task_id, model=spec.id, status="SUBMITTED", request_id=submission.request_id or None
         )
-        return await self._record(api_key, task, request.prompt)
+        return await self._record(caller, task, request.prompt)
 
-    async def follow(self, task: TaskResult, api_key: SecretStr, wait: int, report: Report) -> Delivery:
+    async def follow(self, task: TaskResult, caller: Caller, wait: int, report: Report) -> Delivery:
         """Wait up to `wait` s for the task to finish; hand back what is known by then."""
         start = self._clock.now()
-        outcome = await self._watch(task.task_id, api_key, wait, report)
-        return await self._settle(task, outcome, api_key, wait - (self._clock.now() - start))
+        outcome = await self._watch(task.task_id, caller, wait, report)
+        return await self._settle(task, outcome, caller, wait - (self._clock.now() - start))
 
-    async def lookup(self, task_id: str, api_key: SecretStr, wait: int, report: Report) -> Delivery:
-        """A task by id: from the history when it is finished, otherwise from the relay, waiting up to `wait` s."""
-        known = await self._load(api_key, task_id)
+    async def lookup(self, task_id: str, caller: Caller, wait: int, report: Report) -> Delivery:
+        """A task by id: from the history when it is finished, otherwise from the backend, waiting up to `wait` s."""
+        known = await self._load(caller, task_id)
+        if known is None and caller.shared:
+            raise UnknownTaskError(
+                f"Task {task_id} is not in the history of this token. On this server several tokens share one key, "
+                "so each sees only the tasks it started itself."
+            )
         if known is not None and known.status in ("SUCCEEDED", "FAILED"):
-            return await self._deliver(known, api_key, wait)
+            return await self._deliver(known, caller, wait)
         start = self._clock.now()
-        outcome = await self._watch(task_id, api_key, wait, report)
+        outcome = await self._watch(task_id, caller, wait, report)
         prompt = ""
         if known is None:
             if outcome.detail is None:
@@ -86,37 +92,38 @@ class Tracker:
                 )
             known = TaskResult(task_id=task_id, model=self._model_of(outcome.detail), status="SUBMITTED")
             prompt = outcome.detail.prompt or ""
-        return await self._settle(known, outcome, api_key, wait - (self._clock.now() - start), prompt)
+        return await self._settle(known, outcome, caller, wait - (self._clock.now() - start), prompt)
 
-    async def image(self, task_id: str, number: int, api_key: SecretStr) -> bytes:
-        """Image `number` of a finished task of this key: its local copy, or downloaded again if that is gone."""
-        known = await anyio.to_thread.run_sync(self._history.get, fingerprint(api_key), task_id)
+    async def image(self, task_id: str, number: int, caller: Caller) -> tuple[bytes, str]:
+        """Image `number` of a finished task of this caller and its type: its local copy, or downloaded again if that
+        is gone; ImageError saying why when neither can be had."""
+        known = await anyio.to_thread.run_sync(self._history.get, caller.namespace, task_id)
         if known is None or not 1 <= number <= len(known.images):
-            raise ImageError(f"This API key has no image {number} of task {task_id} in its history.")
+            raise ImageError(f"This caller has no image {number} of task {task_id} in its history.")
         image = known.images[number - 1]
-        kept, data, problem = await self._keep(task_id, number, image)
-        if data is None:
-            raise ImageError(problem)
-        if kept != image:
-            images = [kept if index == number - 1 else other for index, other in enumerate(known.images)]
-            await self._record(api_key, known.model_copy(update={"images": images}))
-        return data
+        kept = await self._keeper.keep(task_id, number, image)
+        if kept.data is None or kept.image.mime_type is None:
+            raise ImageError(kept.note.replace(f"Image {number}", f"Image {number} of task {task_id}", 1))
+        if kept.image != image:
+            images = [kept.image if index == number - 1 else other for index, other in enumerate(known.images)]
+            await self._record(caller, known.model_copy(update={"images": images}))
+        return kept.data, kept.image.mime_type
 
-    async def recent(self, api_key: SecretStr, limit: int, status: str | None = None) -> list[HistoryEntry]:
-        """The newest tasks of this key, of one status if given; HistoryError when the history cannot be read."""
-        return await anyio.to_thread.run_sync(self._history.recent, fingerprint(api_key), limit, status)
+    async def recent(self, caller: Caller, limit: int, status: str | None = None) -> list[HistoryEntry]:
+        """The newest tasks of this caller, of one status if given; HistoryError when the history cannot be read."""
+        return await anyio.to_thread.run_sync(self._history.recent, caller.namespace, limit, status)
 
-    async def _watch(self, task_id: str, api_key: SecretStr, wait: int, report: Report) -> Outcome:
+    async def _watch(self, task_id: str, caller: Caller, wait: int, report: Report) -> Outcome:
         async def heartbeat(state: Running, waited: float) -> None:
             done = f" ({state.progress}% done)" if state.progress is not None else ""
             await report(state.progress or 0, f"Task {task_id} is RUNNING{done}; waited {waited:.0f} of {wait} s.")
 
-        query = partial(query_task, self._http, self._settings.query_path, task_id, api_key)
+        query = partial(self._backend.query, task_id, caller)
         longest = self._settings.poll_interval
         return await wait_for(query, wait=wait, longest=longest, clock=self._clock, report=heartbeat)
 
     async def _settle(
-        self, task: TaskResult, outcome: Outcome, api_key: SecretStr, left: float, prompt: str = ""
+        self, task: TaskResult, outcome: Outcome, caller: Caller, left: float, prompt: str = ""
     ) -> Delivery:
         notes = list(task.notes)
         if outcome.problem is not None:
@@ -125,77 +132,50 @@ class Tracker:
                 "get_image_task with this task_id later."
             )
         task = _apply(task.model_copy(update={"notes": notes}), outcome.detail)
-        task = await self._record(api_key, task, prompt)
+        task = await self._record(caller, task, prompt)
         if task.status != "SUCCEEDED":
             return Delivery(task)
-        return await self._deliver(task, api_key, left)
+        return await self._deliver(task, caller, left)
 
-    async def _deliver(self, task: TaskResult, api_key: SecretStr, left: float) -> Delivery:
-        """Make sure each image has a local copy (downloading within `left` s plus grace), then preview them."""
-        images: list[ImageFile] = []
-        previews: list[bytes] = []
-        notes = list(task.notes)
+    async def _deliver(self, task: TaskResult, caller: Caller, left: float) -> Delivery:
+        """Make sure each image shown has a local copy (downloading within `left` s plus grace), then preview them."""
+        done = Delivered(list(task.images), notes=list(task.notes))
         with anyio.move_on_after(max(left, 0) + GRACE) as scope:
-            for number, image in enumerate(task.images, start=1):
-                kept, data, problem = await self._keep(task.task_id, number, image)
-                images.append(kept)
-                notes += [problem] if problem else []
-                if data is not None and self._settings.inline:
-                    notes += await self._preview(number, data, len(task.images), previews)
+            await self._keeper.deliver(task, done)
         if scope.cancelled_caught:
-            images += task.images[len(images) :]
-            notes.append("Saving the images took too long; call get_image_task with this task_id to save them.")
-        delivered = task.model_copy(update={"images": images, "notes": notes})
-        if images != task.images:
-            delivered = await self._record(api_key, delivered)
-        return Delivery(delivered, tuple(previews))
+            done.notes.append("Saving the images took too long; call get_image_task with this task_id to save them.")
+        delivered = task.model_copy(update={"images": done.images, "notes": done.notes})
+        if done.images != task.images:
+            delivered = await self._record(caller, delivered)
+        return Delivery(delivered, tuple(done.previews))
 
-    async def _keep(self, task_id: str, number: int, image: ImageFile) -> tuple[ImageFile, bytes | None, str]:
-        """The image with a local copy and its bytes; or as it was, with a sentence saying what went wrong."""
-        if image.local_path is not None:
-            try:
-                return image, await anyio.to_thread.run_sync(Path(image.local_path).read_bytes), ""
-            except OSError:
-                pass  # moved or deleted since: fetch it again
-        try:
-            data, kind = await download(self._http, image.url)
-            stem = file_stem(datetime.now(UTC).date(), task_id, number)
-            path = await anyio.to_thread.run_sync(save, self._settings.images_dir, stem, data, kind)
-        except ImageError as exc:
-            until = f" (until {image.expires_at})" if image.expires_at else ""
-            lost = image.model_copy(update={"local_path": None})
-            return lost, None, f"Image {number} has no local copy: {exc}. Its URL works{until}."
-        return image.model_copy(update={"local_path": str(path), "mime_type": kind}), data, ""
+    @cached_property
+    def _keeper(self) -> Keeper:
+        return Keeper(self._settings, self._http)
 
-    async def _preview(self, number: int, data: bytes, count: int, previews: list[bytes]) -> list[str]:
+    async def _load(self, caller: Caller, task_id: str) -> TaskResult | None:
         try:
-            previews.append(await anyio.to_thread.run_sync(preview, data, self._settings.inline_budget // count))
-        except ImageError as exc:
-            return [f"Image {number}: {exc}."]
-        return []
-
-    async def _load(self, api_key: SecretStr, task_id: str) -> TaskResult | None:
-        try:
-            return await anyio.to_thread.run_sync(self._history.get, fingerprint(api_key), task_id)
+            return await anyio.to_thread.run_sync(self._history.get, caller.namespace, task_id)
         except HistoryError as exc:
             logger.warning("%s", exc)
             return None
 
-    async def _record(self, api_key: SecretStr, task: TaskResult, prompt: str = "") -> TaskResult:
-        """Save the task in the history; when that fails, say so on the task instead."""
+    async def _record(self, caller: Caller, task: TaskResult, prompt: str = "") -> TaskResult:
+        """Save the task in the caller's history; when that fails, say so on the task instead (once per result)."""
         try:
-            await anyio.to_thread.run_sync(self._history.save, fingerprint(api_key), task, prompt)
+            await anyio.to_thread.run_sync(self._history.save, caller.namespace, task, prompt)
         except HistoryError as exc:
             logger.warning("Task %s is not in the history: %s", task.task_id, exc)
-            note = f"This task could not be written to the history, so keep its TaskId: {exc}"
-            return task.model_copy(update={"notes": [*task.notes, note]})
+            if any(note.startswith(_UNRECORDED) for note in task.notes):
+                return task
+            return task.model_copy(update={"notes": [*task.notes, f"{_UNRECORDED}: {exc}"]})
         return task
 
     def _model_of(self, detail: TaskDetail) -> str:
         """The catalog id of a task this server did not submit, from the model it reports."""
-        for spec in self._catalog.models:
-            if (spec.model_name, spec.model_version) == (detail.model_name, detail.model_version):
-                return spec.id
+        spec = self._catalog.find(detail.model_name, detail.model_version)
+        if spec is not None:
+            return spec.id
         return "-".join(part for part in (detail.model_name, detail.model_version) if part) or "unknown"
 
 

@@ -1,11 +1,12 @@
-"""The body of the relay's submit call as typed models: what arguments.py builds and relay.py sends.
+"""The request for one task as typed models, backend-neutral: Tencent's field names in snake_case. arguments.py
+builds it; each backend maps it to its own wire (the relay takes it as it is).
 
-Kept apart from relay.py so that validating arguments needs no HTTP client (httpx2 stays off the server's start).
+Kept apart from the backends so that validating arguments needs no HTTP client (httpx2 stays off the server's start).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -31,7 +32,7 @@ class OutputConfig(BaseModel):
 
 
 class SubmitRequest(BaseModel):
-    """The body of `POST /tencent-vod/v1/aigc-image`, in the relay's snake_case names."""
+    """One task as asked for. A new Tencent field becomes a new optional snake_case field here."""
 
     model_name: str
     model_version: str
@@ -44,7 +45,3 @@ class SubmitRequest(BaseModel):
     session_context: str | None = None
     tasks_priority: int | None = None
     ext_info: str | None = None
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body: only what the caller gave."""
-        return self.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,95 @@
+"""What every backend speaks: a submit that hands back a Submission, a query that hands back a TaskDetail in one of
+three states, and the Protocol a backend implements. Plain data, no I/O: the tracker and the poller import it on
+the server's start path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from ..errors import RelayConnectionError, RelayRateLimitError, RelayUnavailableError, UpstreamError
+
+if TYPE_CHECKING:
+    from ..callers import Caller
+    from ..wire import SubmitRequest
+
+# Tencent's codes for "busy, ask again": a query changes nothing, so it is always safe to repeat.
+_BUSY = ("RequestLimitExceeded", "InternalError")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A task the upstream accepted: from here on it is billed, and its TaskId must reach the user."""
+
+    task_id: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One generated image."""
+
+    url: str | None = None
+    expires_at: str | None = None
+    file_type: str | None = None
+    file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Running:
+    """Tencent is still working on the task; `progress` in percent when it says."""
+
+    progress: int | None = None
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """The task finished with at least one image."""
+
+    files: tuple[OutputFile, ...]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The task finished without an image; `code` and `message` are Tencent's reason."""
+
+    code: str
+    message: str
+
+
+TaskState = Running | Succeeded | Failed
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """A task's state, and what it was asked for (for a task this server did not submit)."""
+
+    state: TaskState
+    model_name: str | None = None
+    model_version: str | None = None
+    prompt: str | None = None
+
+
+class Backend(Protocol):
+    """One upstream. Every upstream string in what it returns or raises is already scrubbed of `caller.key`."""
+
+    name: str
+
+    async def submit(self, request: SubmitRequest, caller: Caller) -> Submission:
+        """Create one task. Never retried: it is billable and not idempotent."""
+        ...
+
+    async def query(self, task_id: str, caller: Caller) -> TaskDetail:
+        """One look at a task; raises a RelayError when the answer says nothing about it."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the backend holds of its own (not the shared HTTP client)."""
+        ...
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether asking again later may succeed."""
+    if isinstance(exc, UpstreamError):
+        return exc.code.startswith(_BUSY)
+    return isinstance(exc, RelayConnectionError | RelayUnavailableError | RelayRateLimitError)

@@ -1,0 +1,207 @@
+"""The one reading of an upstream's HTTP answer, for every operation: the status, a body read up to a bound within
+one overall deadline, JSON of bounded depth, and one scrub of every string in it. Each operation words the faults
+its own way (a `Wording`); the classification is the same for all. Here upstream text enters the server: nothing
+leaves this module without the caller's secret replaced by ***."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+import anyio
+import httpx2
+from pydantic import BaseModel, ValidationError
+
+from ..errors import (
+    RelayAuthError,
+    RelayConnectionError,
+    RelayError,
+    RelayProtocolError,
+    RelayRateLimitError,
+    RelayRejectedError,
+    RelayUnavailableError,
+)
+
+ANSWER_LIMIT = 1_048_576
+"""Bytes of an answer read at most: Tencent's largest (a task detail with its image URLs) is a few KB."""
+_EXCERPT = 200
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One operation's message for each fault, as `str.format` templates. Fields: status, detail (`: <the upstream's
+    message>` or nothing), kind (content type), excerpt, message, wait, what, name, limit."""
+
+    refused_key: str
+    rate_limited: str
+    failed: str
+    refused: str
+    not_found: str
+    not_json: str
+    said: str
+    unreadable: str
+    too_large: str
+    too_deep: str
+    unsent: str
+    sent: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: what to send, with which secret, in how long overall, and how to word its faults."""
+
+    method: str
+    path: str
+    secret: str = field(repr=False)
+    deadline: float
+    wording: Wording
+    body: dict[str, Any] | None = None
+    facts: dict[str, str] = field(default_factory=lambda: {})
+    """More fields for the wording's templates, e.g. the task_id of a query."""
+
+
+async def exchange(http: httpx2.AsyncClient, call: Call) -> Any:
+    """The scrubbed JSON payload of a 2xx answer to `call`; a RelayError, scrubbed, for anything else."""
+    headers = {"Authorization": f"Bearer {call.secret}"} if call.secret else {}
+    with anyio.move_on_after(call.deadline):
+        try:
+            async with http.stream(call.method, call.path, headers=headers, json=call.body) as response:
+                data, whole = await _read(response)
+                return _payload(response, data, whole, call)
+        except httpx2.HTTPError as exc:
+            raise _connection_error(exc, call) from None
+    what = f"did not answer within {call.deadline:g} s"  # only the deadline leaves the block without an answer
+    raise RelayConnectionError(_say(call, call.wording.sent, what=what, name=what), request_sent=True)
+
+
+def parse(payload: Any, model: type[_Model], call: Call, status: int = 200) -> _Model:
+    """`payload` read as `model`; a RelayError saying what the answer was instead."""
+    try:
+        return model.model_validate(payload)
+    except (ValidationError, RecursionError):
+        pass
+    message = message_in(payload)
+    if message is not None:
+        raise RelayRejectedError(_say(call, call.wording.said, message=message), status_code=status)
+    raise RelayProtocolError(_say(call, call.wording.unreadable, excerpt=excerpt(payload)), status_code=status)
+
+
+async def _read(response: httpx2.Response) -> tuple[bytes, bool]:
+    """The body up to ANSWER_LIMIT bytes, and whether that was all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > ANSWER_LIMIT:
+            return b"".join(chunks)[:ANSWER_LIMIT], False
+    return b"".join(chunks), True
+
+
+def _payload(response: httpx2.Response, data: bytes, whole: bool, call: Call) -> Any:
+    status, wording = response.status_code, call.wording
+    try:
+        payload = scrubbed(json.loads(data), call.secret) if whole else None
+        readable = whole
+    except ValueError:
+        payload, readable = None, False
+    except RecursionError:
+        if status < 400:
+            raise RelayProtocolError(_say(call, wording.too_deep, status=status), status_code=status) from None
+        payload, readable = None, False
+    if status >= 400:
+        raise _status_error(response, message_in(payload), call)
+    if not whole:
+        raise RelayProtocolError(_say(call, wording.too_large, limit=ANSWER_LIMIT // 1_048_576), status_code=status)
+    if not readable:
+        kind = response.headers.get("content-type", "no content type")
+        text = scrub(data.decode("utf-8", "replace"), call.secret)
+        raise RelayProtocolError(
+            _say(call, wording.not_json, status=status, kind=kind, excerpt=excerpt(text)), status_code=status
+        )
+    return payload
+
+
+def _status_error(response: httpx2.Response, message: str | None, call: Call) -> RelayError:
+    status, wording = response.status_code, call.wording
+    facts = {"status": status, "detail": f": {message[:_EXCERPT]}" if message else ""}
+    if status in (401, 403):
+        return RelayAuthError(_say(call, wording.refused_key, **facts), status_code=status)
+    if status == 429:
+        retry_after = retry_after_seconds(response)
+        wait = f"Wait {retry_after:.0f} s" if retry_after is not None else "Wait a little"
+        text = _say(call, wording.rate_limited, wait=wait, **facts)
+        return RelayRateLimitError(text, status_code=status, retry_after=retry_after)
+    if status >= 500:
+        return RelayUnavailableError(_say(call, wording.failed, **facts), status_code=status)
+    template = wording.not_found if status == 404 else wording.refused
+    return RelayRejectedError(_say(call, template, **facts), status_code=status)
+
+
+def _connection_error(exc: httpx2.HTTPError, call: Call) -> RelayError:
+    # Only a failure before the request left us is sure to have created nothing.
+    name = type(exc).__name__
+    if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout):
+        return RelayConnectionError(_say(call, call.wording.unsent, name=name), request_sent=False)
+    what = "did not answer in time" if isinstance(exc, httpx2.TimeoutException) else f"dropped the connection ({name})"
+    return RelayConnectionError(_say(call, call.wording.sent, what=what, name=name), request_sent=True)
+
+
+def _say(call: Call, template: str, **facts: object) -> str:
+    return template.format_map({**call.facts, **facts})
+
+
+def message_in(payload: Any) -> str | None:
+    """The error text of the three shapes relays use: Tencent's, OpenAI's, and new-api's."""
+    for path in (("Response", "Error", "Message"), ("error", "message"), ("message",), ("error",), ("msg",)):
+        value: Any = payload
+        for part in path:
+            value = cast(dict[str, Any], value).get(part) if isinstance(value, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def retry_after_seconds(response: httpx2.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def scrubbed(value: Any, secret: str) -> Any:
+    """`value` (parsed JSON) with `secret` replaced in every string, keys included."""
+    if isinstance(value, str):
+        return scrub(value, secret)
+    if isinstance(value, list):
+        return [scrubbed(item, secret) for item in cast(list[Any], value)]
+    if isinstance(value, dict):
+        return {scrub(k, secret): scrubbed(v, secret) for k, v in cast(dict[str, Any], value).items()}
+    return value
+
+
+def scrub(text: str, secret: str) -> str:
+    """Upstreams sometimes echo the secret they were sent; it must never travel further."""
+    return text.replace(secret, "***") if secret else text
+
+
+def excerpt(value: Any) -> str:
+    """Up to 200 characters of `value` (text, or JSON shown as text), on one line, quoted."""
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    except RecursionError:
+        text = "(JSON nested too deeply to show)"
+    flat = " ".join(text.split())
+    return json.dumps(flat[:_EXCERPT] + ("…" if len(flat) > _EXCERPT else ""), ensure_ascii=False)

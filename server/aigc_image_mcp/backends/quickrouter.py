@@ -1,0 +1,161 @@
+"""The QuickRouter relay: `POST {submit_path}` creates a task with the request's snake_case fields as they are, and
+`GET {query_path}` answers with Tencent's DescribeTaskDetail. One attempt per call; retries belong to the caller."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+from urllib.parse import quote
+
+import httpx2
+
+from ..callers import Caller
+from ..config import Settings
+from ..errors import ConfigError, RelayProtocolError, UpstreamError
+from ..fields import TASK_ID, TASK_ID_PATTERN
+from ..wire import SubmitRequest
+from .base import Submission, TaskDetail
+from .ladder import Call, Wording, excerpt, exchange, parse
+from .tencent_wire import DetailEnvelope, SubmitEnvelope, TencentError, detail_of
+
+logger = logging.getLogger(__name__)
+
+# Tencent's codes for "this TaskId is unknown here" (or older than the 3 days it can be queried for).
+_UNKNOWN_TASK = ("InvalidParameterValue.TaskId", "ResourceNotFound")
+_RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: the relay refuses a repeat within 3 days."
+_MAY_EXIST = f"The task may have been created and billed, but it cannot be followed from here. {_RETRY_SAFELY}"
+_SUBMIT = Wording(
+    refused_key="The relay refused the API key (HTTP {status}{detail}). Check the key (QUICKROUTER_API_KEY, or over "
+    "HTTP the bearer token the client sends): it must be a valid QuickRouter key with enough balance. The task was "
+    "not created.",
+    rate_limited="The relay is rate-limiting requests (HTTP 429{detail}); the task was not created. {wait} before "
+    "submitting again.",
+    failed="The relay failed (HTTP {status}{detail}). The task was most likely not created; try again in a minute. "
+    + _RETRY_SAFELY,
+    refused="The relay refused the request (HTTP {status}{detail}).",
+    not_found="The relay refused the request (HTTP {status}{detail}).",
+    not_json="The relay answered HTTP {status} with {kind} instead of JSON: {excerpt}. Check that "
+    "QUICKROUTER_BASE_URL points at the relay's API, not at a web page.",
+    said="The relay refused the request: {message}.",
+    unreadable="The relay's answer is not the Tencent response it should be: {excerpt}. " + _MAY_EXIST,
+    too_large="The relay's answer to the submit is over {limit} MB, so it was not read. " + _MAY_EXIST,
+    too_deep="The relay answered HTTP {status} with JSON nested too deeply to read. " + _MAY_EXIST,
+    unsent="Could not connect to the relay at {base_url} ({name}); nothing was submitted. Check QUICKROUTER_BASE_URL "
+    "and the network, then try again.",
+    sent="The relay at {base_url} {what} after the task was sent, so it may have been created and billed. Do not "
+    "resubmit blindly: ask the user first. " + _RETRY_SAFELY,
+)
+_QUERY = Wording(
+    refused_key="The relay refused the API key when asked about task {task_id} (HTTP {status}{detail}). Check "
+    "QUICKROUTER_API_KEY: it must be the key the task was submitted with.",
+    rate_limited="The relay is rate-limiting queries (HTTP 429{detail}).",
+    failed="The relay failed to answer about task {task_id} (HTTP {status}{detail}).",
+    refused="The relay refused the query of task {task_id} (HTTP {status}{detail}).",
+    not_found="The relay answered HTTP 404 to GET {path}{detail}: it has no task-query route there, or it does not "
+    "know this TaskId. If every task gets this answer, set AIGC_IMAGE_QUERY_PATH to the relay's query route "
+    "(default /tencent-vod/v1/query/{{task_id}}).",
+    not_json="The relay answered the query of task {task_id} with {kind} instead of JSON: {excerpt}.",
+    said="The relay refused the query of task {task_id}: {message}.",
+    unreadable="The relay's answer about task {task_id} is not the Tencent task detail it should be: {excerpt}.",
+    too_large="The relay's answer about task {task_id} is over {limit} MB, so it was not read.",
+    too_deep="The relay answered the query of task {task_id} with JSON nested too deeply to read.",
+    unsent="Could not get an answer from the relay about task {task_id} ({name}).",
+    sent="Could not get an answer from the relay about task {task_id} ({name}).",
+)
+
+
+class QuickRouter:
+    """The relay, over the process's one shared `httpx2.AsyncClient` (its base URL is the relay's)."""
+
+    name = "quickrouter"
+
+    def __init__(self, settings: Settings, http: httpx2.AsyncClient) -> None:
+        self._settings = settings
+        self._http = http
+
+    async def submit(self, request: SubmitRequest, caller: Caller) -> Submission:
+        """Create one task. Never retried: the POST is billable and not idempotent."""
+        call = self._call("POST", self._settings.submit_path, caller, _SUBMIT, body=relay_body(request))
+        payload = await exchange(self._http, call)
+        answer = parse(payload, SubmitEnvelope, call).response
+        if answer.task_id:
+            _check_task_id(answer.task_id, answer.request_id)
+            if answer.error is not None:
+                logger.warning("The relay gave TaskId %s and an error %s: kept the task", answer.task_id, answer.error)
+            logger.info("The relay accepted task %s (RequestId %s)", answer.task_id, answer.request_id)
+            return Submission(task_id=answer.task_id, request_id=answer.request_id or "")
+        if answer.error is not None:
+            code, message = answer.error.code or "UnknownError", answer.error.message or ""
+            raise UpstreamError(
+                f"Tencent Cloud refused the task: {code}: {message} (RequestId {answer.request_id}).",
+                code=code,
+                request_id=answer.request_id,
+            )
+        raise RelayProtocolError(
+            "The relay answered without a TaskId, so the task cannot be followed; its answer was: "
+            f"{excerpt(payload)}. {_RETRY_SAFELY}",
+            status_code=200,
+        )
+
+    async def query(self, task_id: str, caller: Caller) -> TaskDetail:
+        """One query of `task_id`. Raises a RelayError when the relay's answer says nothing about the task."""
+        path = self._settings.query_path.replace("{task_id}", quote(task_id, safe=""))
+        call = self._call("GET", path, caller, _QUERY, facts={"task_id": task_id, "path": path})
+        answer = parse(await exchange(self._http, call), DetailEnvelope, call).response
+        if answer.error is not None:
+            raise _unknown_or_failed(answer.error, answer.request_id, task_id)
+        try:
+            return detail_of(answer)
+        except ValueError as exc:
+            raise RelayProtocolError(f"Task {task_id} is {exc}.") from None
+
+    async def aclose(self) -> None:
+        """Nothing of its own to close: the HTTP client belongs to the server."""
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        caller: Caller,
+        wording: Wording,
+        *,
+        body: dict[str, Any] | None = None,
+        facts: dict[str, str] | None = None,
+    ) -> Call:
+        if caller.key is None:
+            raise ConfigError("The QuickRouter relay needs an API key: set QUICKROUTER_API_KEY.")
+        where = {"base_url": self._settings.base_url, **(facts or {})}
+        return Call(method, path, caller.key.get_secret_value(), self._settings.timeout, wording, body, where)
+
+
+def relay_body(request: SubmitRequest) -> dict[str, Any]:
+    """The relay's JSON body: the request's snake_case fields as they are, only those the caller gave."""
+    return request.model_dump(mode="json", exclude_none=True)
+
+
+def _check_task_id(task_id: str, request_id: str | None) -> None:
+    """A TaskId get_image_task would refuse (a `/`, a control character) is refused here too, shown in full (escaped)
+    so that the paid task is not lost."""
+    if re.search(TASK_ID_PATTERN, task_id) and len(task_id) <= (TASK_ID.max_length or 128):
+        return
+    shown = json.dumps(task_id, ensure_ascii=True)
+    raise RelayProtocolError(
+        f"The relay accepted a task but named it {shown} (RequestId {request_id}), which is not a TaskId this server "
+        "can follow (letters, digits, '.', '_' and '-' only). The task may have been created and billed: keep this "
+        f"TaskId and ask the relay's operator about it. {_RETRY_SAFELY}",
+        status_code=200,
+    )
+
+
+def _unknown_or_failed(error: TencentError, request_id: str | None, task_id: str) -> UpstreamError:
+    code, message = error.code or "UnknownError", error.message or ""
+    if code.startswith(_UNKNOWN_TASK):
+        text = (
+            f"Tencent Cloud does not know task {task_id} ({code}: {message}): it was not created with this "
+            "API key, or it is more than 3 days old (tasks can be queried for 3 days)."
+        )
+    else:
+        text = f"Tencent Cloud could not report on task {task_id}: {code}: {message} (RequestId {request_id})."
+    return UpstreamError(text, code=code, request_id=request_id)
