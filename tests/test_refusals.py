@@ -9,6 +9,7 @@ from mcp import MCPError
 from mcp.types import CallToolResult, TextContent
 
 from .conftest import Connect
+from .fake_relay import FakeRelay
 
 pytestmark = pytest.mark.anyio
 
@@ -54,3 +55,15 @@ async def test_an_image_uri_with_a_non_ascii_digit_or_thousands_of_digits_is_no_
             await client.read_resource(f"aigc-image://tasks/task-1/image-{number}.png")
 
     assert not [record for record in caplog.records if record.exc_info], caplog.text
+
+
+async def test_a_lone_surrogate_in_a_text_argument_is_refused_before_anything_is_paid(
+    connect: Connect, relay: FakeRelay
+) -> None:
+    async with connect() as client:
+        prompt = await client.call_tool("generate_image", {**ARGS, "prompt": "a fox \ud800"})
+        references = await client.call_tool("generate_image", {**ARGS, "reference_images": ["https://x.test/\udfff"]})
+
+    assert "- prompt: holds a lone surrogate" in text_of(prompt)
+    assert "- reference_images: an item holds a lone surrogate" in text_of(references)
+    assert relay.submits == []

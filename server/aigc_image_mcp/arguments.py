@@ -99,6 +99,8 @@ def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]
         return _check_integer(argument, value)
     if not isinstance(value, str):
         return [f"{name}: must be a string, got {_show(value)}"]
+    if not _is_unicode(value):
+        return [f"{name}: holds a lone surrogate (half of a UTF-16 pair), which is not text; send valid Unicode"]
     if argument.option is not None and catalog is not None:
         return _check_choice(name, value, getattr(catalog.options, argument.option), "")
     if argument.choices:
@@ -163,6 +165,8 @@ def _check_strings(name: str, value: Any) -> list[str]:
     items = cast(list[Any], value) if isinstance(value, list) else None
     if items is None or not all(isinstance(item, str) for item in items):
         return [f"{name}: must be an array of strings, got {_show(value)}"]
+    if not all(_is_unicode(item) for item in items):
+        return [f"{name}: an item holds a lone surrogate (half of a UTF-16 pair), which is not text"]
     if name == REFERENCE_IMAGES:
         bad = [item for item in cast(list[str], items) if not re.search(REFERENCE_PATTERN, item)]
         if bad:
@@ -219,6 +223,15 @@ def _file_infos(images: list[str], descriptions: list[str]) -> list[FileInfo] | 
     for info, text in zip(infos, descriptions, strict=False):
         info.text = text
     return infos or None
+
+
+def _is_unicode(text: str) -> bool:
+    # JSON can escape a lone surrogate ("\\ud800") that no UTF-8 store (the history) or upstream accepts.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _show(value: Any) -> str:
