@@ -30,6 +30,7 @@ def text_of(result: CallToolResult) -> str:
         ("generate_image", {**ARGS, "wait_seconds": HUGE}, "wait_seconds"),
         ("get_image_task", {"task_id": "task-1", "wait_seconds": HUGE}, "wait_seconds"),
         ("list_image_tasks", {"limit": HUGE}, "limit"),
+        ("list_image_tasks", {"limit": 10**5000}, "limit"),  # past the 4,300 digits Python will print
         ("generate_image", {**ARGS, "reference_images": NESTED}, "reference_images"),
         ("generate_image", {**ARGS, "reference_image_descriptions": NESTED}, "reference_image_descriptions"),
     ],
