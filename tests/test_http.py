@@ -120,6 +120,22 @@ async def test_pass_through_without_a_bearer_token_is_401_before_any_mcp(pass_th
     assert relay.requests == []
 
 
+def test_a_bearer_token_that_is_not_printable_ascii_is_refused_at_the_door_saying_why(pass_through: Served) -> None:
+    server, relay = pass_through.server, pass_through.relay
+    relay.requests.clear()
+    call: dict[str, Any] = {"jsonrpc": "2.0", "id": 2, "method": "tools/call"}
+    call["params"] = {"name": "list_image_tasks", "arguments": {}}
+    token = "Bearer sk-cl\u00e9-\u043a\u043b\u044e\u0447".encode()  # UTF-8 on the wire, as a client sends it
+    headers = [(name.encode(), value.encode()) for name, value in MCP_HEADERS.items()] + [(b"Authorization", token)]
+    response = httpx2.post(server.mcp_url, content=json.dumps(call), headers=headers, timeout=30)
+
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert "printable ASCII" in response.json()["error"]["message"]
+    assert relay.requests == []
+    assert "Traceback" not in server.log.text
+
+
 async def test_a_relay_refusing_the_callers_key_is_a_tool_error_without_the_key(pass_through: Served) -> None:
     server, relay = pass_through.server, pass_through.relay
     relay.script.append(httpx2.Response(401, json={"error": {"message": f"invalid token {USER_KEYS[0]}"}}))
@@ -157,6 +173,17 @@ def test_healthz_answers_without_auth_whatever_the_host(shared_key: Served) -> N
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_the_access_log_records_paths_without_their_query_strings(shared_key: Served) -> None:
+    server = shared_key.server
+    health = httpx2.get(f"{server.url}/healthz?api_key=sk-in-the-query-0123", timeout=30)
+    refused = httpx2.post(f"{server.mcp_url}?key=sk-in-the-query-4567", timeout=30)
+
+    assert (health.status_code, refused.status_code) == (200, 401)
+    assert server.log.wait_for('"GET /healthz HTTP/1.1" 200')
+    assert server.log.wait_for('"POST /mcp HTTP/1.1" 401')
+    assert "sk-in-the-query" not in server.log.text
 
 
 def test_a_foreign_host_or_origin_is_refused_and_the_allow_list_widens(shared_key: Served) -> None:

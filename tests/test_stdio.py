@@ -74,3 +74,30 @@ def test_python_dash_m_runs_the_same_program() -> None:
 
     assert finished.returncode == 0
     assert finished.stdout.startswith("aigc-image-mcp ")
+
+
+def test_a_line_that_is_no_json_rpc_message_is_answered_with_an_error_and_the_server_serves_on() -> None:
+    initialize = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    lines = [
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize}),
+        "this is not JSON",
+        '{"jsonrpc": "2.0", "id": 2, "method": "ping", "params": {"note": "\\ud800"}}',  # a lone surrogate
+        '{"jsonrpc": "2.0", "id": 3}',  # JSON, but no message: neither a method nor a result
+        "",
+        json.dumps({"jsonrpc": "2.0", "id": 4, "method": "ping"}),
+    ]
+    done = subprocess.run(
+        [SCRIPT],
+        env=environment(QUICKROUTER_API_KEY=CANARY_KEY),
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    errors = [(answer["id"], answer["error"]["code"]) for answer in answers if "error" in answer]
+
+    assert sorted(errors, key=str) == [(3, -32600), (None, -32700), (None, -32700)], done.stdout
+    assert {answer["id"] for answer in answers if "result" in answer} == {1, 4}
+    assert "Traceback" not in done.stderr

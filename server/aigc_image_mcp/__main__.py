@@ -32,7 +32,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
             serve(settings)
         else:
-            build_server(settings).run()
+            import anyio
+
+            from .stdio import serve_stdio
+
+            anyio.run(serve_stdio, build_server(settings))
     except AigcImageError as exc:
         sys.exit(f"{NAME}: {exc}")
 

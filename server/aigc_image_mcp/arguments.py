@@ -81,7 +81,7 @@ def _decode_array(name: str, value: Any) -> Any:
     if name in (REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS) and isinstance(value, str):
         try:
             decoded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack: refused as a string
             return value
         return cast(list[Any], decoded) if isinstance(decoded, list) else value
     return value
@@ -93,6 +93,8 @@ def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]
         return _check_integer(argument, value)
     if not isinstance(value, str):
         return [f"{name}: must be a string, got {_show(value)}"]
+    if not _is_unicode(value):
+        return [f"{name}: holds a lone surrogate (half of a UTF-16 pair), which is not text; send valid Unicode"]
     if argument.option is not None and catalog is not None:
         return _check_choice(name, value, getattr(catalog.options, argument.option), "")
     if argument.choices:
@@ -110,8 +112,9 @@ def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]
 
 
 def _check_integer(argument: Argument, value: Any) -> list[str]:
-    # JSON Schema counts 3.0 as an integer and true as not a number; so do we.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+    # JSON Schema counts 3.0 as an integer and true as not a number; so do we. An int is compared as it is: one of
+    # hundreds of digits does not fit a float.
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
         return [f"{argument.name}: must be a whole number, got {_show(value)}"]
     low, high = argument.minimum, argument.maximum
     if (low is not None and value < low) or (high is not None and value > high):
@@ -178,6 +181,8 @@ def _check_strings(name: str, value: Any) -> list[str]:
     items = cast(list[Any], value) if isinstance(value, list) else None
     if items is None or not all(isinstance(item, str) for item in items):
         return [f"{name}: must be an array of strings, got {_show(value)}"]
+    if not all(_is_unicode(item) for item in items):
+        return [f"{name}: an item holds a lone surrogate (half of a UTF-16 pair), which is not text"]
     if name == REFERENCE_IMAGES:
         bad = [item for item in cast(list[str], items) if not re.search(REFERENCE_PATTERN, item)]
         if bad:
@@ -252,6 +257,18 @@ _REFERENCE = "an http(s) URL, a VOD FileId (digits), a local image path or a dat
 _COUNT = Argument(OUTPUT_IMAGE_COUNT, "integer", "")
 
 
+def _is_unicode(text: str) -> bool:
+    # JSON can escape a lone surrogate ("\\ud800") that no UTF-8 store (the history) or upstream accepts.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # an int past Python's 4300 digits, a list nested past its stack
+        return f"an unreadably large {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."

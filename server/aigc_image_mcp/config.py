@@ -93,7 +93,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Larger HTTP request bodies are refused (413).")
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds a client has to send its request body.")
-    max_connections: int = Field(default=1000, ge=1, description="Concurrent HTTP connections per worker; then 503.")
+    max_connections: int = Field(
+        default=1000,
+        ge=2,
+        description="Open HTTP connections per worker; a new one closes the longest idle; all busy: 503.",
+    )
     shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
 
     # The upstream tasks run on: see backends/.
@@ -132,13 +136,20 @@ class Settings(BaseSettings):
         description="Also fetch images from loopback, link-local and private addresses, not only the upstream's own.",
     )
 
-    # A team server (issue 11): one history for several replicas, per-caller quotas.
+    # A team server: one history for several replicas, per-caller quotas.
     database_url: SecretStr | None = Field(
         default=None, description="postgresql://user:password@host/db keeps the history there instead of SQLite."
     )
     daily_task_limit: int | None = Field(default=None, ge=1, description="Tasks per caller per UTC day; unset: none.")
     rate_limit: int | None = Field(
         default=None, ge=1, description="HTTP requests per caller per minute; past it, 429 with Retry-After."
+    )
+    # HTTP connections that cannot be hoarded (connections.py); max_connections above is their cap.
+    header_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds a connection has to send a request's headers, new or idle between requests; then closed.",
     )
 
     @model_validator(mode="before")

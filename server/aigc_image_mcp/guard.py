@@ -8,6 +8,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -26,6 +27,7 @@ HEALTH_PATH = "/healthz"
 REALM = 'Bearer realm="aigc-image-mcp"'
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 AuthMode = Literal["pass-through", "tokens", "open"]
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +139,12 @@ class Guard:
             else:
                 message = "This server needs a token: send Authorization: Bearer with one its operator gave you."
             return 401, message, ((b"www-authenticate", REALM.encode()),)
+        invalid = ((b"www-authenticate", f'{REALM}, error="invalid_token"'.encode()),)
+        if not _PRINTABLE_ASCII.fullmatch(token):
+            # Such a token cannot be sent on to the relay (HTTP headers are ASCII), nor match a configured one.
+            return 401, "The bearer token holds characters other than printable ASCII: send the key as issued.", invalid
         if self.policy.mode == "tokens" and not self._known(token.encode("latin-1")):
-            invalid = f'{REALM}, error="invalid_token"'.encode()
-            return 401, "The bearer token is not one this server accepts.", ((b"www-authenticate", invalid),)
+            return 401, "The bearer token is not one this server accepts.", invalid
         return None
 
     def _known(self, token: bytes) -> bool:

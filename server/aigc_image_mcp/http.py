@@ -16,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
 from .config import Settings
+from .connections import GuardedH11Protocol
 from .errors import ConfigError
 from .guard import ASGIApp, Guard, Policy, auth_mode, holds_credential, is_loopback
 from .ratelimit import RateLimit
@@ -59,9 +60,27 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
+class _NoQueryStrings(logging.Filter):
+    """uvicorn's access log line without the query string: a client may put a key there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs '%s - "%s %s HTTP/%s" %d' with (client, method, path?query, version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(target := args[2], str):
+            record.args = (*args[:2], target.partition("?")[0], *args[3:])
+        return True
+
+
+def _quiet_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(known, _NoQueryStrings) for known in access.filters):
+        access.addFilter(_NoQueryStrings())
+
+
 def serve(settings: Settings, server: MCPServer[Any] | None = None) -> None:
     """Run until SIGINT/SIGTERM; in-flight calls get `shutdown_timeout` seconds to finish."""
     check_exposure(settings)
+    _quiet_access_log()
     _log_start(settings)
     options: dict[str, Any] = {
         "host": settings.host,
@@ -69,6 +88,9 @@ def serve(settings: Settings, server: MCPServer[Any] | None = None) -> None:
         "log_config": None,  # our logging setup (stderr) applies to uvicorn's loggers too
         "ws": "none",
         "server_header": False,
+        # One rule for waiting connections, new or kept alive: see connections.py.
+        "http": GuardedH11Protocol,
+        "timeout_keep_alive": settings.header_timeout,
         "limit_concurrency": settings.max_connections,
         "timeout_graceful_shutdown": math.ceil(settings.shutdown_timeout),
         # A worker answers health checks only once it has imported everything; on a small machine starting
@@ -89,6 +111,7 @@ def app_from_environment() -> ASGIApp:
     """The app of one worker process (uvicorn --workers): settings from the environment, as the parent's."""
     settings = Settings()
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_access_log()
     return http_app(build_server(settings), settings)
 
 

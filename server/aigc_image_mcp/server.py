@@ -229,8 +229,9 @@ def _image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awa
     async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
         """A saved image of one of this key's tasks, full size."""
         state = ctx.request_context.lifespan_context
-        if not re.search(TASK_ID_PATTERN, task_id) or not number.isdigit():
-            raise ResourceError(f"No such image: task {task_id!r}, image {number!r}.")
+        # ASCII digits only, and few: str.isdigit() also takes "٣" and "²", and int() refuses 5,000 digits.
+        if not re.search(TASK_ID_PATTERN, task_id) or len(task_id) > 128 or not re.fullmatch(r"[0-9]{1,4}", number):
+            raise ResourceError(f"No such image: task {task_id[:128]!r}, image {number[:12]!r}.")
         try:
             data, actual = await state.tracker.image(task_id, int(number), _caller(ctx))
         except AigcImageError as exc:

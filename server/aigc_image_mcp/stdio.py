@@ -1,0 +1,112 @@
+"""The stdio transport: the SDK's own, plus an answer to a line it cannot read.
+
+The SDK's stdio reader turns a line that is not JSON (or holds a lone surrogate such as "\\ud800", or is JSON but
+no JSON-RPC message) into an exception on its read stream, and its dispatcher drops that with a debug log: the
+client never hears back and waits forever. Over HTTP the same line gets -32700. Here such an item is answered on
+the write stream instead, as JSON-RPC says: -32700 (parse error) or -32600 (invalid request). Everything else is
+the SDK's stdio_server as is, fd claim included.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any, Protocol, Self, cast
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+from pydantic import ValidationError
+
+logger = logging.getLogger(__name__)
+
+
+class Inbound(Protocol):
+    """What the SDK's stdio reader yields: messages, and exceptions for lines it could not read."""
+
+    async def receive(self) -> SessionMessage | Exception: ...
+    async def aclose(self) -> None: ...
+
+
+class Outbound(Protocol):
+    async def send(self, item: SessionMessage, /) -> None: ...
+
+
+async def serve_stdio(server: MCPServer[Any]) -> None:
+    """`server.run()` on stdio, answering unreadable lines."""
+    # MCPServer serves stdio only through run_stdio_async, which opens the streams itself; to wrap them, run its
+    # low-level server the way run_stdio_async does.
+    lowlevel = server._lowlevel_server  # pyright: ignore[reportPrivateUsage]
+    async with stdio_server() as (read_stream, write_stream):
+        answering = AnsweringReader(read_stream, write_stream)
+        await lowlevel.run(answering, write_stream, lowlevel.create_initialization_options())
+
+
+class AnsweringReader:
+    """A read stream that hands on messages and answers, in place of the server, the lines that were not ones."""
+
+    def __init__(self, inner: Inbound, answers: Outbound) -> None:
+        self._inner = inner
+        self._answers = answers
+
+    async def receive(self) -> SessionMessage | Exception:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, Exception):
+                return item
+            error = refusal(item)
+            if error is not None:
+                await self._answers.send(SessionMessage(error))
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+def refusal(exc: Exception) -> JSONRPCError | None:
+    """The JSON-RPC answer to a line the SDK could not read; None for a blank line, which asks nothing."""
+    if not isinstance(exc, ValidationError):
+        logger.warning("The stdio reader failed: %r", exc)
+        return None
+    errors = exc.errors(include_url=False)
+    if errors and errors[0]["type"] == "json_invalid":
+        if not str(errors[0].get("input", "x")).strip():
+            return None
+        logger.info("Answered a line that is not JSON with a parse error")
+        return _error(None, PARSE_ERROR, f"Parse error: not valid JSON ({errors[0]['msg']})")
+    logger.info("Answered a JSON line that is not a JSON-RPC message with an invalid-request error")
+    return _error(_request_id(errors), INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+
+
+def _request_id(errors: list[Any]) -> int | str | None:
+    """The id of a message that is JSON-RPC in part, so that its sender's wait ends; None when it has none."""
+    for error in errors:
+        received = error.get("input")
+        if isinstance(received, dict):
+            found = cast(dict[str, Any], received).get("id")
+            if isinstance(found, int | str) and not isinstance(found, bool):
+                return found
+    return None
+
+
+def _error(request_id: int | str | None, code: int, message: str) -> JSONRPCError:
+    return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
