@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Generator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +34,11 @@ CREATE TABLE IF NOT EXISTS tasks (
     PRIMARY KEY (owner, task_id)
 );
 CREATE INDEX IF NOT EXISTS tasks_by_age ON tasks (owner, created_at DESC);
+CREATE TABLE IF NOT EXISTS cancelled (
+    owner TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    PRIMARY KEY (owner, task_id)
+);
 """
 _SAVE = """
 INSERT INTO tasks (owner, task_id, prompt, created_at, updated_at, status, result)
@@ -41,6 +47,16 @@ ON CONFLICT (owner, task_id) DO UPDATE SET
     prompt = CASE WHEN tasks.prompt = '' THEN excluded.prompt ELSE tasks.prompt END,
     updated_at = excluded.updated_at, status = excluded.status, result = excluded.result
 """
+
+
+@dataclass(frozen=True)
+class Record:
+    """A task with its dates, and whether its MCP task was cancelled (which stops following it, not the task)."""
+
+    task: TaskResult
+    created_at: str
+    updated_at: str
+    cancelled: bool
 
 
 class History:
@@ -71,6 +87,21 @@ class History:
         with self._connect() as db:
             row = db.execute("SELECT result FROM tasks WHERE owner = ? AND task_id = ?", (owner, task_id)).fetchone()
         return None if row is None else self._parse(row[0])
+
+    def record(self, owner: str, task_id: str) -> Record | None:
+        """The task with its dates and cancellation, if this owner has it."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT result, created_at, updated_at, EXISTS (SELECT 1 FROM cancelled c WHERE c.owner = t.owner "
+                "AND c.task_id = t.task_id) FROM tasks t WHERE owner = ? AND task_id = ?",
+                (owner, task_id),
+            ).fetchone()
+        return None if row is None else Record(self._parse(row[0]), row[1], row[2], bool(row[3]))
+
+    def cancel(self, owner: str, task_id: str) -> None:
+        """Remember that this owner cancelled the MCP task of `task_id`."""
+        with self._connect() as db:
+            db.execute("INSERT OR IGNORE INTO cancelled (owner, task_id) VALUES (?, ?)", (owner, task_id))
 
     def recent(self, owner: str, limit: int, status: str | None = None) -> list[HistoryEntry]:
         """This owner's newest tasks, newest first; only those in `status` when it is given."""

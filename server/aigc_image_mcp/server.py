@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
@@ -24,9 +25,11 @@ from .config import Settings
 from .errors import AigcImageError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
 from .images import EXTENSIONS, kind_name
+from .polling import RealClock
 from .render import task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
+from .tasks_ext import Tasks, declares_tasks
 
 if TYPE_CHECKING:
     import httpx2
@@ -74,7 +77,6 @@ class AppState:
         history) and the client's TLS set-up (~80 ms for the CA bundle) stay off the cold start."""
         if self._tracker is None:
             from .backends import open_backend
-            from .polling import RealClock
             from .tracker import Tracker
 
             self._http = _http_client(self.settings, self.transport)
@@ -142,7 +144,10 @@ def build_server(
             annotations=_READS,
         ),
     ]
-    server = MCPServer(NAME, version=__version__, instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
+    tasks = Tasks(("generate_image",), _render, (clock or RealClock()).now)
+    server = MCPServer(
+        NAME, version=__version__, instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan, extensions=[tasks]
+    )
     for kind, extension in SERVED.items():
         server.resource(
             IMAGE_URI + extension,
@@ -175,7 +180,7 @@ async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any])
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     wait = wait_seconds(arguments)
-    if wait == 0:
+    if wait == 0 or declares_tasks(ctx.client_capabilities):  # an MCP Task: the client polls tasks/get
         return task_result(Delivery(task))
     try:
         report = _reporter(ctx)
@@ -232,6 +237,11 @@ def _image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awa
         return data
 
     return read_image
+
+
+def _render(delivery: Delivery, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
+    """A task's CallToolResult for the client of `ctx` (tasks/get hands back what the tool would)."""
+    return task_result(delivery)
 
 
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:

@@ -20,7 +20,7 @@ from .catalog import Catalog, ModelSpec
 from .config import Settings
 from .delivery import Delivered, Keeper
 from .errors import HistoryError, ImageError, RelayConnectionError, UnknownTaskError
-from .history import History
+from .history import History, Record
 from .polling import GRACE, Clock, Outcome, wait_for
 from .results import Delivery, HistoryEntry, ImageFile, TaskResult
 from .wire import SubmitRequest
@@ -112,6 +112,14 @@ class Tracker:
     async def recent(self, caller: Caller, limit: int, status: str | None = None) -> list[HistoryEntry]:
         """The newest tasks of this caller, of one status if given; HistoryError when the history cannot be read."""
         return await anyio.to_thread.run_sync(self._history.recent, caller.namespace, limit, status)
+
+    async def record(self, caller: Caller, task_id: str) -> Record | None:
+        """The task as last recorded for this caller, with its dates; HistoryError when the history cannot be read."""
+        return await anyio.to_thread.run_sync(self._history.record, caller.namespace, task_id)
+
+    async def cancel(self, caller: Caller, task_id: str) -> None:
+        """Record that this caller's MCP task for `task_id` is cancelled; Tencent's task runs on regardless."""
+        await anyio.to_thread.run_sync(self._history.cancel, caller.namespace, task_id)
 
     async def _watch(self, task_id: str, caller: Caller, wait: int, report: Report) -> Outcome:
         async def heartbeat(state: Running, waited: float) -> None:
