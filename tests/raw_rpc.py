@@ -100,6 +100,7 @@ async def over_stdio(command: list[str], env: Mapping[str, str]) -> AsyncGenerat
     finally:
         stdin.close()
         process.wait(timeout=20)
+        stdout.close()
 
 
 def _start(command: list[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
