@@ -24,6 +24,7 @@ from .catalog import Catalog, load_catalog
 from .config import Settings
 from .errors import AigcImageError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
+from .gallery import ViewInToolsList, gallery, shown
 from .images import EXTENSIONS, kind_name
 from .polling import RealClock
 from .render import task_list, task_result
@@ -145,8 +146,15 @@ def build_server(
         ),
     ]
     tasks = Tasks(("generate_image",), _render, (clock or RealClock()).now)
+    shown = [tool.name for tool in tools]
     server = MCPServer(
-        NAME, version=__version__, instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan, extensions=[tasks]
+        NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        tools=tools,
+        lifespan=lifespan,
+        extensions=[tasks, gallery(shown)],  # the first wraps the others: a task result is made from the view's
+        middleware=[ViewInToolsList(shown)],
     )
     for kind, extension in SERVED.items():
         server.resource(
@@ -241,7 +249,7 @@ def _image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awa
 
 def _render(delivery: Delivery, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
     """A task's CallToolResult for the client of `ctx` (tasks/get hands back what the tool would)."""
-    return task_result(delivery)
+    return shown(task_result(delivery), ctx)
 
 
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
