@@ -18,11 +18,13 @@ from .fields import (
     DEFAULT_WAIT,
     MODEL,
     NON_BLANK_PATTERN,
+    OVERWRITE,
     REFERENCE_DESCRIPTIONS,
     REFERENCE_IMAGES,
     REFERENCE_PATTERN,
     REQUIRED,
     RESOLUTION,
+    SAVE_AS,
     SHARED,
     TASK_ID,
     TASK_ID_PATTERN,
@@ -34,7 +36,8 @@ from .wire import FileInfo, OutputConfig, SubmitRequest
 TOOL = "generate_image"
 _BY_NAME = {argument.name: argument for argument in SHARED}
 _PER_MODEL = (MODEL, RESOLUTION, ASPECT_RATIO, REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS)
-KNOWN = frozenset(_BY_NAME) | frozenset(_PER_MODEL) | {WAIT_SECONDS.name}
+_STEERING = {argument.name: argument for argument in (WAIT_SECONDS, SAVE_AS, OVERWRITE)}
+KNOWN = frozenset(_BY_NAME) | frozenset(_PER_MODEL) | frozenset(_STEERING)
 _OUTPUT = (
     "storage_mode",
     RESOLUTION,
@@ -54,8 +57,9 @@ def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec
     problems += [
         p for name, value in arguments.items() if name in _BY_NAME for p in _check(_BY_NAME[name], value, catalog)
     ]
-    if WAIT_SECONDS.name in arguments:
-        problems += _check_integer(WAIT_SECONDS, arguments[WAIT_SECONDS.name])
+    problems += [
+        p for name, value in arguments.items() if name in _STEERING for p in _check(_STEERING[name], value, None)
+    ]
     spec = _model(arguments, catalog, problems)
     problems += _check_per_model(arguments, spec)
     if problems or spec is None:
@@ -97,6 +101,8 @@ def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]
     name = argument.name
     if argument.kind == "integer":
         return _check_integer(argument, value)
+    if argument.kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{name}: must be true or false, got {_show(value)}"]
     if not isinstance(value, str):
         return [f"{name}: must be a string, got {_show(value)}"]
     if argument.option is not None and catalog is not None:

@@ -127,6 +127,7 @@ def advice(code: str | None) -> str:
 def _image_line(number: int, image: ImageFile) -> str:
     until = f", valid until {image.expires_at}" if image.expires_at else ""
     saved = f"saved to {image.local_path}; " if image.local_path else ""
+    saved += f"written to {image.saved_as} (save_as); " if image.saved_as else ""
     return f"- Image {number}: {saved}URL {image.url}{until}."
 
 

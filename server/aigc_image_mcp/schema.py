@@ -14,11 +14,13 @@ from .fields import (
     ASPECT_RATIO,
     MODEL,
     NON_BLANK_PATTERN,
+    OVERWRITE,
     REFERENCE_DESCRIPTIONS,
     REFERENCE_IMAGES,
     REFERENCE_PATTERN,
     REQUIRED,
     RESOLUTION,
+    SAVE_AS,
     SHARED,
     WAIT_SECONDS,
     Argument,
@@ -78,6 +80,8 @@ def _properties(catalog: Catalog) -> dict[str, Schema]:
         ASPECT_RATIO: _aspect_ratio(catalog),
         **shared,
         WAIT_SECONDS.name: _shared_property(WAIT_SECONDS, catalog),
+        SAVE_AS.name: _shared_property(SAVE_AS, catalog),
+        OVERWRITE.name: _shared_property(OVERWRITE, catalog),
     }
 
 
