@@ -36,12 +36,12 @@ def envelope(extensions: Extensions | None = None, *, roots: bool = False) -> di
 
 class Raw(Protocol):
     async def __call__(
-        self, method: str, params: Mapping[str, Any], extensions: Extensions | None = None
+        self, method: str, params: Mapping[str, Any], extensions: Extensions | None = None, *, roots: bool = False
     ) -> dict[str, Any]: ...
 
 
-def _params(params: Mapping[str, Any], extensions: Extensions | None) -> dict[str, Any]:
-    return {**params, "_meta": {**params.get("_meta", {}), **envelope(extensions)}}
+def _params(params: Mapping[str, Any], extensions: Extensions | None, roots: bool) -> dict[str, Any]:
+    return {**params, "_meta": {**params.get("_meta", {}), **envelope(extensions, roots=roots)}}
 
 
 @asynccontextmanager
@@ -57,9 +57,11 @@ async def in_memory(server: MCPServer[Any]) -> AsyncGenerator[Raw]:
         await group.start(peer.run, modern_on_request(lowlevel, state), _no_notifications)
         await group.start(client.run, _no_requests, _no_notifications)
 
-        async def call(method: str, params: Mapping[str, Any], extensions: Extensions | None = None) -> dict[str, Any]:
+        async def call(
+            method: str, params: Mapping[str, Any], extensions: Extensions | None = None, *, roots: bool = False
+        ) -> dict[str, Any]:
             try:
-                return {"result": await client.send_raw_request(method, _params(params, extensions))}
+                return {"result": await client.send_raw_request(method, _params(params, extensions, roots))}
             except MCPError as exc:
                 return {"error": {"code": exc.error.code, "message": exc.error.message}}
 
@@ -83,9 +85,11 @@ async def over_stdio(command: list[str], env: Mapping[str, str]) -> AsyncGenerat
     stdin, stdout = process.stdin, process.stdout
     counter = iter(range(1, 1_000_000))
 
-    async def call(method: str, params: Mapping[str, Any], extensions: Extensions | None = None) -> dict[str, Any]:
+    async def call(
+        method: str, params: Mapping[str, Any], extensions: Extensions | None = None, *, roots: bool = False
+    ) -> dict[str, Any]:
         number = next(counter)
-        message = {"jsonrpc": "2.0", "id": number, "method": method, "params": _params(params, extensions)}
+        message = {"jsonrpc": "2.0", "id": number, "method": method, "params": _params(params, extensions, roots)}
         stdin.write(json.dumps(message) + "\n")
         stdin.flush()
         while True:
@@ -113,9 +117,11 @@ def over_http(http: httpx2.AsyncClient, url: str) -> Raw:
     """POSTs to the streamable HTTP endpoint with the 2026-07-28 headers."""
     counter = iter(range(1, 1_000_000))
 
-    async def call(method: str, params: Mapping[str, Any], extensions: Extensions | None = None) -> dict[str, Any]:
+    async def call(
+        method: str, params: Mapping[str, Any], extensions: Extensions | None = None, *, roots: bool = False
+    ) -> dict[str, Any]:
         number = next(counter)
-        message = {"jsonrpc": "2.0", "id": number, "method": method, "params": _params(params, extensions)}
+        message = {"jsonrpc": "2.0", "id": number, "method": method, "params": _params(params, extensions, roots)}
         name = params.get("name") or params.get("uri") or params.get("taskId")
         headers = {
             "MCP-Protocol-Version": VERSION,

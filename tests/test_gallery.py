@@ -77,4 +77,3 @@ async def test_a_task_polled_by_a_client_that_renders_apps_completes_with_the_vi
 
     assert created["resultType"] == "task"
     assert [block["type"] for block in done["result"]["content"]] == ["text", "image"]
-

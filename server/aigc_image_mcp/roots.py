@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import InputRequiredResult, ListRootsRequest, ListRootsResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -42,7 +43,7 @@ async def client_roots(ctx: Context[Any]) -> tuple[Path, ...] | None:
         listed = answer if isinstance(answer, ListRootsResult) else ListRootsResult.model_validate(answer)
     else:
         with warnings.catch_warnings():  # deprecated by 2026-07-28, yet the one way on older connections
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
             listed = await ctx.request_context.session.list_roots()  # pyright: ignore[reportDeprecated]
     paths = tuple(path for root in listed.roots if (path := local_path(str(root.uri))) is not None)
     return paths or None
