@@ -83,7 +83,7 @@ async def test_tasks_get_reports_tencents_progress_then_the_very_result_generate
     assert _without_volatile(done["result"]) == _without_volatile(plain)
 
 
-async def test_a_task_tencent_refused_is_failed_with_its_reason_and_the_error_result(
+async def test_a_task_tencent_refused_is_completed_with_the_tools_error_result_and_its_reason(
     open_raw: Open, relay: FakeRelay
 ) -> None:
     relay.script.append(accepted(TASK))
@@ -93,8 +93,8 @@ async def test_a_task_tencent_refused_is_failed_with_its_reason_and_the_error_re
         await call("tools/call", GENERATE, TASKS)
         failed = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
 
-    assert failed["status"] == "failed"
-    assert failed["statusMessage"] == "InvalidParameter.VoilationContent: unsafe"
+    assert failed["status"] == "completed"  # SEP-2663: a tool error is completed with isError; failed is ours
+    assert failed["statusMessage"] == "Tencent failed the task: InvalidParameter.VoilationContent: unsafe"
     assert failed["result"]["isError"] is True
     assert "content policy" in failed["result"]["content"][0]["text"]
 
@@ -119,16 +119,16 @@ async def test_cancel_stops_following_says_tencent_cannot_stop_it_and_the_task_s
 
     async with open_raw() as call:
         await call("tools/call", GENERATE, TASKS)
-        cancelled = (await call("tasks/cancel", {"taskId": TASK}, TASKS))["result"]
+        ack = (await call("tasks/cancel", {"taskId": TASK}, TASKS))["result"]
         queried = len(relay.queried)
         again = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
         after_get = len(relay.queried)
         image = (await call("tools/call", {"name": "get_image_task", "arguments": {"task_id": TASK}}))["result"]
 
-    assert cancelled["status"] == "cancelled"
-    assert "no way to stop" in cancelled["statusMessage"]
-    assert "billed" in cancelled["statusMessage"]
+    assert {key: value for key, value in ack.items() if key != "_meta"} == {"resultType": "complete"}
     assert again["status"] == "cancelled"
+    assert "no way to stop" in again["statusMessage"]
+    assert "billed" in again["statusMessage"]
     assert queried == after_get == 0  # tasks/get after the cancel asked Tencent nothing; get_image_task still does
     assert image["structuredContent"]["status"] == "RUNNING"
 
@@ -143,15 +143,18 @@ async def test_an_unknown_task_id_is_invalid_params(open_raw: Open) -> None:
     assert cancel["error"]["code"] == -32602
 
 
-async def test_cancelling_a_finished_task_is_invalid_params(open_raw: Open, relay: FakeRelay) -> None:
+async def test_cancelling_a_finished_task_is_acknowledged_and_leaves_it_completed(
+    open_raw: Open, relay: FakeRelay
+) -> None:
     relay.script.append(accepted(TASK))
     async with open_raw() as call:
         await call("tools/call", GENERATE, TASKS)
         await call("tasks/get", {"taskId": TASK}, TASKS)
         answer = await call("tasks/cancel", {"taskId": TASK}, TASKS)
+        after = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
 
-    assert answer["error"]["code"] == -32602
-    assert "already finished" in answer["error"]["message"]
+    assert answer["result"]["resultType"] == "complete"
+    assert after["status"] == "completed"
 
 
 async def test_a_client_without_the_extension_sees_no_change(open_raw: Open, relay: FakeRelay) -> None:

@@ -9,6 +9,7 @@ shapes are written here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolRequestParams, CallToolResult, ClientCapabilities, RequestParams
-from mcp_types.jsonrpc import INVALID_PARAMS
+from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import Field
 
 from .callers import Caller, caller_of
@@ -29,6 +30,8 @@ from .results import Delivery, TaskResult
 if TYPE_CHECKING:
     from .history import Record
     from .server import AppState
+
+logger = logging.getLogger(__name__)
 
 EXTENSION_ID = "io.modelcontextprotocol/tasks"
 TTL_MS = 3 * 24 * 3600 * 1000
@@ -132,23 +135,27 @@ class Tasks(Extension):
             delivery = await state.tracker.lookup(params.task_id, caller, 0, _ignore)
         except AigcImageError as exc:  # the history answered above, so this is a passing fault: poll again
             return _view(record, "working", f"Could not check on the task: {exc}", 1000).wire("complete")
+        except Exception:  # a bug of ours: SEP-2663's `failed`, with a JSON-RPC error; the TaskId stays valid
+            logger.exception("tasks/get of %s failed", params.task_id)
+            view = _view(record, "failed", "This server failed; get_image_task with this task_id may still work.")
+            return view.wire("complete") | {"error": {"code": INTERNAL_ERROR, "message": view.message}}
         task = delivery.task
-        if task.status in ("SUCCEEDED", "FAILED"):
+        if task.status in ("SUCCEEDED", "FAILED"):  # Tencent's refusal is a tool error: `completed`, isError
             self._paces.pop(task.task_id, None)
-            status: TaskStatus = "completed" if task.status == "SUCCEEDED" else "failed"
-            message = f"{task.error_code}: {task.message}" if task.status == "FAILED" else None
-            return _view(record, status, message, result=self._render(delivery, ctx)).wire("complete")
+            message = f"Tencent failed the task: {task.error_code}: {task.message}" if task.status == "FAILED" else None
+            return _view(record, "completed", message, result=self._render(delivery, ctx)).wire("complete")
         done = f"{task.progress}% done" if task.progress is not None else "not started yet"
         message = f"Tencent is generating the image ({done})."
         return _view(record, "working", message, self._poll_ms(task, state.settings.poll_interval)).wire("complete")
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
+        """An empty acknowledgement (SEP-2663); tasks/get then says `cancelled` and why Tencent's task runs on. A
+        finished task stays as it is."""
         state, caller, record = await _find(ctx, params.task_id)
-        if record.task.status in ("SUCCEEDED", "FAILED") and not record.cancelled:
-            raise MCPError(code=INVALID_PARAMS, message=f"Task {params.task_id} has already finished.")
-        await state.tracker.cancel(caller, params.task_id)
-        self._paces.pop(params.task_id, None)
-        return _view(record, "cancelled", NOT_STOPPED).wire("complete")
+        if record.task.status not in ("SUCCEEDED", "FAILED"):
+            await state.tracker.cancel(caller, params.task_id)
+            self._paces.pop(params.task_id, None)
+        return {}
 
     def _poll_ms(self, task: TaskResult, longest: float) -> int:
         """The next pause of the bounded wait's schedule: growing from 1 s, then aimed at the expected end."""
