@@ -20,7 +20,8 @@ from .raw_rpc import TASKS, Raw, in_memory
 pytestmark = pytest.mark.anyio
 
 TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
-GENERATE = {"name": "generate_image", "arguments": {"model": "GEM-3.0", "prompt": "a red fox in snow"}}
+ARGUMENTS: dict[str, Any] = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
+GENERATE: dict[str, Any] = {"name": "generate_image", "arguments": ARGUMENTS}
 THREE_DAYS_MS = 3 * 24 * 3600 * 1000
 Open = Callable[[], AbstractAsyncContextManager[Raw]]
 
@@ -189,3 +190,16 @@ async def test_server_discover_advertises_the_extension(open_raw: Open) -> None:
 def _without_volatile(result: dict[str, Any]) -> dict[str, Any]:
     """A CallToolResult without the per-response `_meta` stamp and the result envelope."""
     return {key: value for key, value in result.items() if key not in ("_meta", "resultType", "ttlMs", "cacheScope")}
+
+
+async def test_a_call_with_save_as_waits_as_for_any_client_so_its_answer_can_say_where_the_file_went(
+    open_raw: Open, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    relay.script.append(accepted(TASK))
+    params = {"name": "generate_image", "arguments": ARGUMENTS | {"save_as": "hero.png"}}
+
+    async with open_raw() as call:
+        answer = (await call("tools/call", params, TASKS))["result"]
+
+    assert answer["resultType"] == "complete"
+    assert answer["structuredContent"]["images"][0]["saved_as"] == str(folders["output_dir"] / "hero.png")

@@ -42,7 +42,7 @@ from .results import Delivery, TaskList, TaskResult, output_schema
 from .roots import RootsNeeded
 from .save_hook import save_target, saved
 from .schema import input_schema, plain_schema, tool_description
-from .tasks_ext import Tasks, declares_tasks
+from .tasks_ext import Tasks, makes_task
 
 if TYPE_CHECKING:
     import httpx2
@@ -206,7 +206,7 @@ async def generate_image(
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     wait = wait_seconds(arguments)
-    if wait == 0 or declares_tasks(ctx.client_capabilities):  # an MCP Task: the client polls tasks/get
+    if wait == 0 or makes_task(ctx.client_capabilities, arguments):  # an MCP Task: the client polls tasks/get
         return task_result(await saved(Delivery(task), save))
     try:
         report = _reporter(ctx)

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from .callers import Caller, caller_of
 from .errors import AigcImageError
+from .fields import SAVE_AS
 from .polling import FIRST_PAUSE, Reading, next_pause
 from .results import Delivery, TaskResult
 
@@ -51,10 +52,12 @@ class TaskParams(RequestParams):
     task_id: str = Field(alias="taskId", min_length=1, max_length=256)
 
 
-def declares_tasks(capabilities: ClientCapabilities | None) -> bool:
-    """Whether the client declared the Tasks extension for this request."""
+def makes_task(capabilities: ClientCapabilities | None, arguments: Mapping[str, Any] | None) -> bool:
+    """Whether this call becomes a task: the client declared the Tasks extension, and no save_as asks for a file
+    (a task's answer could not say where it went; such a call waits, as for any other client)."""
     extensions = capabilities.extensions if capabilities is not None else None
-    return bool(extensions) and EXTENSION_ID in cast(Mapping[str, Any], extensions)
+    declared = bool(extensions) and EXTENSION_ID in cast(Mapping[str, Any], extensions)
+    return declared and SAVE_AS.name not in (arguments or {})
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class _Pace:
 
 class Tasks(Extension):
     """The Tasks extension for the tools named in `tools`: the tool itself submits without waiting when the
-    request declares Tasks (see `declares_tasks`); this turns its answer into a task and serves tasks/*."""
+    request makes a task (see `makes_task`); this turns its answer into a task and serves tasks/*."""
 
     identifier = EXTENSION_ID
 
@@ -118,7 +121,7 @@ class Tasks(Extension):
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
         result = await call_next(ctx)
-        if params.name not in self._tools or not declares_tasks(ctx.session.client_capabilities):
+        if params.name not in self._tools or not makes_task(ctx.session.client_capabilities, params.arguments):
             return result
         if not isinstance(result, CallToolResult) or result.is_error or result.structured_content is None:
             return result  # refused before any submit: an ordinary tool error
