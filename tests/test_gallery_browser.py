@@ -12,9 +12,10 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from PIL import Image
 
 from aigc_image_mcp.gallery import view_html
 from aigc_image_mcp.server import build_server
@@ -37,10 +38,11 @@ FLAGS = (
     "--disable-sync",
     "--hide-scrollbars",
     "--window-size=760,420",
-    "--virtual-time-budget=3000",  # lets the view's message handling run before the page is read
+    "--virtual-time-budget=10000",  # lets the view's message handling run before the page is read
 )
-# A stand-in for the host, appended to the view: it answers ui/initialize, then sends the recorded tool result, and
-# writes what the view drew (decoded picture sizes, link targets) where --dump-dom shows it.
+# A stand-in for the host, appended to the view: it answers ui/initialize and hands over the recorded tool result as
+# a message event, during parsing, so the pictures are in the page before its load event (which waits for them).
+# On load it writes what the view drew (decoded picture sizes, link targets) where --dump-dom shows it.
 HOST = """<script>
 "use strict";
 window.addEventListener("message", (event) => {
@@ -48,18 +50,17 @@ window.addEventListener("message", (event) => {
   if (message.method === "ui/initialize" && message.id !== undefined) {
     window.postMessage({ jsonrpc: "2.0", id: message.id, result: { protocolVersion: "2026-01-26" } }, "*");
   }
-  if (message.method === "ui/notifications/initialized") {
-    window.postMessage({ jsonrpc: "2.0", method: "ui/notifications/tool-result", params: RESULT }, "*");
-  }
-  if (message.method === "ui/notifications/size-changed") {
-    setTimeout(() => {
-      const pictures = [...document.images].map((img) => `${img.naturalWidth}x${img.naturalHeight}`);
-      const links = [...document.querySelectorAll("a")].map((a) => a.href);
-      document.body.dataset.drawn = JSON.stringify({ pictures, links });
-    }, 100);
-  }
+});
+const toolResult = { jsonrpc: "2.0", method: "ui/notifications/tool-result", params: RESULT };
+window.dispatchEvent(new MessageEvent("message", { data: toolResult }));
+window.addEventListener("load", () => {
+  const pictures = [...document.images].map((img) => `${img.naturalWidth}x${img.naturalHeight}`);
+  const links = [...document.querySelectorAll("a")].map((a) => a.href);
+  document.body.dataset.drawn = JSON.stringify({ pictures, links });
 });
 </script>"""
+RED = (200, 40, 40)
+"""The fake relay's picture: a 64x48 red PNG."""
 
 
 def chromium() -> str:
@@ -114,7 +115,7 @@ async def test_chromium_draws_the_preview_the_status_the_expiry_and_a_download_l
     browse(binary, view, tmp_path / "profile-2", f"--screenshot={SCREENSHOT}")
 
     drawn = re.search(r'data-drawn="([^"]*)"', dom)
-    assert drawn is not None, dom[-2000:]
+    assert drawn is not None, dom[dom.find("<main") :][:1500]
     facts = json.loads(drawn.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     image = result["structuredContent"]["images"][0]
     assert facts["pictures"] == ["64x48"]  # the preview decoded from its data: URL
@@ -123,4 +124,12 @@ async def test_chromium_draws_the_preview_the_status_the_expiry_and_a_download_l
     assert TASK in dom
     assert f"valid until {image['expires_at']}" in dom
     assert "the full image is at the link" in dom
-    assert SCREENSHOT.stat().st_size > 1000
+    assert _shows(SCREENSHOT, RED)
+
+
+def _shows(screenshot: Path, colour: tuple[int, int, int]) -> bool:
+    """Whether the screenshot has pixels of about `colour` (the picture was drawn, not just its element)."""
+    with Image.open(screenshot) as shot:
+        found = shot.convert("RGB").getcolors(maxcolors=1 << 16) or []
+    near = (tuple(cast(tuple[int, int, int], rgb)) for _, rgb in found)
+    return any(all(abs(a - b) <= 12 for a, b in zip(rgb, colour, strict=True)) for rgb in near)

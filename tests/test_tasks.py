@@ -203,3 +203,19 @@ async def test_a_call_with_save_as_waits_as_for_any_client_so_its_answer_can_say
 
     assert answer["resultType"] == "complete"
     assert answer["structuredContent"]["images"][0]["saved_as"] == str(folders["output_dir"] / "hero.png")
+
+
+async def test_a_fault_of_this_server_while_polling_is_failed_with_an_error_and_no_result(
+    open_raw: Open, relay: FakeRelay
+) -> None:
+    relay.script.append(accepted(TASK))
+    relay.queries[TASK] = deque([RuntimeError("a bug of ours")])
+
+    async with open_raw() as call:
+        await call("tools/call", GENERATE, TASKS)
+        failed = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
+
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == -32603
+    assert "get_image_task" in failed["error"]["message"]
+    assert "result" not in failed
