@@ -41,8 +41,9 @@ CREATE TABLE daily_usage (
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 INSERT INTO schema_version (version) VALUES ({version});
 """
+# IF NOT EXISTS: a file of the tasks branch's pre-release builds may hold this very table already.
 _CANCELLED = """
-CREATE TABLE cancelled (
+CREATE TABLE IF NOT EXISTS cancelled (
     owner TEXT NOT NULL,
     task_id TEXT NOT NULL,
     PRIMARY KEY (owner, task_id)
