@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
+from mcp.client.extension import ClientExtension
 
 from aigc_image_mcp.server import build_server
 
@@ -167,6 +169,24 @@ async def test_a_client_without_the_extension_sees_no_change(open_raw: Open, rel
     assert answer["resultType"] == "complete"
     assert answer["structuredContent"]["status"] == "SUCCEEDED"
     assert "taskId" not in answer
+
+
+class DeclaresTasks(ClientExtension):
+    identifier = "io.modelcontextprotocol/tasks"
+
+
+async def test_over_the_older_handshake_a_client_declaring_tasks_gets_the_ordinary_result(
+    relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]
+) -> None:
+    relay.script.append(accepted(TASK))
+    server = build_server(make_settings(**folders), transport=relay.transport(), clock=clock)
+
+    async with Client(server, mode="legacy", extensions=[DeclaresTasks()]) as client:
+        result = await client.call_tool("generate_image", ARGUMENTS)  # a task result cannot travel this wire
+
+    assert not result.is_error
+    assert result.structured_content is not None
+    assert (result.structured_content["task_id"], result.structured_content["status"]) == (TASK, "SUCCEEDED")
 
 
 async def test_invalid_arguments_are_an_ordinary_tool_error_even_for_a_tasks_client(

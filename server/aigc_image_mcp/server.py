@@ -216,7 +216,9 @@ async def generate_image(
         )
         raise ToolError(str(exc) + hint) from exc
     wait = wait_seconds(arguments)
-    if wait == 0 or makes_task(ctx.client_capabilities, arguments):  # an MCP Task: the client polls tasks/get
+    if wait == 0 or makes_task(
+        ctx.client_capabilities, ctx.protocol_version, arguments
+    ):  # an MCP Task: the client polls tasks/get
         return task_result(await saved(Delivery(task), save))
     try:
         report = _reporter(ctx)

@@ -20,6 +20,7 @@ from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolRequestParams, CallToolResult, ClientCapabilities, RequestParams
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
 from .callers import Caller, caller_of
@@ -52,12 +53,15 @@ class TaskParams(RequestParams):
     task_id: str = Field(alias="taskId", min_length=1, max_length=256)
 
 
-def makes_task(capabilities: ClientCapabilities | None, arguments: Mapping[str, Any] | None) -> bool:
-    """Whether this call becomes a task: the client declared the Tasks extension, and no save_as asks for a file
-    (a task's answer could not say where it went; such a call waits, as for any other client)."""
+def makes_task(
+    capabilities: ClientCapabilities | None, version: str | None, arguments: Mapping[str, Any] | None
+) -> bool:
+    """Whether this call becomes a task: the client declared the Tasks extension on a 2026-07-28 request (a task
+    result cannot travel over the older handshake's wire, even to a client that declares the extension there), and
+    no save_as asks for a file (a task's answer could not say where it went; such a call waits, as any other)."""
     extensions = capabilities.extensions if capabilities is not None else None
     declared = bool(extensions) and EXTENSION_ID in cast(Mapping[str, Any], extensions)
-    return declared and SAVE_AS.name not in (arguments or {})
+    return declared and version in MODERN_PROTOCOL_VERSIONS and SAVE_AS.name not in (arguments or {})
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,9 @@ class Tasks(Extension):
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
         result = await call_next(ctx)
-        if params.name not in self._tools or not makes_task(ctx.session.client_capabilities, params.arguments):
+        if params.name not in self._tools or not makes_task(
+            ctx.session.client_capabilities, ctx.protocol_version, params.arguments
+        ):
             return result
         if not isinstance(result, CallToolResult) or result.is_error or result.structured_content is None:
             return result  # refused before any submit: an ordinary tool error
