@@ -150,16 +150,16 @@ WAIT_AGAIN = Argument(
 SAVE_AS = Argument(
     "save_as",
     "string",
-    "Also write the image to this file, e.g. public/hero.webp; the extension (.png, .jpg, .jpeg or .webp) picks the "
-    "format. A relative path starts at the client's first root (its project folder), or else at this server's "
-    "output folder, and must stay inside them. More images: name-2.png, name-3.png. Local (stdio) use only.",
+    "Also write the image to this file (e.g. public/hero.webp); .png, .jpg, .jpeg or .webp picks the format. A "
+    "relative path starts at the client's first root (its project), else at this server's output folder, "
+    "and must stay inside them. More images: name-2.png, name-3.png. Local (stdio) use only.",
     min_length=1,
     max_length=1024,
 )
 OVERWRITE = Argument(
     "overwrite",
     "boolean",
-    "true replaces a file already at save_as; by default an existing file is kept and the call is refused.",
+    "true replaces an existing file at save_as; otherwise such a call is refused before anything is paid.",
 )
 TASK_ID = Argument(
     "task_id",
