@@ -76,6 +76,11 @@ def accepted(task_id: str = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c
     return httpx2.Response(200, json={"Response": {"TaskId": task_id, "RequestId": "req-1"}})
 
 
+def unknown_task(code: str = "InvalidParameterValue.TaskId", message: str = "TaskId not found") -> httpx2.Response:
+    """Tencent's answer (HTTP 200, its error envelope) about a TaskId it does not have, passed through by the relay."""
+    return httpx2.Response(200, json={"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "q-2"}})
+
+
 @dataclass
 class FakeRelay:
     """Records every request; answers submits from a script (default: accept with a fresh TaskId)."""
@@ -87,10 +92,14 @@ class FakeRelay:
     """Answers to the queries of a task, in turn; the last one repeats. Unscripted: finished, one image."""
     files: dict[str, Answer] = field(default_factory=lambda: {})
     """Answers to GET /files/<name>. Unscripted: a small PNG."""
+    keys: frozenset[str] = frozenset()
+    """The API keys the relay accepts; any other bearer gets 401. Empty: every key is accepted."""
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
         request.read()
         self.requests.append(request)
+        if self.keys and request.headers.get("authorization", "").removeprefix("Bearer ") not in self.keys:
+            return httpx2.Response(401, json={"error": {"message": "invalid token"}})
         route = self.routes.get((request.method, request.url.path))
         if route is not None:
             return route(request)

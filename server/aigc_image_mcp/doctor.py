@@ -4,6 +4,7 @@ says whether it is reachable, takes the credentials, and has the query route. Se
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import tempfile
@@ -239,6 +240,6 @@ async def _ask_upstream(settings: Settings, caller: Caller, transport: httpx2.As
 
 
 def print_report(checks: list[Check], as_json: bool) -> None:
-    if hasattr(sys.stdout, "reconfigure"):
+    if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="replace")  # ✓ and ✗ on a console that cannot show them
     print(report(checks, as_json))  # noqa: T201 - the report is the command's output
