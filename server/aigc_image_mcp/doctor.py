@@ -240,6 +240,7 @@ async def _ask_upstream(settings: Settings, caller: Caller, transport: httpx2.As
 
 
 def print_report(checks: list[Check], as_json: bool) -> None:
-    if isinstance(sys.stdout, io.TextIOWrapper):
-        sys.stdout.reconfigure(errors="replace")  # ✓ and ✗ on a console that cannot show them
+    stdout: object = sys.stdout
+    if isinstance(stdout, io.TextIOWrapper):
+        stdout.reconfigure(errors="replace")  # ✓ and ✗ on a console that cannot show them
     print(report(checks, as_json))  # noqa: T201 - the report is the command's output
