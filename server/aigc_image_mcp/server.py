@@ -24,6 +24,7 @@ from .config import Settings
 from .errors import AigcImageError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
 from .images import EXTENSIONS
+from .listing import list_saved_images
 from .render import task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
 from .schema import input_schema, plain_schema, tool_description
@@ -151,6 +152,7 @@ def build_server(
             description="A generated image, full size, from this server's local copy.",
             mime_type=kind,
         )(read_image)
+    list_saved_images(server, IMAGE_URI, SERVED)
     return server
 
 
