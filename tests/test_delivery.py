@@ -135,7 +135,7 @@ async def test_the_file_type_comes_from_the_bytes_not_the_url(
         (httpx2.Response(404, text="gone"), "the image server answered HTTP 404"),
         (
             httpx2.Response(200, text="<html>login</html>", headers={"content-type": "text/html"}),
-            "the download is not an image (content type text/html)",
+            "the download is not an image (it is an HTML page)",
         ),
         (httpx2.ReadError("reset"), "the download failed (ReadError)"),
     ],

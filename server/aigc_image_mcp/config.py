@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     )
     timeout: float = Field(default=30.0, gt=0, description="Seconds the relay has to answer in full.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
+    download_timeout: float = Field(
+        default=45.0, gt=0, description="Seconds one image download may take in all, redirects included."
+    )
     schema_profile: Literal["portable", "full"] = Field(
         default="portable", validation_alias=AliasChoices("AIGC_IMAGE_SCHEMA", "schema_profile")
     )
@@ -94,6 +97,12 @@ class Settings(BaseSettings):
 
     # The upstream tasks run on: see backends/.
     backend: Literal["quickrouter"] = Field(default="quickrouter", description="Which upstream creates the images.")
+
+    # Image downloads: see downloads.py.
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Also fetch images from loopback, link-local and private addresses, not only the upstream's own.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -1,12 +1,19 @@
-"""Finished images: download one, save it in the output folder, and make the small preview a chat can show.
-Knows nothing of MCP. Pillow is imported only when a preview is made, to keep it off the stdio cold start."""
+"""Finished images: tell what the downloaded bytes are, save them in the output folder, and make the small preview
+a chat can show. Knows nothing of MCP. Pillow is imported only when an image arrives, to keep it off the stdio cold
+start.
+
+The bytes come from the network. Only what Pillow recognises, from its header, as one of the types below is saved
+or served, under the type it really is. Decoding is bounded: an image is measured from its header first, and one
+larger than MAX_PREVIEW_PIXELS (a decompression bomb: a few KB that decode to gigabytes) gets no preview; it is
+still saved and linked."""
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
+import os
 import re
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,55 +21,42 @@ from typing import TYPE_CHECKING
 from .errors import ImageError
 
 if TYPE_CHECKING:
-    import httpx2
     from PIL.Image import Image as Picture
 
-MAX_BYTES = 50 * 1024 * 1024
+MAX_PREVIEW_PIXELS = 25_000_000
+"""The largest image a preview is made of: above Tencent's largest output (4096x4096, 6198x2656), and small
+enough that decoding one (at most 4 bytes a pixel) and reducing it stays near 130 MB."""
 _PREVIEW_STEPS = ((1024, 85), (768, 80), (512, 75), (384, 70), (256, 60))
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"GIF8", "image/gif", ".gif"),
-)
+_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+"""Pillow's formats of the types kept (a JPEG with several pictures in it, as some cameras make, is an MPO)."""
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
-"""The image types saved, and the extension each is saved with."""
+"""The image types saved and served, and the extension each is saved with."""
+_READERS = ["PNG", "JPEG", "GIF", "WEBP"]
+_KINDS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
 
 
-async def download(http: httpx2.AsyncClient, url: str) -> tuple[bytes, str]:
-    """The image at `url` and its MIME type; ImageError when it cannot be had or is not an image."""
-    import httpx2  # here, like Pillow below: render.py imports this module on the server's start path
+def kind_name(kind: str) -> str:
+    """`image/gif` as a person says it: GIF."""
+    return _KINDS.get(kind, kind)
 
-    if not url.lower().startswith(("http://", "https://")):
-        raise ImageError(f"only http(s) URLs are downloaded, not {url[:60]!r}")
+
+def identify(data: bytes) -> str:
+    """The MIME type of the image `data` holds, read from its header; ImageError when it is no image we keep."""
+    from PIL import Image
+
+    _pillow()
     try:
-        async with http.stream("GET", url, headers={"Accept": "image/*"}) as response:
-            if response.status_code != 200:
-                raise ImageError(f"the image server answered HTTP {response.status_code}")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise ImageError(f"the image is larger than {MAX_BYTES // (1024 * 1024)} MB")
-                chunks.append(chunk)
-            declared = response.headers.get("content-type", "")
-    except httpx2.HTTPError as exc:
-        raise ImageError(f"the download failed ({type(exc).__name__})") from None
-    data = b"".join(chunks)
-    return data, mime_type(data, declared)
+        with Image.open(io.BytesIO(data), formats=_READERS) as image:
+            return _FORMATS[image.format or ""]
+    except Exception:  # noqa: BLE001 - any failure to read a header from the network means "not an image"
+        raise ImageError(f"the download is not an image ({_describe(data)})") from None
 
 
-def mime_type(data: bytes, declared: str) -> str:
-    """The type the bytes show, else the declared one; ImageError when neither is an image type we save."""
-    for signature, kind, _ in _SIGNATURES:
-        if data.startswith(signature):
-            return kind
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    declared = declared.split(";")[0].strip().lower()
-    if declared in EXTENSIONS:
-        return declared
-    raise ImageError(f"the download is not an image (content type {declared or 'none'})")
+def _describe(data: bytes) -> str:
+    start = data[:200].lstrip().lower()
+    if start.startswith((b"<!doctype html", b"<html")) or b"<html" in start:
+        return "it is an HTML page"
+    return f"{len(data)} bytes that no PNG, JPEG, GIF or WebP reader accepts"
 
 
 def file_stem(day: date, task_id: str, number: int) -> str:
@@ -74,18 +68,23 @@ def save(folder: Path, stem: str, data: bytes, kind: str) -> Path:
     """Write `data` as `<folder>/<stem><ext>`, replacing an earlier copy whole; ImageError when it cannot.
 
     The stem comes partly from the network (the TaskId): it is reduced to a plain file name, and the result must
-    still lie in `folder`."""
+    still lie in `folder`. The bytes go to a new temporary file of a random name, created exclusively (so a link
+    planted in the folder is never followed), which is then renamed into place."""
     path = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".") + EXTENSIONS[kind])
     if path.resolve().parent != folder.resolve():
         raise ImageError(f"the name {stem!r} would leave {folder}")
-    partial = path.with_name(path.name + ".part")
+    partial: str | None = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        partial.write_bytes(data)
-        partial.replace(path)
+        handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+        with os.fdopen(handle, "wb") as file:
+            if os.chmod in os.supports_fd:  # POSIX: as readable as any file the user saves, not mkstemp's 0o600
+                os.chmod(file.fileno(), 0o644)
+            file.write(data)
+        os.replace(partial, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):  # the folder itself may be what is broken
-            partial.unlink(missing_ok=True)
+        if partial is not None:
+            Path(partial).unlink(missing_ok=True)
         raise ImageError(
             f"it could not be saved in {folder} ({exc.strerror or type(exc).__name__}); set AIGC_IMAGE_OUTPUT_DIR "
             "to a folder this server can write to"
@@ -94,16 +93,22 @@ def save(folder: Path, stem: str, data: bytes, kind: str) -> Path:
 
 
 def preview(data: bytes, budget: int) -> bytes:
-    """A JPEG copy of the image, as large as fits in `budget` characters of base64; ImageError if none fits."""
-    from PIL import Image, UnidentifiedImageError
+    """A JPEG copy of the image, as large as fits in `budget` characters of base64; ImageError if none can be made.
+    Any failure of the decoder on malformed bytes (Pillow raises OSError, SyntaxError, ValueError and more) is
+    an ImageError."""
+    from PIL import Image
 
+    _pillow()
     try:
-        with Image.open(io.BytesIO(data)) as original:
-            original.draft(
-                "RGB", (_PREVIEW_STEPS[0][0], _PREVIEW_STEPS[0][0])
-            )  # JPEG: decode at reduced size, much faster
-            image = _flatten(original)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        with Image.open(io.BytesIO(data), formats=_READERS) as original:
+            original.draft("RGB", (_PREVIEW_STEPS[0][0], _PREVIEW_STEPS[0][0]))  # JPEG: decode at reduced size
+            width, height = original.size
+            if width * height > MAX_PREVIEW_PIXELS:
+                raise ImageError(f"too large to preview ({width} x {height} pixels); open the saved copy")
+            image = _small(original)
+    except ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - malformed bytes from the network raise almost anything in Pillow
         raise ImageError(f"no preview could be made ({type(exc).__name__})") from None
     for side, quality in _PREVIEW_STEPS:
         image.thumbnail((side, side))  # in place, each step smaller than the last
@@ -114,13 +119,34 @@ def preview(data: bytes, budget: int) -> bytes:
     raise ImageError("no preview fits the size limit")
 
 
-def _flatten(image: Picture) -> Picture:
-    """The pixels as RGB, transparency laid on white: JPEG has no alpha."""
+def _small(image: Picture) -> Picture:
+    """The image at most the first preview step on its long side, as RGB with transparency laid on white (JPEG has
+    no alpha). It is reduced before it is flattened, so the copies flattening makes are small."""
     from PIL import Image
 
+    side = _PREVIEW_STEPS[0][0]
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        # A palette or 1-bit image is resized in its own mode only by picking pixels: pick down to twice the
+        # preview's size, then convert, so that the conversion copies a few MB rather than 4 bytes of every pixel.
+        image.thumbnail((2 * side, 2 * side), Image.Resampling.NEAREST)
+        image = image.convert("RGBA")
+    factor = max(image.size) // (2 * side)
+    if factor > 1:
+        # Band by band: reduce() and thumbnail() of an image with alpha first copy all of it to premultiply; one
+        # band at a time costs a quarter of that, and averaging unpremultiplied is fine for a preview.
+        image = Image.merge(image.mode, [image.getchannel(band).reduce(factor) for band in image.getbands()])
+    image.thumbnail((side, side))  # in place
     if image.mode == "RGB":
-        return image.copy()
+        return image.copy()  # small now; a copy no longer tied to the file
     rgba = image.convert("RGBA")
     background = Image.new("RGB", rgba.size, "white")
     background.paste(rgba, mask=rgba.getchannel("A"))
     return background
+
+
+def _pillow() -> None:
+    """Pillow's own bomb check warns from 89 million pixels and refuses only from 179 million, on opening: it would
+    keep a huge image from being identified and saved. The size is checked here instead, before decoding."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None

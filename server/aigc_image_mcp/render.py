@@ -6,27 +6,49 @@ from __future__ import annotations
 import base64
 
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
+from pydantic import ValidationError
 
 from .images import EXTENSIONS
-from .results import Delivery, HistoryEntry, ImageFile, TaskResult
+from .results import SHOWN, Delivery, HistoryEntry, ImageFile, TaskResult
 
 _DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
 
 
+RESULT_LIMIT = 950_000
+"""Characters of JSON one tool result may take: clients refuse results over 1 MB."""
+
+
 def task_result(delivery: Delivery) -> CallToolResult:
-    """The task for the model: a summary, the previews, a link per image; an error result when it FAILED."""
+    """The task for the model: a summary, the previews, a link per image; an error result when it FAILED. At most
+    SHOWN images appear (a note counts the rest); a result still too large for a client is cut down to the task."""
+    result = _full(delivery)
+    size = len(result.model_dump_json(by_alias=True, exclude_none=True))
+    if size <= RESULT_LIMIT:
+        return result
+    note = (
+        f"The full result ({size} characters) is more than a client accepts, so only the task is shown: its image "
+        "URLs or notes are unusually long. The task is not affected, and its images are saved when they could be."
+    )
+    task = delivery.task
+    short = TaskResult(task_id=task.task_id, model=task.model, status=task.status, notes=[note])
+    text = f"{_headline(short)}\nNote: {note}"
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=short.dump(), is_error=task.status == "FAILED"
+    )
+
+
+def _full(delivery: Delivery) -> CallToolResult:
     task = delivery.task
     content: list[ContentBlock] = [TextContent(type="text", text=describe(task))]
     content += [
         ImageContent(type="image", data=base64.b64encode(jpeg).decode("ascii"), mime_type="image/jpeg")
-        for jpeg in delivery.previews
+        for jpeg in delivery.previews[:SHOWN]
     ]
     content += [
-        _link(task, number, image)
-        for number, image in enumerate(task.images, start=1)
-        if image.url.lower().startswith(("http://", "https://"))
+        link for number, image in enumerate(task.images[:SHOWN], start=1) if (link := _link(task, number, image))
     ]
-    return CallToolResult(content=content, structured_content=task.dump(), is_error=task.status == "FAILED")
+    shown = task.model_copy(update={"images": task.images[:SHOWN]})
+    return CallToolResult(content=content, structured_content=shown.dump(), is_error=task.status == "FAILED")
 
 
 def task_list(entries: list[HistoryEntry]) -> str:
@@ -47,7 +69,12 @@ def task_list(entries: list[HistoryEntry]) -> str:
 def describe(task: TaskResult) -> str:
     """What happened to the task and what to do next, in sentences."""
     lines = [_headline(task)]
-    lines += [_image_line(number, image) for number, image in enumerate(task.images, start=1)]
+    lines += [_image_line(number, image) for number, image in enumerate(task.images[:SHOWN], start=1)]
+    if len(task.images) > SHOWN:
+        lines.append(
+            f"Note: This task has {len(task.images)} images; this result shows the first {SHOWN}. Image n of them can "
+            f"be read as the resource aigc-image://tasks/{task.task_id}/image-n.png (.jpg, .gif, .webp by its type)."
+        )
     lines += [f"Note: {note}" for note in task.notes]
     return "\n".join(lines)
 
@@ -103,15 +130,21 @@ def _image_line(number: int, image: ImageFile) -> str:
     return f"- Image {number}: {saved}URL {image.url}{until}."
 
 
-def _link(task: TaskResult, number: int, image: ImageFile) -> ResourceLink:
-    """A link to the image's URL, full size, which a client can open or fetch until it expires."""
+def _link(task: TaskResult, number: int, image: ImageFile) -> ResourceLink | None:
+    """A link to the image's URL, full size, which a client can open or fetch until it expires; None when the URL
+    is not one a client can use (not http(s), or malformed)."""
+    if not image.url.lower().startswith(("http://", "https://")):
+        return None
     extension = EXTENSIONS.get(image.mime_type or "", "")
     until = f"; valid until {image.expires_at}" if image.expires_at else ""
-    return ResourceLink(
-        type="resource_link",
-        uri=image.url,
-        name=f"{task.task_id}_{number}{extension}",
-        title=f"Image {number} of task {task.task_id}",
-        description=f"The generated image, full size{until}.",
-        mime_type=image.mime_type,
-    )
+    try:
+        return ResourceLink(
+            type="resource_link",
+            uri=image.url,
+            name=f"{task.task_id}_{number}{extension}",
+            title=f"Image {number} of task {task.task_id}",
+            description=f"The generated image, full size{until}.",
+            mime_type=image.mime_type,
+        )
+    except ValidationError:
+        return None

@@ -13,6 +13,9 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED"]
+SHOWN = 8
+"""Images one result downloads, previews and links; a task with more (Tencent makes up to 4; a hostile upstream
+may claim thousands) says how many more there are, so a result stays within what clients accept."""
 
 
 class _Result(BaseModel):

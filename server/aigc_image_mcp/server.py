@@ -23,7 +23,7 @@ from .catalog import Catalog, load_catalog
 from .config import Settings
 from .errors import AigcImageError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
-from .images import EXTENSIONS
+from .images import EXTENSIONS, kind_name
 from .listing import list_saved_images
 from .render import task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
@@ -48,9 +48,9 @@ earlier tasks, also after a restart. Each argument's description says which mode
 chosen model does not take."""
 IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
 """The resource of a saved image, followed by its extension."""
-SERVED = {kind: EXTENSIONS[kind] for kind in ("image/png", "image/jpeg")}
-"""The types Tencent delivers, each with a resource template (one per type: the type is fixed per template, and
-each costs start-up time)."""
+SERVED = EXTENSIONS
+"""The types an image is saved as, each with a resource template: the type is fixed per template, so an image is
+served only by the template of the type its bytes really are."""
 _WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 # get_image_task saves a local copy, but changes nothing the user has elsewhere: read-only, as far as they can tell.
 _FETCHES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -151,7 +151,7 @@ def build_server(
             title="Generated image",
             description="A generated image, full size, from this server's local copy.",
             mime_type=kind,
-        )(read_image)
+        )(_image_reader(kind))
     list_saved_images(server, IMAGE_URI, SERVED)
     return server
 
@@ -216,15 +216,24 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     )
 
 
-async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
-    """A saved image of one of this key's tasks, full size."""
-    state = ctx.request_context.lifespan_context
-    if not re.search(TASK_ID_PATTERN, task_id) or not number.isdigit():
-        raise ResourceError(f"No such image: task {task_id!r}, image {number!r}.")
-    try:
-        return await state.tracker.image(task_id, int(number), _caller(ctx))
-    except AigcImageError as exc:
-        raise ResourceError(str(exc)) from exc
+def _image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awaitable[bytes]]:
+    """The reader of the resource template for images of type `kind`."""
+
+    async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
+        """A saved image of one of this key's tasks, full size."""
+        state = ctx.request_context.lifespan_context
+        if not re.search(TASK_ID_PATTERN, task_id) or not number.isdigit():
+            raise ResourceError(f"No such image: task {task_id!r}, image {number!r}.")
+        try:
+            data, actual = await state.tracker.image(task_id, int(number), _caller(ctx))
+        except AigcImageError as exc:
+            raise ResourceError(str(exc)) from exc
+        if actual != kind:
+            right = IMAGE_URI.format(task_id=task_id, number=number) + EXTENSIONS[actual]
+            raise ResourceError(f"Image {number} of task {task_id} is a {kind_name(actual)}: read it as {right}")
+        return data
+
+    return read_image
 
 
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:

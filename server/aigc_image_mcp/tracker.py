@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from functools import partial
-from pathlib import Path
+from functools import cached_property, partial
 
 import anyio
 import anyio.to_thread
@@ -20,9 +18,9 @@ from .backends.base import Backend, Failed, Running, Succeeded, TaskDetail
 from .callers import Caller
 from .catalog import Catalog, ModelSpec
 from .config import Settings
+from .delivery import Delivered, Keeper
 from .errors import HistoryError, ImageError, RelayConnectionError, UnknownTaskError
 from .history import History
-from .images import download, file_stem, preview, save
 from .polling import GRACE, Clock, Outcome, wait_for
 from .results import Delivery, HistoryEntry, ImageFile, TaskResult
 from .wire import SubmitRequest
@@ -96,19 +94,20 @@ class Tracker:
             prompt = outcome.detail.prompt or ""
         return await self._settle(known, outcome, caller, wait - (self._clock.now() - start), prompt)
 
-    async def image(self, task_id: str, number: int, caller: Caller) -> bytes:
-        """Image `number` of a finished task of this caller: its local copy, or downloaded again if that is gone."""
+    async def image(self, task_id: str, number: int, caller: Caller) -> tuple[bytes, str]:
+        """Image `number` of a finished task of this caller and its type: its local copy, or downloaded again if that
+        is gone; ImageError saying why when neither can be had."""
         known = await anyio.to_thread.run_sync(self._history.get, caller.namespace, task_id)
         if known is None or not 1 <= number <= len(known.images):
             raise ImageError(f"This caller has no image {number} of task {task_id} in its history.")
         image = known.images[number - 1]
-        kept, data, problem = await self._keep(task_id, number, image)
-        if data is None:
-            raise ImageError(problem)
-        if kept != image:
-            images = [kept if index == number - 1 else other for index, other in enumerate(known.images)]
+        kept = await self._keeper.keep(task_id, number, image)
+        if kept.data is None or kept.image.mime_type is None:
+            raise ImageError(kept.note.replace(f"Image {number}", f"Image {number} of task {task_id}", 1))
+        if kept.image != image:
+            images = [kept.image if index == number - 1 else other for index, other in enumerate(known.images)]
             await self._record(caller, known.model_copy(update={"images": images}))
-        return data
+        return kept.data, kept.image.mime_type
 
     async def recent(self, caller: Caller, limit: int, status: str | None = None) -> list[HistoryEntry]:
         """The newest tasks of this caller, of one status if given; HistoryError when the history cannot be read."""
@@ -139,48 +138,20 @@ class Tracker:
         return await self._deliver(task, caller, left)
 
     async def _deliver(self, task: TaskResult, caller: Caller, left: float) -> Delivery:
-        """Make sure each image has a local copy (downloading within `left` s plus grace), then preview them."""
-        images: list[ImageFile] = []
-        previews: list[bytes] = []
-        notes = list(task.notes)
+        """Make sure each image shown has a local copy (downloading within `left` s plus grace), then preview them."""
+        done = Delivered(list(task.images), notes=list(task.notes))
         with anyio.move_on_after(max(left, 0) + GRACE) as scope:
-            for number, image in enumerate(task.images, start=1):
-                kept, data, problem = await self._keep(task.task_id, number, image)
-                images.append(kept)
-                notes += [problem] if problem else []
-                if data is not None and self._settings.inline:
-                    notes += await self._preview(number, data, len(task.images), previews)
+            await self._keeper.deliver(task, done)
         if scope.cancelled_caught:
-            images += task.images[len(images) :]
-            notes.append("Saving the images took too long; call get_image_task with this task_id to save them.")
-        delivered = task.model_copy(update={"images": images, "notes": notes})
-        if images != task.images:
+            done.notes.append("Saving the images took too long; call get_image_task with this task_id to save them.")
+        delivered = task.model_copy(update={"images": done.images, "notes": done.notes})
+        if done.images != task.images:
             delivered = await self._record(caller, delivered)
-        return Delivery(delivered, tuple(previews))
+        return Delivery(delivered, tuple(done.previews))
 
-    async def _keep(self, task_id: str, number: int, image: ImageFile) -> tuple[ImageFile, bytes | None, str]:
-        """The image with a local copy and its bytes; or as it was, with a sentence saying what went wrong."""
-        if image.local_path is not None:
-            try:
-                return image, await anyio.to_thread.run_sync(Path(image.local_path).read_bytes), ""
-            except OSError:
-                pass  # moved or deleted since: fetch it again
-        try:
-            data, kind = await download(self._http, image.url)
-            stem = file_stem(datetime.now(UTC).date(), task_id, number)
-            path = await anyio.to_thread.run_sync(save, self._settings.images_dir, stem, data, kind)
-        except ImageError as exc:
-            until = f" (until {image.expires_at})" if image.expires_at else ""
-            lost = image.model_copy(update={"local_path": None})
-            return lost, None, f"Image {number} has no local copy: {exc}. Its URL works{until}."
-        return image.model_copy(update={"local_path": str(path), "mime_type": kind}), data, ""
-
-    async def _preview(self, number: int, data: bytes, count: int, previews: list[bytes]) -> list[str]:
-        try:
-            previews.append(await anyio.to_thread.run_sync(preview, data, self._settings.inline_budget // count))
-        except ImageError as exc:
-            return [f"Image {number}: {exc}."]
-        return []
+    @cached_property
+    def _keeper(self) -> Keeper:
+        return Keeper(self._settings, self._http)
 
     async def _load(self, caller: Caller, task_id: str) -> TaskResult | None:
         try:
