@@ -7,7 +7,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Generator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -147,8 +147,8 @@ def _answer(answer: Answer) -> httpx2.Response:
 
 
 @contextmanager
-def serve(relay: Handler) -> Generator[str]:
-    """Serve `relay` over real HTTP on 127.0.0.1; yields the base URL."""
+def serve(relay: Handler, port: int = 0) -> Generator[str]:
+    """Serve `relay` over real HTTP on 127.0.0.1 (on a free port unless `port` is given); yields the base URL."""
 
     class _Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
@@ -171,7 +171,7 @@ def serve(relay: Handler) -> Generator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -179,3 +179,19 @@ def serve(relay: Handler) -> Generator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main() -> None:
+    """`uv run python -m tests.fake_relay [port]`: a relay on 127.0.0.1 that accepts any key and finishes every task
+    at once with a small PNG, to try the server, a client and `doctor` without a QuickRouter key."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+    with serve(FakeRelay(), port) as url:
+        print(f"A fake relay at {url}: set QUICKROUTER_BASE_URL={url} and any QUICKROUTER_API_KEY. Ctrl+C stops it.")
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
