@@ -78,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
         "command", nargs="?", choices=["doctor"], help="doctor: check the set-up (settings, key, relay, folders)"
     )
     parser.add_argument("--json", action="store_true", help="doctor: the report as JSON, for scripts")
-    parser.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or http: MCP at /mcp")
+    # No argparse choices: the settings take the value in any case, as they do from the environment.
+    parser.add_argument("--transport", help="stdio (default) or http: MCP at /mcp")
     parser.add_argument("--host", help="address to listen on over http (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on over http (default 8000)")
     parser.add_argument("--workers", type=int, help="worker processes over http (default 1)")
