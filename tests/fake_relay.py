@@ -6,14 +6,18 @@ import io
 import json
 import threading
 from collections import deque
-from collections.abc import Callable, Generator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncGenerator, Callable, Generator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx2
 from PIL import Image
+
+from aigc_image_mcp.backends import open_backend
+from aigc_image_mcp.backends.base import Backend
+from aigc_image_mcp.config import Settings
 
 SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
 QUERY_PREFIX = "/tencent-vod/v1/query/"
@@ -179,6 +183,19 @@ def serve(relay: Handler, port: int = 0) -> Generator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@asynccontextmanager
+async def relay_backend(handler: Handler, settings: Settings) -> AsyncGenerator[Backend]:
+    """The real backend `settings` choose (the relay's), over `handler` as its relay."""
+    transport = httpx2.MockTransport(handler)
+    async with httpx2.AsyncClient(base_url=settings.base_url, transport=transport) as http:
+        yield open_backend(settings, http)
+
+
+def answering(response: httpx2.Response) -> Handler:
+    """A relay that gives `response` to every request."""
+    return lambda request: response
 
 
 def main() -> None:

@@ -73,16 +73,18 @@ def next_pause(step: int, first: _Reading | None, latest: _Reading | None, longe
     return min(longest, max(min(CLOSE_PAUSE, longest), (100 - latest.progress) / pace))
 
 
-async def wait_for(query: Query, *, wait: float, longest: float, clock: Clock, report: Report) -> Outcome:
+async def wait_for(
+    query: Query, *, wait: float, longest: float, clock: Clock, report: Report, grace: float = GRACE
+) -> Outcome:
     """Query at once, then after growing or progress-aimed pauses, until the task is no longer running or `wait` s
-    have passed."""
+    have passed; a query still on the wire `grace` s past that is abandoned."""
     start = clock.now()
     deadline = start + wait
     last: TaskDetail | None = None
     first: _Reading | None = None
     step = 0
     while True:
-        with anyio.move_on_after(max(deadline - clock.now(), 0) + GRACE):
+        with anyio.move_on_after(max(deadline - clock.now(), 0) + grace):
             try:
                 detail = await _ask(query, deadline, clock)
             except RelayError as exc:

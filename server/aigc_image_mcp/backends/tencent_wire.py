@@ -135,7 +135,7 @@ def _state(answer: DetailAnswer) -> TaskState:
     task = answer.task
     if task is None:
         if answer.task_type not in (None, "AigcImageTask"):
-            raise ValueError(f"a {answer.task_type}, not an image task")
+            raise ValueError(f"of type {answer.task_type}, not an image task")
         if top in _FINISHED:
             return Failed(top, "Tencent ended the task without reporting an image.")
         return Running()
