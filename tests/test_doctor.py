@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
-from aigc_image_mcp.doctor import PROBE_TASK_ID
+from aigc_image_mcp.doctor import PROBE_TASK_ID, diagnose, passed, report
+from aigc_image_mcp.doctor import main as doctor_main
 
 from .conftest import CANARY_KEY
 from .fake_relay import FakeRelay, serve, unknown_task
@@ -22,6 +24,7 @@ from .http_server import clean_env
 
 SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
 TIMEOUT = 60
+HTML = httpx2.Response(200, text="<html>welcome</html>", headers={"content-type": "text/html"})
 
 
 @pytest.fixture
@@ -107,7 +110,7 @@ def test_a_wrong_base_url_fails_and_names_the_base_url_variable(tmp_path: Path) 
 
 
 def test_a_base_url_that_serves_a_web_page_fails_and_names_the_base_url_variable(tmp_path: Path) -> None:
-    page = FakeRelay(routes={("GET", f"/tencent-vod/v1/query/{PROBE_TASK_ID}"): lambda _: _html()})
+    page = FakeRelay(routes={("GET", f"/tencent-vod/v1/query/{PROBE_TASK_ID}"): lambda _: HTML})
     with serve(page) as url:
         done = doctor(tmp_path, QUICKROUTER_API_KEY=CANARY_KEY, QUICKROUTER_BASE_URL=url)
 
@@ -164,7 +167,86 @@ def test_a_setting_that_does_not_parse_is_named_by_its_variable_and_the_rest_is_
     assert line(done.stdout, "upstream").startswith("- ")
 
 
-def _html() -> Any:
-    import httpx2
+@pytest.mark.parametrize(
+    ("answer", "failed", "says"),
+    [
+        (httpx2.Response(429, json={"error": {"message": "slow down"}}), "credentials accepted", "run doctor again"),
+        (httpx2.Response(502, text="bad gateway"), "upstream", "QUICKROUTER_BASE_URL"),
+        (httpx2.Response(400, json={"error": {"message": "model access"}}), "query route", "upstream's message"),
+        (unknown_task("AuthFailure.SecretIdNotFound", "no such SecretId"), "credentials accepted", "check"),
+        (unknown_task("FailedOperation", "try later"), "query route", "upstream's message"),
+    ],
+)
+@pytest.mark.anyio
+async def test_each_other_upstream_answer_fails_the_check_it_concerns(
+    tmp_path: Path, answer: httpx2.Response, failed: str, says: str
+) -> None:
+    relay = FakeRelay(routes={("GET", f"/tencent-vod/v1/query/{PROBE_TASK_ID}"): lambda _: answer})
+    settings = {"api_key": CANARY_KEY, "base_url": "https://relay.test", "output_dir": tmp_path, "data_dir": tmp_path}
 
-    return httpx2.Response(200, text="<html>welcome</html>", headers={"content-type": "text/html"})
+    checks = await diagnose(settings, relay.transport())
+
+    (check,) = [check for check in checks if check.name == failed]
+    assert (check.status, says in check.fix) == ("fail", True), check
+    assert not passed(checks)
+    assert CANARY_KEY not in report(checks, as_json=True)
+
+
+@pytest.mark.anyio
+async def test_a_pass_through_http_server_says_how_to_check_a_clients_key(tmp_path: Path) -> None:
+    settings = {"transport": "http", "output_dir": tmp_path, "data_dir": tmp_path}
+
+    checks = await diagnose(settings)
+
+    (credentials,) = [check for check in checks if check.name == "credentials"]
+    assert credentials.status == "fail"
+    assert "QUICKROUTER_API_KEY=<the key> aigc-image-mcp doctor" in credentials.fix
+
+
+@pytest.mark.anyio
+async def test_a_broken_history_file_fails_the_history_check(tmp_path: Path, relay: FakeRelay) -> None:
+    (tmp_path / "history.sqlite3").write_bytes(b"this is not a database" * 100)
+    settings = {"api_key": CANARY_KEY, "base_url": "https://relay.test", "output_dir": tmp_path, "data_dir": tmp_path}
+
+    checks = await diagnose(settings, relay.transport())
+
+    assert [(check.name, check.status) for check in checks if check.status != "ok"] == [("history", "fail")]
+    assert "AIGC_IMAGE_DATA_DIR" in checks[-1].fix
+
+
+@pytest.mark.anyio
+async def test_in_process_a_bad_setting_skips_every_later_check(tmp_path: Path) -> None:
+    checks = await diagnose({"schema_profile": "fancy", "data_dir": tmp_path})
+
+    assert [(check.name, check.status) for check in checks][:2] == [("settings", "fail"), ("credentials", "skipped")]
+    assert checks[0].detail.startswith("AIGC_IMAGE_SCHEMA: ")
+
+
+@pytest.mark.anyio
+async def test_in_process_an_unwritable_data_folder_skips_the_history(tmp_path: Path, relay: FakeRelay) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    settings = {"api_key": CANARY_KEY, "base_url": "https://relay.test", "output_dir": tmp_path}
+
+    checks = await diagnose(settings | {"data_dir": blocker / "data"}, relay.transport())
+
+    assert [(check.name, check.status) for check in checks if check.status != "ok"] == [
+        ("data folder", "fail"),
+        ("history", "skipped"),
+    ]
+
+
+def test_main_prints_one_line_per_check_and_exits_1_when_one_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    settings = {"api_key": CANARY_KEY, "base_url": closed, "output_dir": tmp_path, "data_dir": tmp_path}
+
+    code = doctor_main(settings, as_json=False)
+
+    shown = capsys.readouterr().out
+    assert code == 1
+    assert shown.splitlines()[-1] == "Not ready: fix the ✗ lines above."
+    assert [text[0] for text in shown.splitlines() if not text.startswith(" ")][:-1] == list("✓✓✗--✓✓✓")
