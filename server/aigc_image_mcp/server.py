@@ -25,6 +25,7 @@ from .config import Settings
 from .errors import AigcImageError, RelayError
 from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
 from .images import EXTENSIONS, kind_name
+from .listing import list_saved_images
 from .pictures import allowed_folders, base64_hint, embed, has_local
 from .render import task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
@@ -154,6 +155,7 @@ def build_server(
             description="A generated image, full size, from this server's local copy.",
             mime_type=kind,
         )(_image_reader(kind))
+    list_saved_images(server, IMAGE_URI, SERVED)
     return server
 
 
