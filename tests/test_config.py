@@ -1,4 +1,5 @@
-"""Settings as a user types them: any case and spaces around a choice, and errors that name the variable to change."""
+"""Settings as a user types them: any case and spaces around a choice, errors that name the variable to change,
+lists, folders and defaults."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from aigc_image_mcp.config import Settings
 
+from .conftest import make_settings
 from .http_server import START_TIMEOUT, clean_env
 
+TOKEN = "tok-0123456789abcdef"  # noqa: S105 - a test token
 SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
 
 
@@ -119,3 +123,47 @@ def _read_all(fd: int) -> bytes:
     except OSError:  # the terminal reports EIO once the server, its last user, has gone
         pass
     return data
+
+
+def test_lists_come_comma_separated_and_short_tokens_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIGC_IMAGE_ALLOWED_HOSTS", " a.example , b.example:8443 ,")
+    monkeypatch.setenv("AIGC_IMAGE_HTTP_TOKENS", f"{TOKEN},{TOKEN}2")
+
+    settings = Settings()
+
+    assert settings.allowed_hosts == ("a.example", "b.example:8443")
+    assert [token.get_secret_value() for token in settings.http_tokens] == [TOKEN, f"{TOKEN}2"]
+    assert TOKEN not in repr(settings)
+    with pytest.raises(ValidationError, match="at least 16 characters") as refused:
+        make_settings(http_tokens="short-token")
+    assert "short-token" not in str(refused.value)
+
+
+def test_the_defaults_are_loopback_and_a_megabyte(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AIGC_IMAGE_HOST", "AIGC_IMAGE_MAX_BODY_BYTES", "AIGC_IMAGE_TRANSPORT"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = Settings()
+
+    assert (defaults.transport, defaults.host, defaults.port) == ("stdio", "127.0.0.1", 8000)
+    assert defaults.max_body_bytes == 1_048_576
+
+
+def test_unset_folders_default_to_the_users_pictures_and_data_folders(tmp_path: Path) -> None:
+    settings = make_settings(output_dir="", data_dir="  ", inline="")
+
+    assert settings.images_dir == tmp_path / "home" / "Pictures" / "aigc-image-mcp"
+    assert settings.history_file == tmp_path / "home" / ".local" / "share" / "aigc-image-mcp" / "history.sqlite3"
+    assert settings.inline is True
+
+
+def test_folders_given_with_a_tilde_are_expanded(tmp_path: Path) -> None:
+    settings = make_settings(output_dir="~/art", data_dir="~/state")
+
+    assert settings.images_dir == tmp_path / "home" / "art"
+    assert settings.history_file == tmp_path / "home" / "state" / "history.sqlite3"
+
+
+@pytest.mark.parametrize("path", ["/tencent-vod/v1/query", "tencent-vod/v1/query/{task_id}"])
+def test_a_query_path_without_a_leading_slash_and_task_id_is_refused(path: str) -> None:
+    with pytest.raises(ValueError, match="query_path"):
+        Settings.model_validate({"query_path": path})
