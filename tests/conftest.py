@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,43 @@ _UV_CACHE = os.environ.get("UV_CACHE_DIR") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "uv"
 )
 CANARY_KEY = "sk-canary-7f3a9c1e5b2d4068"
+
+
+# The server's folders in the developer's real home (images, history, config), read before any test moves HOME.
+_REAL_HOME = Path(os.path.expanduser("~"))
+_GUARDED = (
+    Path(os.environ.get("XDG_DATA_HOME") or _REAL_HOME / ".local" / "share") / "aigc-image-mcp",
+    Path(os.environ.get("XDG_CONFIG_HOME") or _REAL_HOME / ".config") / "aigc-image-mcp",
+    _REAL_HOME / "Pictures" / "aigc-image-mcp",
+)
+_HOME_VARIABLES = ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_PICTURES_DIR")
+
+
+def _snapshot(folders: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
+    """Every path under `folders` with its mtime and size: creating, changing or removing anything there shows."""
+    seen: dict[str, tuple[int, int]] = {}
+    for folder in folders:
+        for path in (folder, *folder.rglob("*")) if folder.exists() else ():
+            stat = path.stat()
+            seen[str(path)] = (stat.st_mtime_ns, stat.st_size)
+    return seen
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_home_untouched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Before any fixture of any scope, HOME and the XDG folders point into the run's temp folder (module-scoped
+    servers start before the per-test fixture below); afterwards the run fails if the real home's folders changed."""
+    before = _snapshot(_GUARDED)
+    home = tmp_path_factory.mktemp("session-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UV_CACHE_DIR", _UV_CACHE)
+        patch.setenv("HOME", str(home))
+        for variable in _HOME_VARIABLES:
+            patch.delenv(variable, raising=False)
+        yield
+    after = _snapshot(_GUARDED)
+    changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+    assert not changed, f"the test run wrote into the real home: {changed}"
 
 
 @pytest.fixture
@@ -50,7 +87,7 @@ def _no_real_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Tools the tests launch (uv, for the bundle and packaging tests) keep using the real cache.
     monkeypatch.setenv("UV_CACHE_DIR", _UV_CACHE)
     monkeypatch.setenv("HOME", str(home))
-    for variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_PICTURES_DIR"):
+    for variable in _HOME_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
 
 

@@ -7,7 +7,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Generator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -80,6 +80,11 @@ def accepted(task_id: str = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c
     return httpx2.Response(200, json={"Response": {"TaskId": task_id, "RequestId": "req-1"}})
 
 
+def unknown_task(code: str = "InvalidParameterValue.TaskId", message: str = "TaskId not found") -> httpx2.Response:
+    """Tencent's answer (HTTP 200, its error envelope) about a TaskId it does not have, passed through by the relay."""
+    return httpx2.Response(200, json={"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "q-2"}})
+
+
 @dataclass
 class FakeRelay:
     """Records every request; answers submits from a script (default: accept with a fresh TaskId)."""
@@ -91,10 +96,14 @@ class FakeRelay:
     """Answers to the queries of a task, in turn; the last one repeats. Unscripted: finished, one image."""
     files: dict[str, Answer] = field(default_factory=lambda: {})
     """Answers to GET /files/<name>. Unscripted: a small PNG."""
+    keys: frozenset[str] = frozenset()
+    """The API keys the relay accepts; any other bearer gets 401. Empty: every key is accepted."""
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
         request.read()
         self.requests.append(request)
+        if self.keys and request.headers.get("authorization", "").removeprefix("Bearer ") not in self.keys:
+            return httpx2.Response(401, json={"error": {"message": "invalid token"}})
         route = self.routes.get((request.method, request.url.path))
         if route is not None:
             return route(request)
@@ -142,8 +151,8 @@ def _answer(answer: Answer) -> httpx2.Response:
 
 
 @contextmanager
-def serve(relay: Handler) -> Generator[str]:
-    """Serve `relay` over real HTTP on 127.0.0.1; yields the base URL."""
+def serve(relay: Handler, port: int = 0) -> Generator[str]:
+    """Serve `relay` over real HTTP on 127.0.0.1 (on a free port unless `port` is given); yields the base URL."""
 
     class _Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
@@ -166,7 +175,7 @@ def serve(relay: Handler) -> Generator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -187,3 +196,19 @@ async def relay_backend(handler: Handler, settings: Settings) -> AsyncGenerator[
 def answering(response: httpx2.Response) -> Handler:
     """A relay that gives `response` to every request."""
     return lambda request: response
+
+
+def main() -> None:
+    """`uv run python -m tests.fake_relay [port]`: a relay on 127.0.0.1 that accepts any key and finishes every task
+    at once with a small PNG, to try the server, a client and `doctor` without a QuickRouter key."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+    with serve(FakeRelay(), port) as url:
+        print(f"A fake relay at {url}: set QUICKROUTER_BASE_URL={url} and any QUICKROUTER_API_KEY. Ctrl+C stops it.")
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

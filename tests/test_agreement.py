@@ -23,7 +23,7 @@ TENCENT = load_catalog(backend="tencentcloud")
 VALIDATORS = {id(c): Draft202012Validator(input_schema(c, "full")) for c in (CATALOG, TENCENT)}
 VALIDATOR = VALIDATORS[id(CATALOG)]
 
-# The relay document (../shared/seed), written out by hand so that the catalog is checked against it, not itself.
+# The relay's API document (its create call), written out by hand so that the catalog is checked against it, not itself.
 SEED_MODELS = {("GEM", "2.5"), ("GEM", "3.0"), ("Qwen", "0925"), ("Hunyuan", "3.0")}
 SEED_RESOLUTIONS = ["720P", "1080P", "2K", "4K", "1024x1024", "2048x2048", "2304x1728", "2496x1664", "2560x1440",
                     "3024x1296", "4096x4096", "4694x3520", "4992x3328", "5404x3040", "6198x2656"]  # fmt: skip

@@ -13,22 +13,18 @@ import anyio
 import httpx2
 import pytest
 from mcp import MCPError
-from mcp.types import BlobResourceContents, CallToolResult, ImageContent, ResourceLink, TextContent
+from mcp.types import BlobResourceContents, CallToolResult, ImageContent, ResourceLink
 from PIL import Image
 
 from aigc_image_mcp.config import DEFAULT_INLINE_BUDGET
 
 from .conftest import Connect, saved_as
 from .fake_relay import FakeRelay, accepted, png, task_detail
+from .helpers import TASK, text_of
 
 pytestmark = pytest.mark.anyio
 
-TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 ARGUMENTS: dict[str, Any] = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
 def previews(result: CallToolResult) -> list[ImageContent]:

@@ -9,7 +9,7 @@ import pytest
 
 from aigc_image_mcp.fields import NON_BLANK_PATTERN, REFERENCE_PATTERN, TASK_ID, TASK_ID_PATTERN
 
-TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
+from .helpers import TASK
 
 
 @pytest.mark.parametrize(("task_id", "followable"), [(TASK, True), (f"{TASK}\n", False), ("a/b", False), ("", False)])

@@ -7,16 +7,13 @@ from typing import Any
 
 import httpx2
 import pytest
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
 from .conftest import CANARY_KEY, Connect, saved_as
 from .fake_relay import FakeRelay, accepted, png
+from .helpers import text_of
 
 pytestmark = pytest.mark.anyio
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
 async def call(connect: Connect, arguments: dict[str, Any], **settings: Any) -> CallToolResult:
@@ -263,9 +260,10 @@ async def test_the_api_key_appears_in_no_result_and_no_log(
 
 async def test_the_tool_tells_the_truth_about_itself(connect: Connect) -> None:
     async with connect() as client:
-        tool = next(tool for tool in (await client.list_tools()).tools if tool.name == "generate_image")
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
 
-    assert tool.name == "generate_image"
+    assert set(tools) == {"generate_image", "get_image_task", "list_image_tasks"}
+    tool = tools["generate_image"]
     assert tool.annotations is not None
     assert (tool.annotations.read_only_hint, tool.annotations.idempotent_hint) == (False, False)
     assert tool.annotations.open_world_hint is True

@@ -10,18 +10,18 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import CallToolResult, ImageContent
 from pydantic import SecretStr
 
 from aigc_image_mcp.arguments import parse_arguments
 from aigc_image_mcp.backends.quickrouter import QuickRouter
 from aigc_image_mcp.callers import Caller, fingerprint
 from aigc_image_mcp.catalog import load_catalog
-from aigc_image_mcp.config import Settings
 from aigc_image_mcp.tracker import Tracker
 
 from .conftest import CANARY_KEY, Connect, FakeClock, make_settings, saved_as
 from .fake_relay import FakeRelay, accepted, running, task_detail
+from .helpers import TASK, text_of
 from .stores import execute
 
 pytestmark = pytest.mark.anyio
@@ -31,13 +31,6 @@ pytestmark = pytest.mark.anyio
 def history_store(both_stores: dict[str, Any]) -> dict[str, Any]:
     """Every test here runs on the SQLite file and on PostgreSQL."""
     return both_stores
-
-
-TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
 def content(result: CallToolResult) -> dict[str, Any]:
@@ -179,27 +172,6 @@ async def test_the_history_holds_a_fingerprint_of_the_key_never_the_key(
         stored = b"".join(path.read_bytes() for path in folders["data_dir"].iterdir())
         assert CANARY_KEY.encode() not in stored
     assert fingerprint(SecretStr(CANARY_KEY)) != fingerprint(SecretStr(CANARY_KEY + "x"))
-
-
-def test_unset_folders_default_to_the_users_pictures_and_data_folders(tmp_path: Path) -> None:
-    settings = make_settings(output_dir="", data_dir="  ", inline="")
-
-    assert settings.images_dir == tmp_path / "home" / "Pictures" / "aigc-image-mcp"
-    assert settings.history_file == tmp_path / "home" / ".local" / "share" / "aigc-image-mcp" / "history.sqlite3"
-    assert settings.inline is True
-
-
-def test_folders_given_with_a_tilde_are_expanded(tmp_path: Path) -> None:
-    settings = make_settings(output_dir="~/art", data_dir="~/state")
-
-    assert settings.images_dir == tmp_path / "home" / "art"
-    assert settings.history_file == tmp_path / "home" / "state" / "history.sqlite3"
-
-
-@pytest.mark.parametrize("path", ["/tencent-vod/v1/query", "tencent-vod/v1/query/{task_id}"])
-def test_a_query_path_without_a_leading_slash_and_task_id_is_refused(path: str) -> None:
-    with pytest.raises(ValueError, match="query_path"):
-        Settings.model_validate({"query_path": path})
 
 
 async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_records_it(

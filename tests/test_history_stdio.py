@@ -15,21 +15,14 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp.types import CallToolResult, TextContent
 
 from .conftest import CANARY_KEY
 from .fake_relay import FakeRelay, accepted, png, serve
+from .helpers import TASK, structured
 
 pytestmark = pytest.mark.anyio
 
 SCRIPT = Path(sys.executable).with_name("aigc-image-mcp")
-TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    text = "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-    assert result.structured_content is not None, text
-    return result.structured_content
 
 
 @pytest.fixture

@@ -14,28 +14,19 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client, MCPError
-from mcp.types import BlobResourceContents, CallToolResult, ImageContent, ResourceLink, TextContent
+from mcp.types import BlobResourceContents, ImageContent, ResourceLink
 from PIL import Image
 
 from aigc_image_mcp.server import build_server
 
 from .conftest import Connect, FakeClock, make_settings, saved_as
 from .fake_relay import FakeRelay, accepted, png, serve, task_detail
+from .helpers import TASK, structured, text_of
 from .hostile import bomb_png, gradient_png, mutations
 
 pytestmark = pytest.mark.anyio
 
-TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 ARGUMENTS: dict[str, Any] = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert result.structured_content is not None, text_of(result)
-    return result.structured_content
 
 
 def finish_with(relay: FakeRelay, *urls: str, task: str = TASK) -> None:

@@ -17,10 +17,11 @@ import anyio
 import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
 from .conftest import CANARY_KEY
 from .fake_relay import SUBMIT_PATH, FakeRelay, accepted, running, serve, task_detail
+from .helpers import text_of
 from .http_server import START_TIMEOUT, RunningServer, Served, clean_env, command, http_server, mcp_client, served
 
 pytestmark = pytest.mark.anyio
@@ -61,10 +62,6 @@ def shared_key() -> Iterator[Served]:
         AIGC_IMAGE_BODY_TIMEOUT="0.5",
     ) as it:
         yield it
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
 def post(server: RunningServer, body: Any = INITIALIZE, **headers: str) -> httpx2.Response:

@@ -27,7 +27,10 @@ from .toolchain import NAME, OFFLINE, ROOT, TIMEOUT, child_env, missing, pyproje
 
 pytestmark = pytest.mark.anyio
 VERSION = __version__
-WARM_CACHE = f"run `uv tool run --from <the wheel> {NAME} --version` once online to fill uv's cache"
+WARM_CACHE = (
+    f"build the wheel with `uv build --out-dir dist`, then run `uv tool run --from dist/<the wheel> {NAME} --version` "
+    "once online to fill uv's cache"
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +93,7 @@ def offline(command: list[str], **env: str) -> None:
         command, env=child_env(**OFFLINE, **env), capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
     if done.returncode != 0 and "network was disabled" in done.stderr:
-        missing("the packages in uv's cache", WARM_CACHE)
+        missing("the wheel's dependencies are not in uv's cache (offline), so the wheel", WARM_CACHE)
     if done.returncode != 0:
         pytest.fail(f"{' '.join(command)} exited {done.returncode}\n{done.stderr}")
 

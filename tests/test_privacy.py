@@ -6,30 +6,21 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
 
 import pytest
-from mcp.types import BlobResourceContents, CallToolResult, ImageContent, TextContent
+from mcp.types import BlobResourceContents, CallToolResult, ImageContent
 from pydantic import SecretStr
 
 from aigc_image_mcp.callers import fingerprint
 
 from .fake_relay import png
+from .helpers import structured, text_of
 from .http_server import mcp_client, served
 
 pytestmark = pytest.mark.anyio
 
 KEY, OTHER_KEY = "sk-remote-caller-0001", "sk-remote-caller-0002"
 GENERATE = {"model": "GEM-3.0", "prompt": "fox", "wait_seconds": 10}
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert result.structured_content is not None, text_of(result)
-    return result.structured_content
 
 
 def files_in(folder: Path) -> list[Path]:

@@ -14,10 +14,10 @@ from aigc_image_mcp.wire import SubmitRequest
 
 from .conftest import CANARY_KEY, make_settings
 from .fake_relay import answering, relay_backend
+from .helpers import TASK
 
 pytestmark = pytest.mark.anyio
 
-TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 REQUEST = SubmitRequest(model_name="GEM", model_version="3.0", prompt="a red fox in snow")
 SETTINGS = make_settings()
 CALLER = caller_of(SETTINGS, None, remote=False)

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx2
 import pytest
-from mcp.types import CallToolResult, TextContent
 
 from aigc_image_mcp.errors import QuotaError
 from aigc_image_mcp.history import open_history
@@ -18,6 +17,7 @@ from aigc_image_mcp.quota import Quota
 
 from .conftest import Connect, make_settings
 from .fake_relay import FakeRelay
+from .helpers import text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -27,10 +27,6 @@ GENERATE = {"model": "GEM-3.0", "prompt": "fox", "wait_seconds": 0}
 @pytest.fixture
 def history_store(both_stores: dict[str, Any]) -> dict[str, Any]:
     return both_stores
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
 async def test_past_the_daily_limit_nothing_is_sent_and_the_refusal_says_used_limit_and_reset(

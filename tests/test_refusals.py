@@ -6,20 +6,16 @@ from typing import Any
 
 import pytest
 from mcp import MCPError
-from mcp.types import CallToolResult, TextContent
 
 from .conftest import Connect
 from .fake_relay import FakeRelay
+from .helpers import text_of
 
 pytestmark = pytest.mark.anyio
 
 HUGE = 10**400  # past a float's range: float(HUGE) raises OverflowError
 NESTED = "[" * 1000 + "]" * 1000  # past json's recursion limit
 ARGS = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
 @pytest.mark.parametrize(

@@ -8,26 +8,20 @@ from collections import deque
 from collections.abc import Generator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.to_thread
 import httpx2
 import pytest
-from mcp.types import CallToolResult
 
 from .conftest import CANARY_KEY
 from .fake_relay import QUERY_PREFIX, FakeRelay, accepted, running, serve
+from .helpers import structured
 from .http_server import RunningServer, clean_env, http_server, mcp_client
 
 pytestmark = pytest.mark.anyio
 
 FIRST, SECOND = "1-AigcImageTask-first", "1-AigcImageTask-second"
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert result.structured_content is not None, result.content
-    return result.structured_content
 
 
 class WatchedRelay:

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from aigc_image_mcp.results import HistoryEntry, ImageFile, TaskList, TaskResult, output_schema
 
 from .conftest import accepts
+from .helpers import TASK
 
-TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 DONE = TaskResult(
     task_id=TASK,
     model="GEM-3.0",

@@ -1,4 +1,5 @@
-"""The served input schemas: the portable one obeys every rule of client-compat.md; the full one states the rules."""
+"""The served input schemas: the portable one obeys every rule of the shape all clients accept; the full one states
+the rules."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .conftest import Connect, accepts
 
 pytestmark = pytest.mark.anyio
 
-# The keys a Gemini `parameters` host accepts (client-compat.md, ecosystem.md §1.4).
+# The keys a Gemini `parameters` host accepts (others answer HTTP 400 "Unknown name").
 GEMINI_KEYS = {
     "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties", "required",
     "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf", "propertyOrdering",
@@ -28,7 +29,7 @@ MODEL_IDS = load_catalog().ids
 
 
 def portability_problems(schema: dict[str, Any], *, per_model: bool = True) -> list[str]:
-    """Every way `schema` breaks a rule of client-compat.md's portable shape; empty when it obeys them all."""
+    """Every way `schema` breaks a rule of the portable shape; empty when it obeys them all."""
     problems: list[str] = []
     Draft202012Validator.check_schema(schema)
     if set(schema) != {"type", "properties", "required"} or schema["type"] != "object":

@@ -13,10 +13,10 @@ from aigc_image_mcp.callers import caller_of
 
 from .conftest import make_settings
 from .fake_relay import answering, relay_backend
+from .helpers import TASK
 
 pytestmark = pytest.mark.anyio
 
-TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 URL = "https://vod.example/fox.png"
 
 

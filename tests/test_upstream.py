@@ -14,26 +14,17 @@ from typing import Any
 
 import httpx2
 import pytest
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
 from .conftest import CANARY_KEY, Connect
 from .fake_relay import FakeRelay, accepted, running, task_detail
+from .helpers import TASK, structured, text_of
 
 pytestmark = pytest.mark.anyio
 
-TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 ARGS: dict[str, Any] = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
 ESCAPED_KEY = "".join(f"\\u{ord(char):04x}" for char in CANARY_KEY)
 """The key as JSON can spell it, every character escaped: a scrub of the raw text would miss it."""
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert result.structured_content is not None, text_of(result)
-    return result.structured_content
 
 
 def everything(result: CallToolResult) -> str:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
+from typing import NoReturn
 
 from pydantic import ValidationError
 
 from . import __version__
-from .config import Settings
+from .config import Settings, variable_of
 from .errors import AigcImageError
 from .server import NAME, build_server
 
@@ -18,8 +22,15 @@ from .server import NAME, build_server
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `aigc-image-mcp` and `python -m aigc_image_mcp`."""
     flags = _parser().parse_args(argv)
+    overrides = {
+        name: value for name, value in vars(flags).items() if value is not None and name in Settings.model_fields
+    }
+    if flags.command == "doctor":
+        from .doctor import main as doctor
+
+        sys.exit(doctor(overrides, flags.json))
     try:
-        settings = Settings(**{name: value for name, value in vars(flags).items() if value is not None})
+        settings = Settings(**overrides)
     except ValidationError as exc:
         sys.exit(f"{NAME}: invalid configuration:\n{_describe(exc)}")
     # stdout carries the protocol on stdio; logs go to stderr, and the SDK's own setup finds this one in place.
@@ -36,15 +47,43 @@ def main(argv: Sequence[str] | None = None) -> None:
 
             from .stdio import serve_stdio
 
+            _in_a_terminal()
             anyio.run(serve_stdio, build_server(settings))
     except AigcImageError as exc:
         sys.exit(f"{NAME}: {exc}")
 
 
+def _in_a_terminal() -> None:
+    """A person started the server by hand: say in one line what it is, and let Ctrl+C quit at once. (On stdio the
+    SDK reads stdin in a worker thread that a first Ctrl+C cannot stop; a second one would end in a traceback.)"""
+    if not sys.stdin.isatty():
+        return
+    signal.signal(signal.SIGINT, _quit)
+    print(  # noqa: T201 - stderr: stdout belongs to the protocol
+        f"{NAME} {__version__}: an MCP server that an MCP client (Claude Desktop, Claude Code, Cursor, VS Code) starts "
+        f"and talks to over stdin/stdout; add it to your client as the README says. Check the set-up: {NAME} doctor. "
+        "Ctrl+C quits.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _quit(signum: int, frame: FrameType | None) -> NoReturn:
+    # Nothing is lost: the history commits every change as it happens, and no client is attached to a terminal.
+    sys.stderr.write("\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=NAME, description="MCP server for Tencent VOD AIGC image generation.")
     parser.add_argument("--version", action="version", version=f"{NAME} {__version__}")
-    parser.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or http: MCP at /mcp")
+    parser.add_argument(
+        "command", nargs="?", choices=["doctor"], help="doctor: check the set-up (settings, key, relay, folders)"
+    )
+    parser.add_argument("--json", action="store_true", help="doctor: the report as JSON, for scripts")
+    # No argparse choices: the settings take the value in any case, as they do from the environment.
+    parser.add_argument("--transport", help="stdio (default) or http: MCP at /mcp")
     parser.add_argument("--host", help="address to listen on over http (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on over http (default 8000)")
     parser.add_argument("--workers", type=int, help="worker processes over http (default 1)")
@@ -52,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _describe(exc: ValidationError) -> str:
-    return "\n".join(f"- {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return "\n".join(f"- {variable_of(str(e['loc'][0])) if e['loc'] else 'settings'}: {e['msg']}" for e in exc.errors())
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, cast, get_args, get_origin
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.quickrouter.ai"
@@ -162,6 +162,14 @@ class Settings(BaseSettings):
         items = cast(dict[str, Any], data).items()
         return {key: value for key, value in items if not (isinstance(value, str) and _is_unset(value))}
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _forgiving_choices(cls, value: object, info: ValidationInfo) -> object:
+        # Every setting with a fixed set of values (a Literal, or a yes/no) takes any case and surrounding spaces:
+        # a bundle's settings field is free text, and "Full" or " portable" must not stop the server.
+        field = cls.model_fields.get(info.field_name or "")
+        return value if field is None else forgiving(value, field.annotation)
+
     @model_validator(mode="after")
     def _one_backend(self) -> Settings:
         # AIGC_IMAGE_BACKEND unset: the backend whose credentials are present; both present is ambiguous.
@@ -244,6 +252,29 @@ class Settings(BaseSettings):
         import platformdirs
 
         return platformdirs.user_data_path(APP_DIR, appauthor=False) / "history.sqlite3"
+
+
+def forgiving(value: object, annotation: object) -> object:
+    """`value` as the choice of `annotation` (a Literal of strings, or bool) it names in any case, spaces around."""
+    if not isinstance(value, str):
+        return value
+    if annotation is bool:
+        return value.strip()
+    if get_origin(annotation) is Literal:
+        choices = {str(choice).casefold(): choice for choice in get_args(annotation)}
+        return choices.get(value.strip().casefold(), value)
+    return value
+
+
+def variable_of(field_name: str) -> str:
+    """The environment variable that sets `field_name` (errors name it: it is what the user can change)."""
+    field = Settings.model_fields.get(field_name)
+    alias = field.validation_alias if field is not None else None
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    if field is None and field_name.isupper():
+        return field_name  # already a variable's name
+    return f"AIGC_IMAGE_{field_name.upper()}"
 
 
 def _is_unset(value: str) -> bool:

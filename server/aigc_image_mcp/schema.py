@@ -1,7 +1,7 @@
 """Builds generate_image's input schema and description from the catalog, in two profiles.
 
-portable: the flat shape every client accepts (../shared/docs/client-compat.md); cross-field rules are in the
-descriptions and enforced by arguments.py.
+portable: the flat shape every client and model provider accepts (no root combinators, no nullable unions, no $ref,
+no nested objects); cross-field rules are in the descriptions and enforced by arguments.py.
 full: the same properties plus one root if/then/else chain keyed on `model` that states every per-model rule.
 """
 

@@ -37,6 +37,7 @@ from .fields import (
 )
 from .gallery import ViewInToolsList, gallery, shown
 from .images import EXTENSIONS, kind_name
+from .listing import list_saved_images
 from .pictures import allowed_folders, base64_hint, embed, has_local
 from .polling import RealClock
 from .render import task_list, task_result
@@ -180,6 +181,7 @@ def build_server(
             description="A generated image, full size, from this server's local copy.",
             mime_type=kind,
         )(_image_reader(kind))
+    list_saved_images(server, IMAGE_URI, SERVED)
     return server
 
 

@@ -1,0 +1,252 @@
+"""`aigc-image-mcp doctor`: checks, in the order a first call needs them, what a user most often gets wrong, each
+with the fix. Only calls that cost nothing: the upstream is asked about a task that does not exist, and its answer
+says whether it is reachable, takes the credentials, and has the query route. Secrets are named, never shown."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import SecretStr, ValidationError
+
+from .callers import Caller, caller_of
+from .config import Settings, variable_of
+from .errors import (
+    AigcImageError,
+    ConfigError,
+    HistoryError,
+    RelayAuthError,
+    RelayConnectionError,
+    RelayRateLimitError,
+    RelayRejectedError,
+    UpstreamError,
+)
+
+if TYPE_CHECKING:
+    import httpx2
+
+PROBE_TASK_ID = "aigc-image-mcp-doctor-no-such-task"
+"""The TaskId doctor asks about: no upstream has it, so a healthy one answers "no such task"."""
+# Tencent's codes for "no such task" (the healthy answer here), and for credentials it refused.
+_UNKNOWN_TASK = ("InvalidParameterValue.TaskId", "ResourceNotFound")
+_REFUSED = ("AuthFailure", "UnauthorizedOperation", "FailedOperation.InvalidAccount", "FailedOperation.InvalidVodUser")
+_AFTER_SETTINGS = ("credentials", "upstream", "credentials accepted", "query route", "data folder", "output folder",
+                   "history")  # fmt: skip
+Status = Literal["ok", "fail", "skipped"]
+Query = Callable[[str], Awaitable[object]]
+"""One look at a task by TaskId: the backend's query, bound to the caller."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report: what was checked, how it went, and what to do when it failed."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def settings_checks(overrides: Mapping[str, Any]) -> tuple[Settings | None, list[Check]]:
+    """The settings from the environment (and `overrides`, the command line's flags): one line per problem."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        checks = [_bad_setting(error["loc"], error["msg"]) for error in exc.errors()]
+        return None, checks
+    return settings, [Check("settings", "ok", "every setting is valid")]
+
+
+def credential_check(settings: Settings) -> tuple[Caller | None, Check]:
+    """Which backend, and which credentials it found: by the variable's name only."""
+    try:
+        caller = caller_of(settings, None, remote=False)
+    except ConfigError:
+        return None, Check("credentials", "fail", f"backend {settings.backend}; none found", _no_credentials(settings))
+    return caller, Check("credentials", "ok", f"backend {settings.backend}; found {_credentials_hint(settings)}")
+
+
+async def upstream_checks(settings: Settings, query: Query) -> list[Check]:
+    """Reachable, credentials accepted, query route present: from one query of a task that does not exist."""
+    where = f"{settings.backend} at {settings.base_url}"
+    try:
+        await query(PROBE_TASK_ID)
+    except UpstreamError as exc:
+        return _classify_upstream(settings, where, exc)
+    except AigcImageError as exc:
+        return _classify_relay(settings, where, exc)
+    return _all_good(settings, where)
+
+
+def folder_check(name: str, folder: Path, variable: str) -> Check:
+    """Whether a file can be created in `folder` (made if missing)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        fix = f"set {variable} to a folder this user can write to, or fix the permissions of {folder}"
+        return Check(name, "fail", f"{folder} is not writable ({type(exc).__name__}: {exc.strerror or exc})", fix)
+    return Check(name, "ok", f"{folder} is writable")
+
+
+async def history_check(settings: Settings) -> Check:
+    """Whether the task history (SQLite, or PostgreSQL when configured) opens and reads."""
+    from .history import open_history
+
+    try:
+        history = open_history(settings)
+    except ConfigError as exc:
+        return Check("history", "fail", str(exc), "install what it names, or unset AIGC_IMAGE_DATABASE_URL")
+    try:
+        await history.recent("doctor", 1)
+    except HistoryError as exc:
+        return Check("history", "fail", str(exc), _HISTORY_FIX)
+    finally:
+        await history.aclose()
+    return Check("history", "ok", f"{history.where} opens")
+
+
+_HISTORY_FIX = "set AIGC_IMAGE_DATA_DIR to a writable folder (or fix AIGC_IMAGE_DATABASE_URL), or move the file"
+
+
+def skipped(*names: str, why: str) -> list[Check]:
+    return [Check(name, "skipped", why) for name in names]
+
+
+def report(checks: list[Check], as_json: bool) -> str:
+    """The report: one line per check (✓, ✗ with the fix, or - skipped), or JSON for scripts."""
+    if as_json:
+        return json.dumps({"ok": passed(checks), "checks": [asdict(check) for check in checks]}, indent=2)
+    marks = {"ok": "✓", "fail": "✗", "skipped": "-"}
+    lines = [f"{marks[c.status]} {c.name}: {c.detail}" + (f"\n    fix: {c.fix}" if c.fix else "") for c in checks]
+    verdict = "Ready: a call has everything it needs." if passed(checks) else "Not ready: fix the ✗ lines above."
+    return "\n".join([*lines, verdict])
+
+
+def passed(checks: list[Check]) -> bool:
+    return all(check.status == "ok" for check in checks)
+
+
+def _bad_setting(loc: tuple[int | str, ...], message: str) -> Check:
+    variable = variable_of(str(loc[0])) if loc else "settings"
+    return Check("settings", "fail", f"{variable}: {message}", f"change {variable}, or unset it for the default")
+
+
+def _no_credentials(settings: Settings) -> str:
+    if settings.transport == "http":
+        return (
+            "no key on the server: each HTTP client sends its own key (pass-through). To check a key, run "
+            "QUICKROUTER_API_KEY=<the key> aigc-image-mcp doctor"
+        )
+    return "set QUICKROUTER_API_KEY to your QuickRouter API key from your QuickRouter account (https://quickrouter.ai)"
+
+
+def _credentials_hint(settings: Settings) -> str:
+    found = [variable_of(name) for name, value in settings if isinstance(value, SecretStr) and name != "http_tokens"]
+    return " and ".join(found) or "the credentials"
+
+
+def _all_good(settings: Settings, where: str) -> list[Check]:
+    return [
+        Check("upstream", "ok", f"{where} answers"),
+        Check("credentials accepted", "ok", f"{_credentials_hint(settings)} accepted"),
+        Check("query route", "ok", f"GET {settings.query_path} answers"),
+    ]
+
+
+def _classify_upstream(settings: Settings, where: str, exc: UpstreamError) -> list[Check]:
+    if exc.code.startswith(_UNKNOWN_TASK):
+        return _all_good(settings, where)
+    reachable = Check("upstream", "ok", f"{where} answers")
+    if exc.code.startswith(_REFUSED):
+        fix = f"check {_credentials_hint(settings)}: {exc}"
+        return [reachable, Check("credentials accepted", "fail", f"refused ({exc.code})", fix), *_not_checked()]
+    route = Check("query route", "fail", str(exc), "see the upstream's message; run doctor again once it is solved")
+    return [reachable, Check("credentials accepted", "ok", "not refused"), route]
+
+
+def _classify_relay(settings: Settings, where: str, exc: AigcImageError) -> list[Check]:
+    reachable = Check("upstream", "ok", f"{where} answers")
+    if isinstance(exc, RelayAuthError):
+        fix = f"check {_credentials_hint(settings)}: a valid key with enough balance"
+        return [reachable, Check("credentials accepted", "fail", str(exc), fix), *_not_checked()]
+    if isinstance(exc, RelayRateLimitError):
+        return [reachable, Check("credentials accepted", "fail", str(exc), "wait a minute and run doctor again")]
+    if isinstance(exc, RelayRejectedError) and exc.status_code == 404:
+        fix = (
+            f"set AIGC_IMAGE_QUERY_PATH to the relay's task-query route (now {settings.query_path}), or check "
+            f"QUICKROUTER_BASE_URL (now {settings.base_url})"
+        )
+        route = Check("query route", "fail", f"GET {settings.query_path} is not found (HTTP 404)", fix)
+        return [reachable, *skipped("credentials accepted", why="the query route is missing"), route]
+    if isinstance(exc, RelayRejectedError):
+        return [reachable, Check("query route", "fail", str(exc), "see the upstream's message")]
+    fix = "check QUICKROUTER_BASE_URL (the relay's API, e.g. https://api.quickrouter.ai) and the network"
+    if isinstance(exc, RelayConnectionError):
+        detail = f"{where} cannot be reached: {exc}"
+    else:
+        detail = f"{where} did not answer as the relay's API does: {exc}"
+    return [Check("upstream", "fail", detail, fix), *skipped("credentials accepted", "query route", why="no answer")]
+
+
+def _not_checked() -> list[Check]:
+    return skipped("query route", why="the credentials were refused first")
+
+
+async def diagnose(overrides: Mapping[str, Any], transport: httpx2.AsyncBaseTransport | None = None) -> list[Check]:
+    """Every check, in order; a check whose premise failed is skipped. `transport` replaces the network in tests."""
+    settings, checks = settings_checks(overrides)
+    if settings is None:
+        return [*checks, *skipped(*_AFTER_SETTINGS, why="the settings do not parse")]
+    caller, credentials = credential_check(settings)
+    checks.append(credentials)
+    if caller is None:
+        checks += skipped("upstream", "credentials accepted", "query route", why="no credentials to check")
+    else:
+        checks += await _ask_upstream(settings, caller, transport)
+    data = folder_check("data folder", settings.history_file.parent, "AIGC_IMAGE_DATA_DIR")
+    output = folder_check("output folder", settings.images_dir, "AIGC_IMAGE_OUTPUT_DIR")
+    history = await history_check(settings) if data.status == "ok" else skipped("history", why="no data folder")[0]
+    return [*checks, data, output, history]
+
+
+def main(overrides: Mapping[str, Any], as_json: bool) -> int:
+    """Run every check, print the report; 0 only when a call has everything it needs."""
+    import anyio
+
+    checks = anyio.run(diagnose, overrides)
+    print_report(checks, as_json)
+    return 0 if passed(checks) else 1
+
+
+async def _ask_upstream(settings: Settings, caller: Caller, transport: httpx2.AsyncBaseTransport | None) -> list[Check]:
+    import httpx2
+
+    from . import __version__
+    from .backends import open_backend
+
+    async with httpx2.AsyncClient(
+        base_url=settings.base_url,
+        timeout=httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
+        headers={"User-Agent": f"aigc-image-mcp/{__version__} doctor", "Accept": "application/json"},
+        transport=transport,
+    ) as http:
+        backend = open_backend(settings, http)
+        try:
+            return await upstream_checks(settings, lambda task_id: backend.query(task_id, caller))
+        finally:
+            await backend.aclose()
+
+
+def print_report(checks: list[Check], as_json: bool) -> None:
+    stdout: object = sys.stdout
+    if isinstance(stdout, io.TextIOWrapper):
+        stdout.reconfigure(errors="replace")  # ✓ and ✗ on a console that cannot show them
+    print(report(checks, as_json))  # noqa: T201 - the report is the command's output
