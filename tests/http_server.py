@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import AsyncGenerator, Generator
 from contextlib import asynccontextmanager, contextmanager
@@ -95,9 +96,18 @@ def command(*args: str) -> list[str]:
 def http_server(
     env: dict[str, str], *args: str, cmd: list[str] | None = None, workers: int = 1
 ) -> Generator[RunningServer]:
-    """Start the server (or `cmd`), wait until uvicorn listens and every worker has started, stop it afterwards."""
+    """Start the server (or `cmd`), wait until uvicorn listens and every worker has started, stop it afterwards.
+    Its history and images go to a temporary folder unless `env` names folders: never the real home's."""
+    with tempfile.TemporaryDirectory(prefix="aigc-image-http-") as folder:
+        own = {"AIGC_IMAGE_DATA_DIR": f"{folder}/data", "AIGC_IMAGE_OUTPUT_DIR": f"{folder}/images"}
+        with _started({**own, **env}, cmd or command(*args), workers) as server:
+            yield server
+
+
+@contextmanager
+def _started(env: dict[str, str], cmd: list[str], workers: int) -> Generator[RunningServer]:
     process = subprocess.Popen(
-        cmd or command(*args),
+        cmd,
         env=env,
         cwd=ROOT,
         stdin=subprocess.DEVNULL,

@@ -8,9 +8,11 @@ from collections import deque
 
 import httpx2
 import pytest
-from mcp.types import BlobResourceContents
+from mcp import Client
+from mcp.types import BlobResourceContents, Resource
 
 from aigc_image_mcp import listing
+from aigc_image_mcp.gallery import VIEW_URI
 
 from .conftest import Connect
 from .fake_relay import FakeRelay, accepted, png, rejected, task_detail
@@ -18,14 +20,20 @@ from .fake_relay import FakeRelay, accepted, png, rejected, task_detail
 pytestmark = pytest.mark.anyio
 
 
+async def saved_images(client: Client) -> list[Resource]:
+    """resources/list without the gallery view, which every server lists first."""
+    return [r for r in (await client.list_resources()).resources if str(r.uri) != VIEW_URI]
+
+
 def finishes(relay: FakeRelay, task_id: str, *names: str) -> None:
     relay.script.append(accepted(task_id))
     relay.queries[task_id] = deque([task_detail(task_id, urls=tuple(f"https://relay.test/files/{n}" for n in names))])
 
 
-async def test_a_new_server_lists_no_resources_only_the_image_templates(connect: Connect) -> None:
+async def test_a_new_server_lists_no_images_only_the_gallery_view_and_the_image_templates(connect: Connect) -> None:
     async with connect() as client:
-        assert (await client.list_resources()).resources == []
+        assert await saved_images(client) == []
+        assert [str(r.uri) for r in (await client.list_resources()).resources] == [VIEW_URI]
         assert (await client.list_resource_templates()).resource_templates
 
 
@@ -36,7 +44,7 @@ async def test_saved_images_are_listed_newest_first_and_read_back_in_full(connec
     async with connect() as client:
         await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "an old mill"})
         await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "a new bridge"})
-        listed = (await client.list_resources()).resources
+        listed = await saved_images(client)
         (contents,) = (await client.read_resource(listed[0].uri)).contents
 
     assert [str(resource.uri) for resource in listed] == [
@@ -55,7 +63,7 @@ async def test_another_key_does_not_see_these_images(connect: Connect, relay: Fa
     async with connect() as client:
         await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "mine"})
     async with connect(api_key="sk-someone-else-1234") as stranger:
-        assert (await stranger.list_resources()).resources == []
+        assert await saved_images(stranger) == []
 
 
 async def test_failed_tasks_and_images_not_saved_are_left_out(connect: Connect, relay: FakeRelay) -> None:
@@ -66,12 +74,12 @@ async def test_failed_tasks_and_images_not_saved_are_left_out(connect: Connect, 
     async with connect() as client:
         await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "lost"})
         await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "refused"})
-        assert (await client.list_resources()).resources == []
+        assert await saved_images(client) == []
 
 
 async def test_without_a_key_the_list_is_empty_not_an_error(connect: Connect) -> None:
     async with connect(api_key=None) as client:
-        assert (await client.list_resources()).resources == []
+        assert await saved_images(client) == []
 
 
 async def test_only_the_newest_tasks_are_listed(
@@ -82,7 +90,7 @@ async def test_only_the_newest_tasks_are_listed(
         for number in range(3):
             finishes(relay, f"task-{number}", f"{number}.png")
             await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": f"picture {number}"})
-        listed = (await client.list_resources()).resources
+        listed = await saved_images(client)
 
     assert [str(resource.uri) for resource in listed] == [
         "aigc-image://tasks/task-2/image-1.png",

@@ -23,6 +23,7 @@ from aigc_image_mcp.wire import FileInfo, SubmitRequest
 from .conftest import CANARY_KEY, Connect, FakeClock, make_settings
 from .fake_relay import FakeRelay, png
 from .http_server import mcp_client, served
+from .raw_rpc import in_memory
 
 
 def photo(path: Path, megabytes: int) -> Path:
@@ -135,6 +136,36 @@ async def test_over_stdio_a_local_picture_inside_the_clients_roots_reaches_the_r
     assert refused.is_error
     assert "is outside the folders" in refused.content[0].model_dump()["text"]
     assert len(relay.submits) == 1
+
+
+@pytest.mark.anyio
+async def test_on_2026_07_28_a_local_pictures_roots_come_through_an_input_request_before_anything_is_paid(
+    tmp_path: Path, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    inside, outside = tmp_path / "project", tmp_path / "other"
+    for folder in (inside, outside):
+        folder.mkdir()
+        (folder / "cat.png").write_bytes(png())
+    settings = make_settings(**folders, input_dirs=(tmp_path,))
+    server = build_server(settings, transport=relay.transport(), clock=FakeClock())
+    ask = {"model": "GEM-2.5", "prompt": "p", "wait_seconds": 0}
+    params = {"name": "generate_image", "arguments": ask | {"reference_images": [str(inside / "cat.png")]}}
+    other = {"name": "generate_image", "arguments": ask | {"reference_images": [str(outside / "cat.png")]}}
+    answer = {"inputResponses": {"roots": {"roots": [{"uri": inside.resolve().as_uri(), "name": "project"}]}}}
+    async with in_memory(server) as call:
+        first = (await call("tools/call", params, roots=True))["result"]
+        submitted_before = len(relay.submits)
+        second = (await call("tools/call", params | answer, roots=True))["result"]
+        refused = (await call("tools/call", other | answer, roots=True))["result"]
+
+    assert first["resultType"] == "input_required"
+    assert first["inputRequests"]["roots"]["method"] == "roots/list"
+    assert submitted_before == 0
+    assert not second.get("isError"), second
+    assert len(relay.submits) == 1
+    assert decoded(relay.submits[0]["file_infos"][0]["base64"]).size == (64, 48)
+    assert refused["isError"]
+    assert "is outside the folders" in refused["content"][0]["text"]
 
 
 @pytest.mark.anyio

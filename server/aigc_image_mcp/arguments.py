@@ -20,11 +20,13 @@ from .fields import (
     MODEL,
     NON_BLANK_PATTERN,
     OUTPUT_IMAGE_COUNT,
+    OVERWRITE,
     REFERENCE_DESCRIPTIONS,
     REFERENCE_IMAGES,
     REFERENCE_PATTERN,
     REQUIRED,
     RESOLUTION,
+    SAVE_AS,
     SCENE_TYPE,
     TASK_ID,
     TASK_ID_PATTERN,
@@ -35,21 +37,24 @@ from .wire import FileInfo, OutputConfig, SubmitRequest
 
 TOOL = "generate_image"
 _OUTPUT_PER_MODEL = (RESOLUTION, ASPECT_RATIO, OUTPUT_IMAGE_COUNT)
+# Arguments that steer this server, checked here and never sent upstream.
+_STEERING = {argument.name: argument for argument in (WAIT_SECONDS, SAVE_AS, OVERWRITE)}
 
 
 def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
     """The model and the request for valid arguments; ArgumentsError listing every problem otherwise."""
     arguments = {name: _decode_array(name, value) for name, value in raw.items()}
     by_name = {argument.name: argument for argument in catalog.shared}
-    known = {*by_name, *catalog.per_model, WAIT_SECONDS.name}
+    known = {*by_name, *catalog.per_model, *_STEERING}
     names = ", ".join(sorted(known))
     problems = [f"{name}: unknown argument; the arguments are {names}" for name in arguments if name not in known]
     problems += [f"{name}: required" for name in REQUIRED if name not in arguments]
     problems += [
         p for name, value in arguments.items() if name in by_name for p in _check(by_name[name], value, catalog)
     ]
-    if WAIT_SECONDS.name in arguments:
-        problems += _check_integer(WAIT_SECONDS, arguments[WAIT_SECONDS.name])
+    problems += [
+        p for name, value in arguments.items() if name in _STEERING for p in _check(_STEERING[name], value, None)
+    ]
     spec = _model(arguments, catalog, problems)
     problems += _check_per_model({k: v for k, v in arguments.items() if k in known}, spec)
     if problems or spec is None:
@@ -91,6 +96,8 @@ def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]
     name = argument.name
     if argument.kind == "integer":
         return _check_integer(argument, value)
+    if argument.kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{name}: must be true or false, got {_show(value)}"]
     if not isinstance(value, str):
         return [f"{name}: must be a string, got {_show(value)}"]
     if not _is_unicode(value):

@@ -16,7 +16,7 @@ class Argument:
     """One flat argument: its JSON type, its limits, and the copy the model reads."""
 
     name: str
-    kind: Literal["string", "integer", "array"]
+    kind: Literal["string", "integer", "array", "boolean"]
     description: str
     min_length: int | None = None
     max_length: int | None = None
@@ -146,6 +146,20 @@ WAIT_AGAIN = Argument(
     f"Seconds to wait for a running task to finish (default {DEFAULT_WAIT}, at most 55). 0 checks once.",
     minimum=0,
     maximum=55,
+)
+SAVE_AS = Argument(
+    "save_as",
+    "string",
+    "Also write the image to this file (e.g. public/hero.webp); .png, .jpg, .jpeg or .webp picks the format. A "
+    "relative path starts at the client's first root (its project), else at this server's output folder, "
+    "and must stay inside them. More images: name-2.png, name-3.png. Local (stdio) use only.",
+    min_length=1,
+    max_length=1024,
+)
+OVERWRITE = Argument(
+    "overwrite",
+    "boolean",
+    "true replaces an existing file at save_as; otherwise such a call is refused before anything is paid.",
 )
 TASK_ID = Argument(
     "task_id",

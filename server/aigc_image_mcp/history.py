@@ -37,6 +37,16 @@ class Listing:
         )
 
 
+@dataclass(frozen=True)
+class Record:
+    """A task with its dates, and whether its MCP task was cancelled (which stops following it, not the task)."""
+
+    task: TaskResult
+    created_at: str
+    updated_at: str
+    cancelled: bool
+
+
 class HistoryStore(Protocol):
     """Where the history lives. The tracker knows only this."""
 
@@ -51,6 +61,14 @@ class HistoryStore(Protocol):
 
     async def get(self, owner: str, task_id: str) -> TaskResult | None:
         """The task as last saved, if this owner has it."""
+        ...
+
+    async def record(self, owner: str, task_id: str) -> Record | None:
+        """The task with its dates and whether its MCP task was cancelled, if this owner has it."""
+        ...
+
+    async def cancel(self, owner: str, task_id: str) -> None:
+        """Remember that this owner cancelled the MCP task of `task_id` (again is harmless)."""
         ...
 
     async def recent(self, owner: str, limit: int, status: str | None = None) -> Listing:
@@ -98,6 +116,12 @@ def parse_task(text: str, where: str) -> TaskResult:
         return TaskResult.model_validate_json(text)
     except ValidationError as exc:
         raise HistoryError(f"The task history at {where} holds a record this version cannot read.") from exc
+
+
+def record_of(row: tuple[str, str, str, object], where: str) -> Record:
+    """A row of RECORD (result, created_at, updated_at, cancelled) as a Record."""
+    result, created_at, updated_at, cancelled = row
+    return Record(parse_task(result, where), created_at, updated_at, bool(cancelled))
 
 
 def stored_form(task: TaskResult) -> str:

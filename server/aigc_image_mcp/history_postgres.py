@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from . import history_schema as schema
 from .errors import HistoryError
-from .history import Listing, listing, parse_task, stored_form
+from .history import Listing, Record, listing, parse_task, record_of, stored_form
 from .results import TaskResult
 
 _POOL_SIZE = 10
@@ -34,9 +34,19 @@ def _native(statement: str) -> LiteralString:
     return cast(LiteralString, re.sub(r":(\w+)", r"%(\1)s", statement))
 
 
-_SAVE, _GET, _RECENT, _RECENT_IN, _TAKE_SLOT, _GIVE_BACK, _USED = map(
+_SAVE, _GET, _RECORD, _CANCEL, _RECENT, _RECENT_IN, _TAKE_SLOT, _GIVE_BACK, _USED = map(
     _native,
-    (schema.SAVE, schema.GET, schema.RECENT, schema.RECENT_IN, schema.TAKE_SLOT, schema.GIVE_BACK, schema.USED),
+    (
+        schema.SAVE,
+        schema.GET,
+        schema.RECORD,
+        schema.CANCEL,
+        schema.RECENT,
+        schema.RECENT_IN,
+        schema.TAKE_SLOT,
+        schema.GIVE_BACK,
+        schema.USED,
+    ),
 )
 
 
@@ -62,6 +72,13 @@ class PostgresHistory:
     async def get(self, owner: str, task_id: str) -> TaskResult | None:
         rows = await self._run(_GET, {"owner": owner, "task_id": task_id})
         return None if not rows else parse_task(rows[0][0], self.where)
+
+    async def record(self, owner: str, task_id: str) -> Record | None:
+        rows = await self._run(_RECORD, {"owner": owner, "task_id": task_id})
+        return None if not rows else record_of(rows[0], self.where)
+
+    async def cancel(self, owner: str, task_id: str) -> None:
+        await self._run(_CANCEL, {"owner": owner, "task_id": task_id})
 
     async def recent(self, owner: str, limit: int, status: str | None = None) -> Listing:
         values: dict[str, Any] = {"owner": owner, "limit": limit, "status": status}
@@ -126,15 +143,16 @@ class PostgresHistory:
             await db.execute("SELECT pg_advisory_xact_lock(%s)", (_UPGRADE_LOCK,))
             cursor = await db.execute("SELECT to_regclass('schema_version') IS NOT NULL")
             found = await cursor.fetchone()
-            if found is None or not found[0]:
-                for statement in schema.create("postgresql"):
-                    await db.execute(cast(LiteralString, statement))
-                return
-            cursor = await db.execute("SELECT max(version) FROM schema_version")
-            row = await cursor.fetchone()
-            version = int(row[0]) if row is not None else 0
-            if version != schema.VERSION:
+            version = 0
+            if found is not None and found[0]:
+                cursor = await db.execute("SELECT max(version) FROM schema_version")
+                row = await cursor.fetchone()
+                version = int(row[0]) if row is not None else 0
+            steps = schema.upgrade("postgresql", version)
+            if steps is None:
                 raise HistoryError(
-                    f"The task history in the {self.where} has schema version {version}, not this server's "
-                    f"({schema.VERSION}): run the same aigc-image-mcp release on every replica."
+                    f"The task history in the {self.where} has schema version {version}, newer than this "
+                    f"server's ({schema.VERSION}): run the same aigc-image-mcp release on every replica."
                 )
+            for statement in steps:
+                await db.execute(cast(LiteralString, statement))

@@ -25,7 +25,7 @@ import anyio.to_thread
 
 from . import history_schema as schema
 from .errors import HistoryError
-from .history import Listing, listing, parse_task, stored_form
+from .history import Listing, Record, listing, parse_task, record_of, stored_form
 from .results import TaskResult
 
 _WAIT_FOR_LOCK_MS = 5000
@@ -57,6 +57,13 @@ class SqliteHistory:
     async def get(self, owner: str, task_id: str) -> TaskResult | None:
         rows = await self._run(schema.GET, {"owner": owner, "task_id": task_id})
         return None if not rows else parse_task(rows[0][0], self.where)
+
+    async def record(self, owner: str, task_id: str) -> Record | None:
+        rows = await self._run(schema.RECORD, {"owner": owner, "task_id": task_id})
+        return None if not rows else record_of(rows[0], self.where)
+
+    async def cancel(self, owner: str, task_id: str) -> None:
+        await self._run(schema.CANCEL, {"owner": owner, "task_id": task_id})
 
     async def recent(self, owner: str, limit: int, status: str | None = None) -> Listing:
         values: dict[str, Any] = {"owner": owner, "limit": limit, "status": status}
@@ -164,10 +171,9 @@ def _upgrade(db: sqlite3.Connection, where: str) -> None:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "schema_version" in tables:
             version = int(db.execute("SELECT max(version) FROM schema_version").fetchone()[0])
-            steps: list[str] | None = [] if version == schema.VERSION else None
         else:
             version = 1 if "tasks" in tables else 0
-            steps = schema.from_v1() if version == 1 else schema.create("sqlite")
+        steps = schema.upgrade("sqlite", version)
         if steps is None:
             raise HistoryError(
                 f"The task history at {where} has schema version {version}, newer than this server's "

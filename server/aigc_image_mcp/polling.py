@@ -58,12 +58,12 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class _Reading:
+class Reading:
     time: float
     progress: int
 
 
-def next_pause(step: int, first: _Reading | None, latest: _Reading | None, longest: float) -> float:
+def next_pause(step: int, first: Reading | None, latest: Reading | None, longest: float) -> float:
     """Seconds until the next query: 1 s growing by half each time up to `longest`; once two progress readings show
     a pace, the time to the expected end (at least 1 s, at most `longest`)."""
     pause = min(longest, FIRST_PAUSE * GROWTH**step)
@@ -81,7 +81,7 @@ async def wait_for(
     start = clock.now()
     deadline = start + wait
     last: TaskDetail | None = None
-    first: _Reading | None = None
+    first: Reading | None = None
     step = 0
     while True:
         with anyio.move_on_after(max(deadline - clock.now(), 0) + grace):
@@ -92,7 +92,7 @@ async def wait_for(
             if not isinstance(detail.state, Running) or clock.now() >= deadline:
                 return Outcome(detail)
             last = detail
-            latest = None if detail.state.progress is None else _Reading(clock.now(), detail.state.progress)
+            latest = None if detail.state.progress is None else Reading(clock.now(), detail.state.progress)
             first = first or latest
             pause = next_pause(step, first, latest, longest)
             step += 1

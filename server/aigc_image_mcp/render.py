@@ -133,6 +133,7 @@ def advice(code: str | None) -> str:
 def _image_line(number: int, image: ImageFile) -> str:
     until = f", valid until {image.expires_at}" if image.expires_at else ""
     saved = f"saved to {image.local_path}; " if image.local_path else ""
+    saved += f"written to {image.saved_as} (save_as); " if image.saved_as else ""
     stored = f"; stored in VOD as FileId {image.file_id}" if image.file_id else ""
     return f"- Image {number}: {saved}URL {image.url}{until}{stored}."
 

@@ -34,6 +34,7 @@ class ImageFile(_Result):
     file_id: str | None = Field(default=None, description="The VOD FileId, for storage_mode Permanent.")
     local_path: str | None = Field(default=None, description="The local copy this server saved; absent if none.")
     mime_type: str | None = Field(default=None, description="The image's type, e.g. image/png.")
+    saved_as: str | None = Field(default=None, description="The file save_as wrote this image to; absent if none.")
 
 
 class TaskResult(_Result):

@@ -17,11 +17,13 @@ from .fields import (
     MODEL,
     NON_BLANK_PATTERN,
     OUTPUT_IMAGE_COUNT,
+    OVERWRITE,
     REFERENCE_DESCRIPTIONS,
     REFERENCE_IMAGES,
     REFERENCE_PATTERN,
     REQUIRED,
     RESOLUTION,
+    SAVE_AS,
     SCENE_TYPE,
     WAIT_SECONDS,
     Argument,
@@ -88,6 +90,8 @@ def _properties(catalog: Catalog) -> dict[str, Schema]:
         **{name: make() for name, make in per_model.items() if name in catalog.per_model},
         **shared,
         WAIT_SECONDS.name: _shared_property(WAIT_SECONDS, catalog),
+        SAVE_AS.name: _shared_property(SAVE_AS, catalog),
+        OVERWRITE.name: _shared_property(OVERWRITE, catalog),
     }
 
 

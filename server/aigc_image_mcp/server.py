@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
 from . import __version__
@@ -23,13 +24,28 @@ from .callers import Caller, caller_of
 from .catalog import Catalog, load_catalog
 from .config import Settings
 from .errors import AigcImageError, RelayError
-from .fields import DEFAULT_LIMIT, DEFAULT_WAIT, LIMIT, STATUS, TASK_ID, TASK_ID_PATTERN, WAIT_AGAIN
+from .fields import (
+    DEFAULT_LIMIT,
+    DEFAULT_WAIT,
+    LIMIT,
+    OVERWRITE,
+    SAVE_AS,
+    STATUS,
+    TASK_ID,
+    TASK_ID_PATTERN,
+    WAIT_AGAIN,
+)
+from .gallery import ViewInToolsList, gallery, shown
 from .images import EXTENSIONS, kind_name
 from .listing import list_saved_images
 from .pictures import allowed_folders, base64_hint, embed, has_local
+from .polling import RealClock
 from .render import task_list, task_result
 from .results import Delivery, TaskList, TaskResult, output_schema
+from .roots import RootsNeeded, client_roots
+from .save_hook import save_target, saved
 from .schema import input_schema, plain_schema, tool_description
+from .tasks_ext import Tasks, makes_task
 from .wire import SubmitRequest
 
 if TYPE_CHECKING:
@@ -54,6 +70,7 @@ IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
 SERVED = EXTENSIONS
 """The types an image is saved as, each with a resource template: the type is fixed per template, so an image is
 served only by the template of the type its bytes really are."""
+_GET_ARGUMENTS = (TASK_ID, WAIT_AGAIN, SAVE_AS, OVERWRITE)
 _WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 # get_image_task saves a local copy, but changes nothing the user has elsewhere: read-only, as far as they can tell.
 _FETCHES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -78,7 +95,6 @@ class AppState:
         history) and the client's TLS set-up (~80 ms for the CA bundle) stay off the cold start."""
         if self._tracker is None:
             from .backends import open_backend
-            from .polling import RealClock
             from .tracker import Tracker
 
             self._http = _http_client(self.settings, self.transport)
@@ -133,7 +149,7 @@ def build_server(
             get_image_task,
             title="Get image task",
             description=GET_DESCRIPTION,
-            parameters=plain_schema((TASK_ID, WAIT_AGAIN), required=(TASK_ID.name,)),
+            parameters=plain_schema(_GET_ARGUMENTS, required=(TASK_ID.name,)),
             output=TaskResult,
             annotations=_FETCHES,
         ),
@@ -146,7 +162,17 @@ def build_server(
             annotations=_READS,
         ),
     ]
-    server = MCPServer(NAME, version=__version__, instructions=INSTRUCTIONS, tools=tools, lifespan=lifespan)
+    tasks = Tasks(("generate_image",), _render, (clock or RealClock()).now)
+    shown = [tool.name for tool in tools]
+    server = MCPServer(
+        NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        tools=tools,
+        lifespan=lifespan,
+        extensions=[tasks, gallery(shown)],  # the first wraps the others: a task result is made from the view's
+        middleware=[ViewInToolsList(shown)],
+    )
     for kind, extension in SERVED.items():
         server.resource(
             IMAGE_URI + extension,
@@ -170,15 +196,20 @@ LIST_DESCRIPTION = (
 )
 
 
-async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
+async def generate_image(
+    arguments: dict[str, Any], ctx: Context[AppState, Any]
+) -> CallToolResult | InputRequiredResult:
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
     state = ctx.request_context.lifespan_context
     request: SubmitRequest | None = None
     try:
         spec, request = parse_arguments(arguments, state.catalog)
         caller = _caller(ctx)
+        save = await save_target("generate_image", arguments, ctx, caller)  # refused before anything is paid
         request = await _with_pictures(ctx, request, caller)
         task = await state.tracker.submit(spec, request, caller)
+    except RootsNeeded as needed:
+        return needed.result
     except AigcImageError as exc:
         hint = (
             base64_hint(request)
@@ -187,28 +218,36 @@ async def generate_image(arguments: dict[str, Any], ctx: Context[AppState, Any])
         )
         raise ToolError(str(exc) + hint) from exc
     wait = wait_seconds(arguments)
-    if wait == 0:
-        return task_result(Delivery(task))
+    if wait == 0 or makes_task(
+        ctx.client_capabilities, ctx.protocol_version, arguments
+    ):  # an MCP Task: the client polls tasks/get
+        return task_result(await saved(Delivery(task), save))
     try:
         report = _reporter(ctx)
         await report(0, f"Submitted task {task.task_id} on {task.model}; waiting up to {wait} s for the image.")
-        return task_result(await state.tracker.follow(task, caller, wait, report))
+        return task_result(await saved(await state.tracker.follow(task, caller, wait, report), save))
     except Exception:  # a bug past this point must not cost the user the task they paid for
         logger.exception("Following task %s failed", task.task_id)
         note = "This server failed while waiting for the task (see its log); call get_image_task with this task_id."
         return task_result(Delivery(task.model_copy(update={"notes": [*task.notes, note]})))
 
 
-async def get_image_task(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
+async def get_image_task(
+    arguments: dict[str, Any], ctx: Context[AppState, Any]
+) -> CallToolResult | InputRequiredResult:
     """A task's state and, once finished, its image; waits up to wait_seconds while it runs."""
     state = ctx.request_context.lifespan_context
     try:
-        values = parse_plain("get_image_task", arguments, (TASK_ID, WAIT_AGAIN), required=(TASK_ID.name,))
+        values = parse_plain("get_image_task", arguments, _GET_ARGUMENTS, required=(TASK_ID.name,))
         wait = int(values.get(WAIT_AGAIN.name, DEFAULT_WAIT))
-        delivery = await state.tracker.lookup(values[TASK_ID.name], _caller(ctx), wait, _reporter(ctx))
+        caller = _caller(ctx)
+        save = await save_target("get_image_task", values, ctx, caller)
+        delivery = await state.tracker.lookup(values[TASK_ID.name], caller, wait, _reporter(ctx))
+    except RootsNeeded as needed:
+        return needed.result
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
-    return task_result(delivery)
+    return task_result(await saved(delivery, save))
 
 
 async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
@@ -246,6 +285,11 @@ def _image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awa
     return read_image
 
 
+def _render(delivery: Delivery, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
+    """A task's CallToolResult for the client of `ctx` (tasks/get hands back what the tool would)."""
+    return shown(task_result(delivery), ctx)
+
+
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
     """MCP progress out of 100: Tencent's percentage, nudged up when it has not moved, since the protocol wants each
     notification higher than the last. A no-op for a client that sent no progress token."""
@@ -279,8 +323,6 @@ async def _with_pictures(ctx: Context[AppState, Any], request: SubmitRequest, ca
     for only when there is a path to check."""
     if not has_local(request):
         return request
-    from .roots import client_roots
-
     settings = ctx.request_context.lifespan_context.settings
     roots = None if caller.remote else await client_roots(ctx)
     folders = allowed_folders(settings.input_dirs, Path.home(), roots)

@@ -19,7 +19,7 @@ from .catalog import Catalog, ModelSpec
 from .config import Settings
 from .delivery import Delivered, Keeper
 from .errors import HistoryError, ImageError, RelayConnectionError, RelayError, UnknownTaskError
-from .history import open_history
+from .history import Record, open_history
 from .polling import GRACE, Clock, Outcome, wait_for
 from .privacy import images_folder, shown
 from .quota import Quota, nothing_created
@@ -125,6 +125,14 @@ class Tracker:
         today, most = await self._quota.today(caller.namespace)
         entries = [entry.model_copy(update={"images": shown(entry.images, caller)}) for entry in found.entries]
         return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most)
+
+    async def record(self, caller: Caller, task_id: str) -> Record | None:
+        """The task as last recorded for this caller, with its dates; HistoryError when the history cannot be read."""
+        return await self._history.record(caller.namespace, task_id)
+
+    async def cancel(self, caller: Caller, task_id: str) -> None:
+        """Record that this caller's MCP task for `task_id` is cancelled; Tencent's task runs on regardless."""
+        await self._history.cancel(caller.namespace, task_id)
 
     async def _watch(self, task_id: str, caller: Caller, wait: int, report: Report) -> Outcome:
         async def heartbeat(state: Running, waited: float) -> None:
