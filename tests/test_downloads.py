@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Generator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-
 import httpx2
 import pytest
 
@@ -15,6 +9,7 @@ from aigc_image_mcp.downloads import MAX_REDIRECTS, UrlPolicy, download
 from aigc_image_mcp.errors import ImageError
 
 from .fake_relay import png
+from .helpers import trickling
 
 pytestmark = pytest.mark.anyio
 
@@ -68,46 +63,10 @@ async def test_endless_redirects_end_with_a_reason() -> None:
     assert len(seen) == MAX_REDIRECTS + 1
 
 
-@contextmanager
-def trickling_image(every: float) -> Generator[tuple[str, list[int]]]:
-    """An image host on 127.0.0.1 that sends a PNG one byte every `every` s; yields its URL and the bytes sent."""
-    body = png(64, 64)
-    sent = [0]
-    done = threading.Event()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "image/png")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            for byte in body:
-                if done.wait(every):
-                    return
-                try:
-                    self.wfile.write(bytes([byte]))
-                    self.wfile.flush()
-                except OSError:
-                    return  # the client hung up
-                sent[0] += 1
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/a.png", sent
-    finally:
-        done.set()
-        server.shutdown()
-        server.server_close()
-
-
 async def test_a_host_trickling_an_image_is_cut_off_at_the_overall_deadline() -> None:
-    with trickling_image(every=0.05) as (url, sent):
+    with trickling(png(64, 64), "image/png", every=0.05) as (url, sent):
         async with httpx2.AsyncClient(timeout=5) as http:
             with pytest.raises(ImageError, match=r"the download did not finish within 0\.5 s"):
-                await download(http, url, UrlPolicy(allow_private=True), deadline=0.5)
+                await download(http, url + "/a.png", UrlPolicy(allow_private=True), deadline=0.5)
 
     assert 0 < sent[0] < len(png(64, 64)), "each byte came within the read timeout: only the deadline ended it"

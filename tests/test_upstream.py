@@ -4,11 +4,8 @@ up to a bound and within one deadline, odd JSON refused readably, odd fields acc
 from __future__ import annotations
 
 import json
-import threading
 from collections import deque
-from collections.abc import AsyncIterator, Generator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ from mcp.types import CallToolResult
 
 from .conftest import CANARY_KEY, Connect
 from .fake_relay import FakeRelay, accepted, running, task_detail
-from .helpers import TASK, structured, text_of
+from .helpers import TASK, structured, text_of, trickling
 
 pytestmark = pytest.mark.anyio
 
@@ -168,49 +165,11 @@ async def await_call(connect: Connect, arguments: dict[str, Any], **settings: An
         return await client.call_tool("generate_image", arguments)
 
 
-@contextmanager
-def trickling(every: float) -> Generator[tuple[str, list[int]]]:
-    """A relay on 127.0.0.1 that answers any request with a valid submit answer, one byte every `every` s; yields
-    its URL and the count of bytes it sent."""
-    body = json.dumps({"Response": {"TaskId": TASK, "RequestId": "r-" + "x" * 200}}).encode()
-    sent = [0]
-    done = threading.Event()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            for byte in body:
-                if done.wait(every):
-                    return
-                try:
-                    self.wfile.write(bytes([byte]))
-                    self.wfile.flush()
-                except OSError:
-                    return  # the client hung up
-                sent[0] += 1
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", sent
-    finally:
-        done.set()
-        server.shutdown()
-        server.server_close()
-
-
 async def test_a_relay_trickling_its_submit_answer_is_cut_off_at_the_deadline_saying_how_to_retry(
     connect: Connect,
 ) -> None:
-    with trickling(every=0.3) as (url, sent):
+    submitted = json.dumps({"Response": {"TaskId": TASK, "RequestId": "r-" + "x" * 200}}).encode()
+    with trickling(submitted, "application/json", every=0.3) as (url, sent):
         real = httpx2.AsyncHTTPTransport()
         result = await await_call(connect, {**ARGS, "wait_seconds": 0}, base_url=url, timeout=1.0, transport=real)
 
