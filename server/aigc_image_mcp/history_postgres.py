@@ -148,11 +148,7 @@ class PostgresHistory:
                 cursor = await db.execute("SELECT max(version) FROM schema_version")
                 row = await cursor.fetchone()
                 version = int(row[0]) if row is not None else 0
-            steps = schema.upgrade("postgresql", version)
-            if steps is None:
-                raise HistoryError(
-                    f"The task history in the {self.where} has schema version {version}, newer than this "
-                    f"server's ({schema.VERSION}): run the same aigc-image-mcp release on every replica."
-                )
+            remedy = "run the same aigc-image-mcp release on every replica"
+            steps = schema.upgrade("postgresql", version, f"in the {self.where}", remedy)
             for statement in steps:
                 await db.execute(cast(LiteralString, statement))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .errors import HistoryError
+
 Dialect = Literal["sqlite", "postgresql"]
 
 VERSION = 3
@@ -68,9 +70,10 @@ def create(dialect: Dialect) -> list[str]:
     return _statements(_tables(dialect))
 
 
-def upgrade(dialect: Dialect, version: int) -> list[str] | None:
+def upgrade(dialect: Dialect, version: int, where: str, remedy: str) -> list[str]:
     """The statements that bring a history of `version` (0: an empty database) to this version, every task kept in
-    its order; none when it is this version; None when this server cannot (a newer version)."""
+    its order; none when it is this version. HistoryError, naming the history's place `where` and the `remedy`, when
+    it is newer than this server's."""
     if version == VERSION:
         return []
     if version == 0:
@@ -79,7 +82,9 @@ def upgrade(dialect: Dialect, version: int) -> list[str] | None:
         return _statements(_FROM_V1.replace("{tables}", _tables("sqlite")))
     if version == 2:
         return _statements(_FROM_V2.replace("{cancelled}", _CANCELLED).replace("{version}", str(VERSION)))
-    return None
+    raise HistoryError(
+        f"The task history {where} has schema version {version}, newer than this server's ({VERSION}): {remedy}."
+    )
 
 
 def _tables(dialect: Dialect) -> str:

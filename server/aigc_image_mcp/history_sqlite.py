@@ -173,12 +173,8 @@ def _upgrade(db: sqlite3.Connection, where: str) -> None:
             version = int(db.execute("SELECT max(version) FROM schema_version").fetchone()[0])
         else:
             version = 1 if "tasks" in tables else 0
-        steps = schema.upgrade("sqlite", version)
-        if steps is None:
-            raise HistoryError(
-                f"The task history at {where} has schema version {version}, newer than this server's "
-                f"({schema.VERSION}): upgrade aigc-image-mcp, or set AIGC_IMAGE_DATA_DIR to another folder."
-            )
+        remedy = "upgrade aigc-image-mcp, or set AIGC_IMAGE_DATA_DIR to another folder"
+        steps = schema.upgrade("sqlite", version, f"at {where}", remedy)
         for statement in steps:
             db.execute(statement)
         db.execute("COMMIT")
