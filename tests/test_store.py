@@ -13,6 +13,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+from aigc_image_mcp import history_sqlite
 from aigc_image_mcp.errors import ConfigError, HistoryError
 from aigc_image_mcp.history import HistoryStore, open_history
 from aigc_image_mcp.results import ImageFile, TaskResult
@@ -186,6 +187,28 @@ async def test_a_write_while_another_process_holds_the_lock_waits_for_it_instead
     await store.aclose()
 
     assert kept == task(7)
+
+
+async def test_the_history_file_itself_takes_in_the_writes_every_so_many_statements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_sqlite, "_CHECKPOINT_EVERY", 5)
+    data = tmp_path / "data"
+    store = open_history(make_settings(data_dir=data))
+    await store.used(OWNER, "2026-11-01")  # the file exists
+    # Another connection stays open, so that closing the store's is not the last close (which copies the WAL back).
+    with closing(sqlite3.connect(data / "history.sqlite3")) as other:
+        other.execute("SELECT count(*) FROM tasks").fetchall()  # it now shares the WAL
+        for number in range(4):  # with the read above: five statements
+            await store.save(OWNER, task(number), "a wren")
+        await store.aclose()  # waits for a checkpoint under way
+
+        main_file = tmp_path / "main-file-only.sqlite3"
+        main_file.write_bytes((data / "history.sqlite3").read_bytes())  # without the WAL beside it
+        with closing(sqlite3.connect(main_file)) as copy:
+            found = copy.execute("SELECT count(*) FROM tasks").fetchone()[0]
+
+    assert found == 4
 
 
 def test_without_the_postgres_extra_a_database_url_is_a_config_error_saying_what_to_install(

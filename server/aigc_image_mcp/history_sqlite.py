@@ -5,18 +5,20 @@ processes can share the file (WAL). A connection per call would cost ~1 ms each:
 WAL. Each statement is its own transaction (autocommit); only the schema upgrade spans several.
 
 A statement runs on the event loop itself when it cannot block there: the file is open, no thread holds the
-connection, and it does not wait for a lock another process holds (busy_timeout 0 on the loop) nor do a checkpoint's
-fsync (our connection checkpoints only in a worker thread, every _CHECKPOINT_EVERY statements). Otherwise it goes to a
+connection, and it does not wait for a lock another process holds (busy_timeout 0 on the loop). Otherwise it goes to a
 worker thread, which may wait. A write in WAL mode with synchronous=NORMAL is a few tens of microseconds; the hop to a
-thread and back costs several times that, most of a stdio call's overhead.
+thread and back costs several times that, most of a stdio call's overhead. The WAL is copied back into the file (a
+checkpoint, with its fsync) every _CHECKPOINT_EVERY statements by a thread of its own on a connection of its own, so
+the statements on the loop never wait for it.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Generator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from . import history_schema as schema
 from .errors import HistoryError
 from .history import Listing, Record, listing, parse_task, record_of, stored_form
 from .results import TaskResult
+
+logger = logging.getLogger(__name__)
 
 _WAIT_FOR_LOCK_MS = 5000
 """How long a worker thread waits for another process's write lock."""
@@ -41,7 +45,9 @@ class SqliteHistory:
         self._path: Path | None = None
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        self._until_checkpoint = _CHECKPOINT_EVERY
+        self._statements = 0
+        """Statements since the last checkpoint began."""
+        self._checkpointer: threading.Thread | None = None
 
     @property
     def where(self) -> str:
@@ -81,19 +87,25 @@ class SqliteHistory:
         return int(rows[0][0]) if rows else 0
 
     async def aclose(self) -> None:
+        if self._checkpointer is not None:
+            await anyio.to_thread.run_sync(self._checkpointer.join)
         with self._lock:
             self._drop()
 
     async def _run(self, statement: str, values: dict[str, Any]) -> list[Any]:
         rows = self._on_loop(statement, values)
-        if rows is not None:
-            return rows
-        return await anyio.to_thread.run_sync(self._execute, statement, values)
+        if rows is None:
+            rows = await anyio.to_thread.run_sync(self._execute, statement, values)
+        self._statements += 1
+        if self._statements >= _CHECKPOINT_EVERY and not (self._checkpointer and self._checkpointer.is_alive()):
+            self._statements = 0
+            self._checkpointer = threading.Thread(target=self._checkpoint, name="history-checkpoint", daemon=True)
+            self._checkpointer.start()
+        return rows
 
     def _on_loop(self, statement: str, values: dict[str, Any]) -> list[Any] | None:
         """The statement's rows, run here and now if that cannot block; None when it must go to a thread."""
-        self._until_checkpoint -= 1
-        if self._db is None or self._until_checkpoint <= 0 or not self._lock.acquire(blocking=False):
+        if self._db is None or not self._lock.acquire(blocking=False):
             return None
         try:
             return self._db.execute(statement, values).fetchall()
@@ -112,13 +124,18 @@ class SqliteHistory:
         with self._connect() as db:
             db.execute(f"PRAGMA busy_timeout = {_WAIT_FOR_LOCK_MS}")
             try:
-                rows = db.execute(statement, values).fetchall()
-                if self._until_checkpoint <= 0:
-                    self._until_checkpoint = _CHECKPOINT_EVERY
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                return db.execute(statement, values).fetchall()
             finally:
                 db.execute("PRAGMA busy_timeout = 0")
-            return rows
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the file (PASSIVE: it waits for no one, and no one waits for it); a fault only leaves the
+        WAL longer until the next one, so it is logged, not raised."""
+        try:
+            with closing(sqlite3.connect(self.where, isolation_level=None)) as db:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:
+            logger.warning("Checkpoint of the task history at %s failed: %s", self.where, exc)
 
     @contextmanager
     def _connect(self) -> Generator[sqlite3.Connection]:
@@ -143,7 +160,7 @@ class SqliteHistory:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             _upgrade(db, self.where)
-            db.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints (fsync) run in a thread: see _execute
+            db.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints (fsync) run in a thread: see _checkpoint
             db.execute("PRAGMA busy_timeout = 0")
         except (sqlite3.Error, HistoryError):
             db.close()
