@@ -142,8 +142,8 @@ def valid_arguments(draw: st.DrawFn, catalog: Catalog = CATALOG) -> dict[str, An
         "tasks_priority": st.integers(-10, 10),
         "ext_info": st.text(max_size=5),
         "wait_seconds": st.integers(0, 55),
-        **{a.option: st.sampled_from(getattr(catalog.options, a.option)) for a in catalog.shared if a.kind == "string"
-           and a.option},
+        **{a.option: st.sampled_from(getattr(catalog.options, a.option))
+           for a in catalog.shared.values() if a.kind == "string" and a.option},
     }  # fmt: skip
     if catalog.options.seed:
         optional["seed"] = st.integers(0, 2**31)

@@ -44,10 +44,9 @@ _STEERING = {argument.name: argument for argument in (WAIT_SECONDS, SAVE_AS, OVE
 def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
     """The model and the request for valid arguments; ArgumentsError listing every problem otherwise."""
     arguments = {name: _decode_array(name, value) for name, value in raw.items()}
-    by_name = {argument.name: argument for argument in catalog.shared}
+    by_name = catalog.shared
     known = {*by_name, *catalog.per_model, *_STEERING}
-    names = ", ".join(sorted(known))
-    problems = [f"{name}: unknown argument; the arguments are {names}" for name in arguments if name not in known]
+    problems = [_unknown(name, known) for name in arguments if name not in known]
     problems += [f"{name}: required" for name in REQUIRED if name not in arguments]
     problems += [
         p for name, value in arguments.items() if name in by_name for p in _check(by_name[name], value, catalog)
@@ -79,6 +78,10 @@ def parse_plain(
     if problems:
         raise ArgumentsError(tool, problems)
     return {name: int(value) if by_name[name].kind == "integer" else value for name, value in raw.items()}
+
+
+def _unknown(name: str, known: set[str]) -> str:
+    return f"{name}: unknown argument; the arguments are {', '.join(sorted(known))}"
 
 
 def _decode_array(name: str, value: Any) -> Any:

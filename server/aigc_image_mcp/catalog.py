@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -83,23 +85,28 @@ class Catalog(BaseModel):
             raise ValueError(f"model ids must be unique; repeated: {', '.join(duplicates)}")
         return self
 
-    @property
+    # The catalog is frozen: what derives from it is worked out once, not on every call.
+    @cached_property
     def ids(self) -> tuple[str, ...]:
         return tuple(spec.id for spec in self.models)
 
+    @cached_property
+    def by_id(self) -> Mapping[str, ModelSpec]:
+        return {spec.id: spec for spec in self.models}
+
     def get(self, model_id: str) -> ModelSpec | None:
-        return next((spec for spec in self.models if spec.id == model_id), None)
+        return self.by_id.get(model_id)
 
     def find(self, model_name: str | None, model_version: str | None) -> ModelSpec | None:
         """The model an upstream names by its model_name and model_version, if the catalog has it."""
         return next((s for s in self.models if (s.model_name, s.model_version) == (model_name, model_version)), None)
 
-    @property
-    def shared(self) -> tuple[Argument, ...]:
-        """The arguments every model takes that this catalog's upstream offers."""
-        return tuple(a for a in SHARED if a.option is None or getattr(self.options, a.option))
+    @cached_property
+    def shared(self) -> Mapping[str, Argument]:
+        """The arguments every model takes that this catalog's upstream offers, by name."""
+        return {a.name: a for a in SHARED if a.option is None or getattr(self.options, a.option)}
 
-    @property
+    @cached_property
     def per_model(self) -> tuple[str, ...]:
         """The arguments whose rules differ per model; those only one upstream has, when a model takes them."""
         optional = {OUTPUT_IMAGE_COUNT: "max_output_images", SCENE_TYPE: "scene_types", MASK_IMAGE: "mask_image"}

@@ -69,7 +69,7 @@ def _model_line(spec: ModelSpec) -> str:
 
 
 def _properties(catalog: Catalog) -> dict[str, Schema]:
-    shared = {argument.name: _shared_property(argument, catalog) for argument in catalog.shared}
+    shared = {argument.name: _shared_property(argument, catalog) for argument in catalog.shared.values()}
     per_model = {
         OUTPUT_IMAGE_COUNT: lambda: _output_image_count(catalog),
         SCENE_TYPE: lambda: _scene_type(catalog),
