@@ -3,12 +3,12 @@
 1. Throughput at 1 and at 50 concurrent clients: generate_image (submit only, recorded in the history) side by side
    with the floor, a bare MCPServer whose one tool makes the same submit POST to the same fake relay with one shared
    httpx2 client, served the same way (the same guard, uvicorn, stateless SSE responses), interleaved (1 client:
-   call by call; 50: round by round); calls/s, p50 and p99 of each, and our ratios to the floor. Goal: >= 0.9x the
-   floor's calls/s, p99 <= 1.2x.
+   call by call; 50: round by round, in alternating order); calls/s, p50 and p99 of each, and our ratios to the
+   floor: the median of the rounds' ratios, with their range. Goal: >= 0.9x the floor's calls/s, p99 <= 1.2x.
 2. Soak: 10,000 generate_image calls in a row on each history store (SQLite, then a PostgreSQL server this bench
    starts from the machine's PostgreSQL binaries), no error allowed, with the server's resident memory along the way.
 
-    uv run python bench/http_load.py [--clients 1 50] [--calls 2000] [--rounds 3] [--soak 10000]
+    uv run python bench/http_load.py [--clients 1 50] [--calls 1000] [--rounds 8] [--soak 10000]
 
 Each client is one keep-alive HTTP/1.1 connection POSTing JSON-RPC tools/call (the stateless server needs no
 handshake) and reading the SSE answer: a load generator this light leaves the two cores to what is measured. The
@@ -206,8 +206,8 @@ async def soak(url: str, pid: int, calls: int) -> list[tuple[int, float]]:
     return samples
 
 
-def report(name: str, rounds: list[Round]) -> tuple[float, float, float]:
-    """Print the median throughput, the latency percentiles and the server's CPU per call; (calls/s, p99, CPU)."""
+def report(name: str, rounds: list[Round]) -> None:
+    """Print the median throughput, the latency percentiles over every call and the server's CPU per call."""
     latencies = [value for r in rounds for value in r.latencies]
     best = statistics.median(r.throughput for r in rounds)
     p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
@@ -216,7 +216,20 @@ def report(name: str, rounds: list[Round]) -> tuple[float, float, float]:
         f"{name:>16}: {best:8.0f} calls/s (median of {len(rounds)}), p50 {p50:6.2f} ms, p99 {p99:6.2f} ms, "
         f"server CPU {cpu:5.2f} ms/call"
     )
-    return best, p99, cpu
+
+
+def ratios(floor: list[Round], ours: list[Round]) -> None:
+    """Ours against the floor round by round (each pair ran back to back, so a slow spell of the machine hits both):
+    the median of the pairs' ratios, and their range; p99 over every call of each."""
+    speed = [o.throughput / f.throughput for f, o in zip(floor, ours, strict=True)]
+    cpu = [(o.cpu / o.calls) / (f.cpu / f.calls) for f, o in zip(floor, ours, strict=True)]
+    p99 = percentile([v for r in ours for v in r.latencies], 0.99) / percentile(
+        [v for r in floor for v in r.latencies], 0.99
+    )
+    print(
+        f"{'ours / floor':>16}: {statistics.median(speed):.2f}x calls/s (rounds {min(speed):.2f}-{max(speed):.2f}), "
+        f"p99 {p99:.2f}x, server CPU per call {statistics.median(cpu):.2f}x (rounds {min(cpu):.2f}-{max(cpu):.2f})"
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -226,37 +239,37 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def compare(urls: dict[str, str], pids: dict[str, int], clients: int, args: argparse.Namespace) -> None:
-    """Interleaved rounds of the floor and ours at `clients` concurrent clients; the ratios of ours to the floor.
-    One client alternates between the two call by call, so that a busy moment of the machine hits both alike."""
+    """Rounds of the floor and ours at `clients` concurrent clients, back to back in alternating order; the ratios
+    of ours to the floor. One client alternates between the two call by call, so that a busy moment of the machine
+    hits both alike."""
     calls = args.calls if clients > 1 else args.calls // 4
     rounds: dict[str, list[Round]] = {name: [] for name in urls}
     for url in urls.values():  # warm up: imports, connection pools, the relay, the history
-        await load(url, GENERATE, clients, clients * 4)
-    for _ in range(args.rounds):
+        await load(url, GENERATE, clients, clients * 10)
+    for index in range(args.rounds):
         if clients == 1:
             before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             for name, found in (await alternate(urls, calls)).items():
                 found.cpu = cpu_seconds(pids[name]) - before[name]
                 rounds[name].append(found)
             continue
-        for name, url in urls.items():
+        order = list(urls.items())
+        for name, url in order if index % 2 == 0 else reversed(order):
             before_one = cpu_seconds(pids[name])
             found = await load(url, GENERATE, clients, calls)
             found.cpu = cpu_seconds(pids[name]) - before_one
             rounds[name].append(found)
     print(f"Throughput, {clients} concurrent client(s), {calls} calls per round:")
-    (floor, floor_p99, floor_cpu), (ours, ours_p99, ours_cpu) = (report(name, found) for name, found in rounds.items())
-    print(
-        f"{'ours / floor':>16}: {ours / floor:.2f}x calls/s, p99 {ours_p99 / floor_p99:.2f}x, "
-        f"server CPU per call {ours_cpu / floor_cpu:.2f}x"
-    )
+    for name, found in rounds.items():
+        report(name, found)
+    ratios(rounds["floor"], rounds["generate_image"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Load on the HTTP transport, loopback only.")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 50])
-    parser.add_argument("--calls", type=int, default=2000, help="calls per measured round (a quarter with 1 client)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=1000, help="calls per measured round (a quarter with 1 client)")
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument(
         "--soak", type=int, default=10_000, help="calls in a row per store for the memory check; 0: none"
     )

@@ -11,6 +11,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -386,3 +387,19 @@ async def test_with_a_shared_key_each_token_holder_sees_only_its_own_tasks(share
     assert "not in the history of this token" in text_of(peek)
     assert relay.requests == [], "the shared key is not used to look at another holder's task"
     assert_no_secrets(server.log.text + text_of(peek))
+
+
+def test_before_serving_the_server_loads_what_a_call_needs_and_freezes_its_heap(tmp_path: Path) -> None:
+    # In a process of its own: freezing the heap of the test process would outlive this test.
+    script = (
+        "import gc, sys\n"
+        "from aigc_image_mcp.config import Settings\n"
+        "from aigc_image_mcp.http import settle\n"
+        "settle(Settings())\n"
+        "names = ('tracker', 'backends.quickrouter', 'history_sqlite', 'backends.tencentcloud', 'history_postgres')\n"
+        "print([n for n in names if 'aigc_image_mcp.' + n in sys.modules], gc.get_freeze_count() > 10_000)\n"
+    )
+    env = clean_env(QUICKROUTER_API_KEY=CANARY_KEY, AIGC_IMAGE_DATA_DIR=str(tmp_path))
+    found = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+
+    assert found.stdout.strip() == "['tracker', 'backends.quickrouter', 'history_sqlite'] True", found.stderr
