@@ -126,7 +126,7 @@ def record_of(row: tuple[str, str, str, object], where: str) -> Record:
 
 def stored_form(task: TaskResult) -> str:
     """The task as the history keeps it: without the notes of the call that saved it."""
-    return task.model_copy(update={"notes": []}).model_dump_json(exclude_none=True)
+    return task.model_dump_json(exclude_none=True, exclude={"notes"})
 
 
 def listing(rows: list[tuple[str, str, str]]) -> Listing:
