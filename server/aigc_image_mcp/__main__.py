@@ -13,10 +13,10 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
-from . import __version__
+from . import NAME, __version__
 from .config import Settings, variable_of
 from .errors import AigcImageError
-from .server import NAME, build_server
+from .server import build_server
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -16,7 +16,7 @@ from .errors import AigcImageError
 from .results import HistoryEntry
 
 if TYPE_CHECKING:
-    from .server import AppState
+    from .state import AppState
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from .roots import client_roots
 from .saving import Target, apply, target
 
 if TYPE_CHECKING:
-    from .server import AppState
+    from .state import AppState
 
 
 async def save_target(

@@ -31,7 +31,7 @@ from .results import Delivery, TaskResult
 
 if TYPE_CHECKING:
     from .history import Record
-    from .server import AppState
+    from .state import AppState
 
 logger = logging.getLogger(__name__)
 
