@@ -2,8 +2,8 @@
 
     uv run python bench/history_write.py [--writes 1000]
 
-1. SQLite: the server's store (one WAL connection, synchronous=NORMAL, a worker thread per call) against a bare
-   sqlite3 connection kept open, same pragmas, called inline.
+1. SQLite: the server's store (one WAL connection, synchronous=NORMAL, each statement run on the event loop while
+   the connection is free) against a bare sqlite3 connection kept open, same pragmas, called inline.
 2. PostgreSQL: the server's store (psycopg 3 pool, autocommit) against one bare psycopg async connection, on a
    PostgreSQL server this bench starts from the machine's binaries (with fsync on, as a real deployment).
 Also the quota's take_slot, the one extra write a daily limit adds to each submit.
