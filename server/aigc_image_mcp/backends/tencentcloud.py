@@ -120,7 +120,8 @@ class TencentCloud:
         if settings.secret_id is None or settings.secret_key is None:
             raise ConfigError(f"The tencentcloud backend needs {_CREDENTIALS}; set them and restart the server.")
         token = settings.session_token.get_secret_value() if settings.session_token else None
-        self._secrets = tuple(s for s in (settings.secret_key.get_secret_value(), token) if s)
+        secrets = (settings.secret_key.get_secret_value(), token or "")
+        self._secrets = tuple(sorted((s for s in secrets if s), key=len, reverse=True))  # longest first, as scrub wants
         scheme, host = endpoint_parts(settings.tencentcloud_endpoint)
         profile = ClientProfile(
             httpProfile=HttpProfile(protocol=scheme, endpoint=host, reqTimeout=math.ceil(settings.timeout))
