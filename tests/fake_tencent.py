@@ -1,6 +1,6 @@
 """A fake Tencent Cloud VOD API on 127.0.0.1: it checks the TC3-HMAC-SHA256 signature of every request with the
 signing algorithm written out here (not the SDK's), and answers CreateAigcImageTask and DescribeTaskDetail in
-Tencent's shapes (HTTP 200 with `Response`, errors as `Response.Error`)."""
+Tencent's shapes (HTTP 200 with `Response`, errors as `Response.Error`), or with a scripted `Raw` answer as it is."""
 
 from __future__ import annotations
 
@@ -27,7 +27,20 @@ _AUTH = re.compile(
     r"^TC3-HMAC-SHA256 Credential=(?P<id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[a-z]+)/tc3_request, "
     r"SignedHeaders=(?P<signed>[a-z;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
 )
-Answer = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Raw:
+    """An answer sent byte for byte: any status, headers and body. With `filler`, that many more 64 KB chunks of
+    b"a" follow the body, without a content-length (the connection's end ends the body)."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
+    filler: int = 0
+
+
+Answer = dict[str, Any] | Raw
 
 
 def tc3_signature(secret_key: str, *, host: str, content_type: str, body: bytes, timestamp: int, date: str) -> str:
@@ -71,6 +84,8 @@ class FakeTencent:
     refused: list[str] = field(default_factory=lambda: [])
     submits: deque[Answer] = field(default_factory=lambda: deque())
     queries: dict[str, deque[Answer]] = field(default_factory=lambda: {})
+    sent: int = 0
+    """Bytes of the bodies of Raw answers written so far (a client that stops reading stops the writing)."""
 
     def answer(self, headers: dict[str, str], body: bytes) -> Answer:
         problem = self.check(headers, body)
@@ -123,7 +138,11 @@ def serve(fake: FakeTencent) -> Generator[str]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
             headers = {name.lower(): value for name, value in self.headers.items()}
-            self._send(json.dumps(fake.answer(headers, body)).encode(), "application/json")
+            answer = fake.answer(headers, body)
+            if isinstance(answer, Raw):
+                self._send_raw(answer)
+            else:
+                self._send(json.dumps(answer).encode(), "application/json")
 
         def do_GET(self) -> None:
             self._send(png(), "image/png")
@@ -134,6 +153,21 @@ def serve(fake: FakeTencent) -> Generator[str]:
             self.send_header("content-length", str(len(content)))
             self.end_headers()
             self.wfile.write(content)
+
+        def _send_raw(self, answer: Raw) -> None:
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            if not answer.filler:
+                self.send_header("content-length", str(len(answer.body)))
+            self.end_headers()
+            chunk = b"a" * 65_536
+            try:
+                for part in (answer.body, *(chunk for _ in range(answer.filler))):
+                    self.wfile.write(part)
+                    fake.sent += len(part)
+            except OSError:
+                pass  # the client hung up
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -1,15 +1,18 @@
 """The one reading of an upstream's HTTP answer, for every operation: the status, a body read up to a bound within
 one overall deadline, JSON of bounded depth, and one scrub of every string in it. Each operation words the faults
 its own way (a `Wording`); the classification is the same for all. Here upstream text enters the server: nothing
-leaves this module without the caller's secret replaced by ***."""
+leaves this module without the caller's secrets replaced by ***. The relay's requests go out through `exchange`; the
+Tencent backend sends with Tencent's SDK (on httpx) and reads its answers here too (`read_bounded`, `payload_of`)."""
 
 from __future__ import annotations
 
 import email.utils
 import json
 import time
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from functools import cached_property
+from typing import Any, Protocol, TypeVar, cast
 
 import anyio
 import httpx2
@@ -50,6 +53,32 @@ class Wording:
     sent: str
 
 
+class Answer(Protocol):
+    """What the reading needs of an HTTP response: httpx2's (the relay's) and httpx's (Tencent's SDK's) both fit."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one operation's answer is read: the secrets scrubbed from it, the wording of its faults, and more fields
+    for the wording's templates (e.g. the task_id of a query)."""
+
+    wording: Wording
+    secrets: tuple[str, ...] = field(repr=False)
+    facts: Mapping[str, object] = field(default_factory=lambda: {})
+
+    def __post_init__(self) -> None:
+        # Longest first: a secret inside another must not leave the rest of the longer one showing.
+        object.__setattr__(self, "secrets", tuple(sorted({s for s in self.secrets if s}, key=len, reverse=True)))
+
+
 @dataclass(frozen=True)
 class Call:
     """One request: what to send, with which secret, in how long overall, and how to word its faults."""
@@ -63,6 +92,10 @@ class Call:
     facts: dict[str, str] = field(default_factory=lambda: {})
     """More fields for the wording's templates, e.g. the task_id of a query."""
 
+    @cached_property
+    def reading(self) -> Reading:
+        return Reading(self.wording, (self.secret,), self.facts)
+
 
 async def exchange(http: httpx2.AsyncClient, call: Call) -> Any:
     """The scrubbed JSON payload of a 2xx answer to `call`; a RelayError, scrubbed, for anything else."""
@@ -70,15 +103,15 @@ async def exchange(http: httpx2.AsyncClient, call: Call) -> Any:
     with anyio.move_on_after(call.deadline):
         try:
             async with http.stream(call.method, call.path, headers=headers, json=call.body) as response:
-                data, whole = await _read(response)
-                return _payload(response, data, whole, call)
+                data, whole = await read_bounded(response)
+                return payload_of(response, data, whole, call.reading)
         except httpx2.HTTPError as exc:
-            raise _connection_error(exc, call) from None
+            raise _connection_error(exc, call.reading) from None
     what = f"did not answer within {call.deadline:g} s"  # only the deadline leaves the block without an answer
-    raise RelayConnectionError(_say(call, call.wording.sent, what=what, name=what), request_sent=True)
+    raise RelayConnectionError(say(call.reading, call.wording.sent, what=what, name=what), request_sent=True)
 
 
-def parse(payload: Any, model: type[_Model], call: Call, status: int = 200) -> _Model:
+def parse(payload: Any, model: type[_Model], reading: Reading, status: int = 200) -> _Model:
     """`payload` read as `model`; a RelayError saying what the answer was instead."""
     try:
         return model.model_validate(payload)
@@ -86,11 +119,11 @@ def parse(payload: Any, model: type[_Model], call: Call, status: int = 200) -> _
         pass
     message = message_in(payload)
     if message is not None:
-        raise RelayRejectedError(_say(call, call.wording.said, message=message), status_code=status)
-    raise RelayProtocolError(_say(call, call.wording.unreadable, excerpt=excerpt(payload)), status_code=status)
+        raise RelayRejectedError(say(reading, reading.wording.said, message=message), status_code=status)
+    raise RelayProtocolError(say(reading, reading.wording.unreadable, excerpt=excerpt(payload)), status_code=status)
 
 
-async def _read(response: httpx2.Response) -> tuple[bytes, bool]:
+async def read_bounded(response: Answer) -> tuple[bytes, bool]:
     """The body up to ANSWER_LIMIT bytes, and whether that was all of it."""
     chunks: list[bytes] = []
     size = 0
@@ -102,66 +135,69 @@ async def _read(response: httpx2.Response) -> tuple[bytes, bool]:
     return b"".join(chunks), True
 
 
-def _payload(response: httpx2.Response, data: bytes, whole: bool, call: Call) -> Any:
-    status, wording = response.status_code, call.wording
+def payload_of(response: Answer, data: bytes, whole: bool, reading: Reading) -> Any:
+    """The scrubbed JSON in `data` (the body of `response`, all of it if `whole`); a RelayError, scrubbed, for a
+    status of 400 or more, a body over ANSWER_LIMIT, and one that is not JSON."""
+    status, wording = response.status_code, reading.wording
     try:
-        payload = _parsed(data, call.secret) if whole else None
+        payload = _parsed(data, reading.secrets) if whole else None
         readable = whole
     except ValueError:
         payload, readable = None, False
     except RecursionError:
         if status < 400:
-            raise RelayProtocolError(_say(call, wording.too_deep, status=status), status_code=status) from None
+            raise RelayProtocolError(say(reading, wording.too_deep, status=status), status_code=status) from None
         payload, readable = None, False
     if status >= 400:
-        raise _status_error(response, message_in(payload), call)
+        raise _status_error(response, message_in(payload), reading)
     if not whole:
-        raise RelayProtocolError(_say(call, wording.too_large, limit=ANSWER_LIMIT // 1_048_576), status_code=status)
+        raise RelayProtocolError(say(reading, wording.too_large, limit=ANSWER_LIMIT // 1_048_576), status_code=status)
     if not readable:
         kind = response.headers.get("content-type", "no content type")
-        text = scrub(data.decode("utf-8", "replace"), call.secret)
+        text = scrub(data.decode("utf-8", "replace"), *reading.secrets)
         raise RelayProtocolError(
-            _say(call, wording.not_json, status=status, kind=kind, excerpt=excerpt(text)), status_code=status
+            say(reading, wording.not_json, status=status, kind=kind, excerpt=excerpt(text)), status_code=status
         )
     return payload
 
 
-def _parsed(data: bytes, secret: str) -> Any:
-    """The JSON in `data`, `secret` scrubbed from it. Where the text holds no backslash, every string in the JSON
-    is a piece of the text as it is: a text without the secret needs no walk through it."""
+def _parsed(data: bytes, secrets: tuple[str, ...]) -> Any:
+    """The JSON in `data`, `secrets` scrubbed from it. Where the text holds no backslash, every string in the JSON
+    is a piece of the text as it is: a text without any of the secrets needs no walk through it."""
     payload = json.loads(data)
-    if b"\\" in data or secret.encode() in data:
-        return scrubbed(payload, secret)
+    if b"\\" in data or any(secret.encode() in data for secret in secrets):
+        return scrubbed(payload, *secrets)
     return payload
 
 
-def _status_error(response: httpx2.Response, message: str | None, call: Call) -> RelayError:
-    status, wording = response.status_code, call.wording
+def _status_error(response: Answer, message: str | None, reading: Reading) -> RelayError:
+    status, wording = response.status_code, reading.wording
     facts = {"status": status, "detail": f": {message[:_EXCERPT]}" if message else ""}
     if status in (401, 403):
-        return RelayAuthError(_say(call, wording.refused_key, **facts), status_code=status)
+        return RelayAuthError(say(reading, wording.refused_key, **facts), status_code=status)
     if status == 429:
         retry_after = retry_after_seconds(response)
         wait = f"Wait {retry_after:.0f} s" if retry_after is not None else "Wait a little"
-        text = _say(call, wording.rate_limited, wait=wait, **facts)
+        text = say(reading, wording.rate_limited, wait=wait, **facts)
         return RelayRateLimitError(text, status_code=status, retry_after=retry_after)
     if status >= 500:
-        return RelayUnavailableError(_say(call, wording.failed, **facts), status_code=status)
+        return RelayUnavailableError(say(reading, wording.failed, **facts), status_code=status)
     template = wording.not_found if status == 404 else wording.refused
-    return RelayRejectedError(_say(call, template, **facts), status_code=status)
+    return RelayRejectedError(say(reading, template, **facts), status_code=status)
 
 
-def _connection_error(exc: httpx2.HTTPError, call: Call) -> RelayError:
+def _connection_error(exc: httpx2.HTTPError, reading: Reading) -> RelayError:
     # Only a failure before the request left us is sure to have created nothing.
     name = type(exc).__name__
     if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout):
-        return RelayConnectionError(_say(call, call.wording.unsent, name=name), request_sent=False)
+        return RelayConnectionError(say(reading, reading.wording.unsent, name=name), request_sent=False)
     what = "did not answer in time" if isinstance(exc, httpx2.TimeoutException) else f"dropped the connection ({name})"
-    return RelayConnectionError(_say(call, call.wording.sent, what=what, name=name), request_sent=True)
+    return RelayConnectionError(say(reading, reading.wording.sent, what=what, name=name), request_sent=True)
 
 
-def _say(call: Call, template: str, **facts: object) -> str:
-    return template.format_map({**call.facts, **facts})
+def say(reading: Reading, template: str, **facts: object) -> str:
+    """`template` filled in with the reading's facts and `facts`."""
+    return template.format_map({**reading.facts, **facts})
 
 
 def message_in(payload: Any) -> str | None:
@@ -175,7 +211,7 @@ def message_in(payload: Any) -> str | None:
     return None
 
 
-def retry_after_seconds(response: httpx2.Response) -> float | None:
+def retry_after_seconds(response: Answer) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -190,20 +226,24 @@ def retry_after_seconds(response: httpx2.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def scrubbed(value: Any, secret: str) -> Any:
-    """`value` (parsed JSON) with `secret` replaced in every string, keys included."""
+def scrubbed(value: Any, *secrets: str) -> Any:
+    """`value` (parsed JSON) with `secrets` replaced in every string, keys included."""
     if isinstance(value, str):
-        return scrub(value, secret)
+        return scrub(value, *secrets)
     if isinstance(value, list):
-        return [scrubbed(item, secret) for item in cast(list[Any], value)]
+        return [scrubbed(item, *secrets) for item in cast(list[Any], value)]
     if isinstance(value, dict):
-        return {scrub(k, secret): scrubbed(v, secret) for k, v in cast(dict[str, Any], value).items()}
+        return {scrub(k, *secrets): scrubbed(v, *secrets) for k, v in cast(dict[str, Any], value).items()}
     return value
 
 
-def scrub(text: str, secret: str) -> str:
-    """Upstreams sometimes echo the secret they were sent; it must never travel further."""
-    return text.replace(secret, "***") if secret else text
+def scrub(text: str, *secrets: str) -> str:
+    """Upstreams sometimes echo the secrets they were sent; they must never travel further. Give the longest first
+    (a `Reading` orders its own)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def excerpt(value: Any) -> str:

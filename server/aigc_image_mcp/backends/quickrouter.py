@@ -79,7 +79,7 @@ class QuickRouter:
         """Create one task. Never retried: the POST is billable and not idempotent."""
         call = self._call("POST", self._settings.submit_path, caller, _SUBMIT, body=relay_body(request))
         payload = await exchange(self._http, call)
-        answer = parse(payload, SubmitEnvelope, call).response
+        answer = parse(payload, SubmitEnvelope, call.reading).response
         if answer.task_id:
             _check_task_id(answer.task_id, answer.request_id)
             if answer.error is not None:
@@ -103,7 +103,7 @@ class QuickRouter:
         """One query of `task_id`. Raises a RelayError when the relay's answer says nothing about the task."""
         path = self._settings.query_path.replace("{task_id}", quote(task_id, safe=""))
         call = self._call("GET", path, caller, _QUERY, facts={"task_id": task_id, "path": path})
-        answer = parse(await exchange(self._http, call), DetailEnvelope, call).response
+        answer = parse(await exchange(self._http, call), DetailEnvelope, call.reading).response
         if answer.error is not None:
             raise _unknown_or_failed(answer.error, answer.request_id, task_id)
         try:

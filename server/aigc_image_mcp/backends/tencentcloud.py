@@ -2,7 +2,10 @@
 credentials, signed TC3-HMAC-SHA256 by Tencent's official SDK (its async client, on httpx).
 
 The SDK's CommonClient is used rather than its VodClient: the same signing and transport, without importing the
-100,000-line models module (~0.5 s). Requests and answers are plain JSON, read with tencent_wire like the relay's.
+100,000-line models module (~0.5 s). The SDK signs and sends; it never reads an answer. A response hook on its HTTP
+client takes each answer as it arrives, read with the relay's ladder (bounded, within the deadline, depth-guarded,
+scrubbed of the SecretKey and session token, every status classified) and then with tencent_wire, so that a TaskId
+beside an Error still reaches the user and an odd answer gets a message rather than the SDK's KeyError.
 """
 
 from __future__ import annotations
@@ -30,12 +33,11 @@ from ..errors import (
     RelayError,
     RelayProtocolError,
     RelayRateLimitError,
-    RelayUnavailableError,
     UpstreamError,
 )
 from ..wire import SubmitRequest
 from .base import Submission, TaskDetail
-from .ladder import excerpt, scrub, scrubbed
+from .ladder import Reading, Wording, excerpt, parse, payload_of, read_bounded, say, scrub
 from .tencent_wire import DetailEnvelope, SubmitEnvelope, detail_of
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,66 @@ VERSION = "2018-07-17"
 _UNKNOWN_TASK = ("InvalidParameterValue.TaskId", "ResourceNotFound")
 _RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: Tencent refuses a repeat within 3 days."
 _CREDENTIALS = "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN for temporary keys)"
+_MAY_EXIST = f"The task may have been created and billed, but it cannot be followed from here. {_RETRY_SAFELY}"
+_NOT_TENCENT = (
+    "Check that AIGC_IMAGE_TENCENTCLOUD_ENDPOINT is Tencent's VOD API (vod.tencentcloudapi.com, or "
+    "vod.intl.tencentcloudapi.com for international accounts)."
+)
+_SUBMIT = Wording(
+    refused_key="Tencent Cloud at {where} refused the credentials (HTTP {status}{detail}). Check "
+    + _CREDENTIALS
+    + ", and that the key may use VOD. The task was not created.",
+    rate_limited="Tencent Cloud at {where} is rate-limiting requests (HTTP 429{detail}); the task was not created. "
+    "{wait} before submitting again.",
+    failed="Tencent Cloud at {where} failed (HTTP {status}{detail}). The task was most likely not created; try "
+    "again in a minute. " + _RETRY_SAFELY,
+    refused="Tencent Cloud at {where} refused the request (HTTP {status}{detail}). " + _NOT_TENCENT,
+    not_found="Tencent Cloud at {where} answered HTTP 404{detail}. " + _NOT_TENCENT,
+    not_json="Tencent Cloud at {where} answered HTTP {status} with {kind} instead of JSON: {excerpt}. "
+    + _NOT_TENCENT
+    + " "
+    + _MAY_EXIST,
+    said="Tencent Cloud refused the task: {message}.",
+    unreadable="Tencent Cloud's answer is not the CreateAigcImageTask response it should be: {excerpt}. " + _MAY_EXIST,
+    too_large="Tencent Cloud's answer to the submit is over {limit} MB, so it was not read. " + _MAY_EXIST,
+    too_deep="Tencent Cloud answered HTTP {status} with JSON nested too deeply to read. " + _MAY_EXIST,
+    unsent="Could not connect to Tencent Cloud at {where} ({name}); nothing was submitted. Check "
+    "AIGC_IMAGE_TENCENTCLOUD_ENDPOINT and the network, then try again.",
+    sent="Tencent Cloud at {where} {what} after the task was sent, so it may have been created and billed. Do not "
+    "resubmit blindly: ask the user first. " + _RETRY_SAFELY,
+)
+_QUERY = Wording(
+    refused_key="Tencent Cloud at {where} refused the credentials when asked about task {task_id} (HTTP "
+    "{status}{detail}). Check " + _CREDENTIALS + ": they must be those of the account the task was created with.",
+    rate_limited="Tencent Cloud at {where} is rate-limiting queries (HTTP 429{detail}). {wait} before asking again.",
+    failed="Tencent Cloud at {where} failed to answer about task {task_id} (HTTP {status}{detail}); ask again in a "
+    "minute.",
+    refused="Tencent Cloud at {where} refused the query of task {task_id} (HTTP {status}{detail}). " + _NOT_TENCENT,
+    not_found="Tencent Cloud at {where} answered HTTP 404{detail} to the query of task {task_id}. " + _NOT_TENCENT,
+    not_json="Tencent Cloud at {where} answered the query of task {task_id} with {kind} instead of JSON: {excerpt}. "
+    + _NOT_TENCENT,
+    said="Tencent Cloud refused the query of task {task_id}: {message}.",
+    unreadable="Tencent Cloud's answer about task {task_id} is not the DescribeTaskDetail response it should be: "
+    "{excerpt}.",
+    too_large="Tencent Cloud's answer about task {task_id} is over {limit} MB, so it was not read.",
+    too_deep="Tencent Cloud answered the query of task {task_id} with JSON nested too deeply to read.",
+    unsent="Could not get an answer from Tencent Cloud about task {task_id} ({name}).",
+    sent="Could not get an answer from Tencent Cloud about task {task_id} ({name}).",
+)
+
+
+class _Answered(Exception):
+    """Not a fault: an answer as the response hook read it, carried past the SDK (which never reads it) to `_call`."""
+
+    def __init__(self, response: httpx.Response, data: bytes, whole: bool) -> None:
+        super().__init__("an answer from Tencent Cloud")
+        self.response, self.data, self.whole = response, data, whole
+
+
+async def _carry(response: httpx.Response) -> None:
+    """The response hook: read the body (up to ANSWER_LIMIT) and take it past the SDK, which never sees it."""
+    data, whole = await read_bounded(response)
+    raise _Answered(response, data, whole)
 
 
 class TencentCloud:
@@ -58,7 +120,8 @@ class TencentCloud:
         if settings.secret_id is None or settings.secret_key is None:
             raise ConfigError(f"The tencentcloud backend needs {_CREDENTIALS}; set them and restart the server.")
         token = settings.session_token.get_secret_value() if settings.session_token else None
-        self._secrets = [s for s in (settings.secret_key.get_secret_value(), token) if s]
+        secrets = (settings.secret_key.get_secret_value(), token or "")
+        self._secrets = tuple(sorted((s for s in secrets if s), key=len, reverse=True))  # longest first, as scrub wants
         scheme, host = endpoint_parts(settings.tencentcloud_endpoint)
         profile = ClientProfile(
             httpProfile=HttpProfile(protocol=scheme, endpoint=host, reqTimeout=math.ceil(settings.timeout))
@@ -71,20 +134,29 @@ class TencentCloud:
             reason = getattr(exc, "message", "")  # the SDK's own words, never the secret itself
             raise ConfigError(f"The Tencent Cloud credentials are malformed: {reason}. Check {_CREDENTIALS}.") from None
         self._client = CommonClient("vod", VERSION, credential, settings.region, profile)
+        http: httpx.AsyncClient = self._client.http_client
+        http.event_hooks["response"].append(_carry)
         logging.getLogger(_SDK_LOGGER).setLevel(logging.WARNING)
         self._settings = settings
         self._where = f"{scheme}://{host}"
 
     async def submit(self, request: SubmitRequest, caller: Caller) -> Submission:
         """Create one task. Never retried: it is billable and not idempotent."""
-        payload = await self._call("CreateAigcImageTask", tencent_body(request, self._settings.vod_subapp_id), None)
-        try:
-            answer = SubmitEnvelope.model_validate(payload).response
-        except ValueError:
-            answer = None
-        if answer is not None and answer.error is not None and not answer.task_id:
+        reading = self._reading(_SUBMIT)
+        payload = await self._call("CreateAigcImageTask", tencent_body(request, self._settings.vod_subapp_id), reading)
+        answer = parse(payload, SubmitEnvelope, reading).response
+        if answer.task_id and answer.error is not None:
+            # The task exists and is billed: it is followed, and DescribeTaskDetail will say how it went.
+            logger.warning(
+                "Tencent Cloud gave TaskId %s and an error %s: %s (RequestId %s); kept the task",
+                answer.task_id,
+                answer.error.code,
+                answer.error.message,
+                answer.request_id,
+            )
+        elif answer.error is not None:
             raise _refused(answer.error.code, answer.error.message, answer.request_id, None)
-        if answer is None or not answer.task_id:
+        if not answer.task_id:
             raise RelayProtocolError(
                 f"Tencent Cloud answered without a TaskId: {excerpt(payload)}. The task may have been created and "
                 f"billed, but it cannot be followed from here. {_RETRY_SAFELY}",
@@ -98,13 +170,8 @@ class TencentCloud:
         params: dict[str, Any] = {"TaskId": task_id}
         if self._settings.vod_subapp_id is not None:
             params["SubAppId"] = self._settings.vod_subapp_id
-        payload = await self._call("DescribeTaskDetail", params, task_id)
-        try:
-            answer = DetailEnvelope.model_validate(payload).response
-        except ValueError:
-            raise RelayProtocolError(
-                f"Tencent Cloud's answer about task {task_id} is unreadable: {excerpt(payload)}."
-            ) from None
+        reading = self._reading(_QUERY, task_id=task_id)
+        answer = parse(await self._call("DescribeTaskDetail", params, reading), DetailEnvelope, reading).response
         if answer.error is not None:
             raise _refused(answer.error.code, answer.error.message, answer.request_id, task_id)
         try:
@@ -116,57 +183,48 @@ class TencentCloud:
         """Close the SDK's HTTP client."""
         await self._client.close()
 
-    async def _call(self, action: str, params: dict[str, Any], task_id: str | None) -> Any:
+    async def _call(self, action: str, params: dict[str, Any], reading: Reading) -> Any:
         """The scrubbed JSON answer to `action`; a RelayError, scrubbed, for anything else."""
         with anyio.move_on_after(self._settings.timeout):
             try:
-                answer = cast(Any, await self._client.call_and_deserialize(action, params, dict))  # pyright: ignore[reportUnknownMemberType]
+                await self._client.call_and_deserialize(action, params, dict)  # pyright: ignore[reportUnknownMemberType]
+            except _Answered as answer:
+                return payload_of(answer.response, answer.data, answer.whole, reading)
             except TencentCloudSDKException as exc:
-                raise self._sdk_error(exc, task_id) from None
+                raise self._sdk_error(exc) from None
             except httpx.HTTPError as exc:
-                raise self._connection_error(exc, task_id) from None
-            except ValueError:
-                raise RelayProtocolError(f"Tencent Cloud answered {action} with something that is not JSON.") from None
-            return self._scrub(answer)
-        raise self._connection_error(httpx.ReadTimeout("overall deadline"), task_id)
+                raise _connection_error(exc, reading) from None
+            raise RuntimeError("Tencent's SDK returned an answer its HTTP client's response hook did not see")
+        what = f"did not answer within {self._settings.timeout:g} s"  # only the deadline leaves without an answer
+        raise RelayConnectionError(say(reading, reading.wording.sent, what=what, name=what), request_sent=True)
 
-    def _sdk_error(self, exc: TencentCloudSDKException, task_id: str | None) -> RelayError:
-        # The SDK's exception is untyped: read its three fields as plain objects.
+    def _reading(self, wording: Wording, **facts: str) -> Reading:
+        return Reading(wording, self._secrets, {"where": self._where, **facts})
+
+    def _sdk_error(self, exc: TencentCloudSDKException) -> RelayError:
+        # Every answer leaves through the response hook, so the SDK's own exceptions come before anything is sent.
+        # The exception is untyped: read its fields as plain objects.
         code = str(getattr(exc, "code", None) or "UnknownError")
-        message = self._scrub(_text(getattr(exc, "message", None)))
-        if code == "ServerNetworkError":  # the SDK's name for an HTTP status other than 200
-            return RelayUnavailableError(
-                f"Tencent Cloud at {self._where} answered with an HTTP error: {excerpt(message)}."
-            )
-        return _refused(code, message, self._scrub(_text(getattr(exc, "requestId", None))) or None, task_id)
-
-    def _connection_error(self, exc: httpx.HTTPError, task_id: str | None) -> RelayConnectionError:
-        name = type(exc).__name__
-        if task_id is not None:
-            return RelayConnectionError(
-                f"Could not get an answer from Tencent Cloud about task {task_id} ({name}).", request_sent=True
-            )
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-            return RelayConnectionError(
-                f"Could not connect to Tencent Cloud at {self._where} ({name}); nothing was submitted. Check "
-                "AIGC_IMAGE_TENCENTCLOUD_ENDPOINT and the network, then try again.",
-                request_sent=False,
-            )
+        message = scrub(_text(getattr(exc, "message", None)), *self._secrets)
         return RelayConnectionError(
-            f"Tencent Cloud at {self._where} did not answer in time ({name}) after the task was sent, so it may have "
-            f"been created and billed. Do not resubmit blindly: ask the user first. {_RETRY_SAFELY}",
-            request_sent=True,
+            f"Tencent's SDK could not send the request to {self._where} ({code}: {message}); nothing was submitted.",
+            request_sent=False,
         )
 
-    def _scrub(self, value: Any) -> Any:
-        for secret in self._secrets:
-            value = scrubbed(value, secret) if not isinstance(value, str) else scrub(value, secret)
-        return value
+
+def _connection_error(exc: httpx.HTTPError, reading: Reading) -> RelayConnectionError:
+    # Only a failure before the request left us is sure to have created nothing.
+    name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return RelayConnectionError(say(reading, reading.wording.unsent, name=name), request_sent=False)
+    what = "did not answer in time" if isinstance(exc, httpx.TimeoutException) else f"dropped the connection ({name})"
+    return RelayConnectionError(say(reading, reading.wording.sent, what=what, name=name), request_sent=True)
 
 
 def _refused(code: str | None, message: str | None, request_id: str | None, task_id: str | None) -> RelayError:
     """Tencent's Response.Error, worded for what the user can do about it."""
-    code, message, where = code or "UnknownError", message or "", f" (RequestId {request_id})"
+    code, where = code or "UnknownError", f" (RequestId {request_id})" if request_id else ""
+    message = message or "no message"
     if code.startswith(("AuthFailure", "UnauthorizedOperation")):
         return RelayAuthError(
             f"Tencent Cloud refused the credentials: {code}: {message}{where}. Check {_CREDENTIALS}, that the key may "
