@@ -20,6 +20,11 @@ from aigc_image_mcp.doctor import main as doctor_main
 
 from .conftest import CANARY_KEY
 from .fake_relay import FakeRelay, serve, unknown_task
+from .fake_tencent import SECRET_ID as TENCENT_ID
+from .fake_tencent import SECRET_KEY as TENCENT_KEY
+from .fake_tencent import FakeTencent, Raw
+from .fake_tencent import error as tencent_error
+from .fake_tencent import serve as serve_tencent
 from .http_server import clean_env
 
 SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
@@ -250,3 +255,50 @@ def test_main_prints_one_line_per_check_and_exits_1_when_one_fails(
     assert code == 1
     assert shown.splitlines()[-1] == "Not ready: fix the ✗ lines above."
     assert [text[0] for text in shown.splitlines() if not text.startswith(" ")][:-1] == list("✓✓✗--✓✓✓")
+
+
+def tencent_doctor(tmp_path: Path, fake: FakeTencent, **env: str) -> str:
+    """doctor's report on the Tencent Cloud direct backend, against `fake` over real HTTP."""
+    credentials = {"TENCENTCLOUD_SECRET_ID": TENCENT_ID, "TENCENTCLOUD_SECRET_KEY": TENCENT_KEY}
+    with serve_tencent(fake) as url:
+        settings = {"AIGC_IMAGE_BACKEND": "tencentcloud", "AIGC_IMAGE_TENCENTCLOUD_ENDPOINT": url}
+        done = doctor(tmp_path, **(settings | credentials | env))
+    assert TENCENT_KEY not in done.stdout + done.stderr
+    return done.stdout.replace(url, "<endpoint>")
+
+
+def test_doctor_checks_the_tencent_backend_with_one_describe_task_detail(tmp_path: Path) -> None:
+    fake = FakeTencent()
+    fake.queries[PROBE_TASK_ID] = deque([tencent_error("InvalidParameterValue.TaskId", "TaskId not found")])
+
+    checked = tencent_doctor(tmp_path, fake)
+
+    assert line(checked, "upstream") == "✓ upstream: tencentcloud at <endpoint> answers"
+    assert line(checked, "query route") == "✓ query route: DescribeTaskDetail answers"
+    assert [action for action, _ in fake.calls] == ["DescribeTaskDetail"]
+
+
+def test_doctor_points_a_tencent_user_at_the_endpoint_not_the_relay_settings(tmp_path: Path) -> None:
+    fake = FakeTencent()
+    fake.queries[PROBE_TASK_ID] = deque([Raw(404, b"<html>Not Found</html>", {"content-type": "text/html"})])
+
+    checked = tencent_doctor(tmp_path, fake)
+
+    assert line(checked, "query route") == (
+        "✗ query route: DescribeTaskDetail is not found (HTTP 404)\n    fix: check AIGC_IMAGE_TENCENTCLOUD_ENDPOINT "
+        "(now <endpoint>; Tencent's VOD API is vod.tencentcloudapi.com) and the network"
+    )
+    assert "QUICKROUTER" not in checked
+    assert "AIGC_IMAGE_QUERY_PATH" not in checked
+
+
+def test_doctor_names_the_tencent_variables_when_they_are_missing_or_refused(tmp_path: Path) -> None:
+    missing = tencent_doctor(tmp_path, FakeTencent(), TENCENTCLOUD_SECRET_ID="", TENCENTCLOUD_SECRET_KEY="")
+    refused = tencent_doctor(tmp_path, FakeTencent(secret_key="another-key-entirely"))  # noqa: S106 (made up)
+
+    assert line(missing, "credentials") == (
+        "✗ credentials: backend tencentcloud; none found\n    fix: set TENCENTCLOUD_SECRET_ID and "
+        "TENCENTCLOUD_SECRET_KEY to an API key of your Tencent Cloud account"
+    )
+    assert line(refused, "credentials accepted").startswith("✗ credentials accepted: Tencent Cloud refused the")
+    assert "fix: check TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY" in line(refused, "credentials accepted")

@@ -74,7 +74,7 @@ def credential_check(settings: Settings) -> tuple[Caller | None, Check]:
 
 async def upstream_checks(settings: Settings, query: Query) -> list[Check]:
     """Reachable, credentials accepted, query route present: from one query of a task that does not exist."""
-    where = f"{settings.backend} at {settings.base_url}"
+    where = f"{settings.backend} at {_endpoint(settings)}"
     try:
         await query(PROBE_TASK_ID)
     except UpstreamError as exc:
@@ -140,6 +140,8 @@ def _bad_setting(loc: tuple[int | str, ...], message: str) -> Check:
 
 
 def _no_credentials(settings: Settings) -> str:
+    if settings.backend == "tencentcloud":
+        return "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY to an API key of your Tencent Cloud account"
     if settings.transport == "http":
         return (
             "no key on the server: each HTTP client sends its own key (pass-through). To check a key, run "
@@ -157,8 +159,25 @@ def _all_good(settings: Settings, where: str) -> list[Check]:
     return [
         Check("upstream", "ok", f"{where} answers"),
         Check("credentials accepted", "ok", f"{_credentials_hint(settings)} accepted"),
-        Check("query route", "ok", f"GET {settings.query_path} answers"),
+        Check("query route", "ok", f"{_query_route(settings)} answers"),
     ]
+
+
+def _endpoint(settings: Settings) -> str:
+    return settings.tencentcloud_endpoint if settings.backend == "tencentcloud" else settings.base_url
+
+
+def _query_route(settings: Settings) -> str:
+    return "DescribeTaskDetail" if settings.backend == "tencentcloud" else f"GET {settings.query_path}"
+
+
+def _endpoint_fix(settings: Settings) -> str:
+    if settings.backend == "tencentcloud":
+        return (
+            f"check AIGC_IMAGE_TENCENTCLOUD_ENDPOINT (now {settings.tencentcloud_endpoint}; Tencent's VOD API is "
+            "vod.tencentcloudapi.com) and the network"
+        )
+    return "check QUICKROUTER_BASE_URL (the relay's API, e.g. https://api.quickrouter.ai) and the network"
 
 
 def _classify_upstream(settings: Settings, where: str, exc: UpstreamError) -> list[Check]:
@@ -179,6 +198,11 @@ def _classify_relay(settings: Settings, where: str, exc: AigcImageError) -> list
         return [reachable, Check("credentials accepted", "fail", str(exc), fix), *_not_checked()]
     if isinstance(exc, RelayRateLimitError):
         return [reachable, Check("credentials accepted", "fail", str(exc), "wait a minute and run doctor again")]
+    if isinstance(exc, RelayRejectedError) and exc.status_code == 404 and settings.backend == "tencentcloud":
+        route = Check(
+            "query route", "fail", f"{_query_route(settings)} is not found (HTTP 404)", _endpoint_fix(settings)
+        )
+        return [reachable, *skipped("credentials accepted", why="the query route is missing"), route]
     if isinstance(exc, RelayRejectedError) and exc.status_code == 404:
         fix = (
             f"set AIGC_IMAGE_QUERY_PATH to the relay's task-query route (now {settings.query_path}), or check "
@@ -188,11 +212,12 @@ def _classify_relay(settings: Settings, where: str, exc: AigcImageError) -> list
         return [reachable, *skipped("credentials accepted", why="the query route is missing"), route]
     if isinstance(exc, RelayRejectedError):
         return [reachable, Check("query route", "fail", str(exc), "see the upstream's message")]
-    fix = "check QUICKROUTER_BASE_URL (the relay's API, e.g. https://api.quickrouter.ai) and the network"
+    fix = _endpoint_fix(settings)
     if isinstance(exc, RelayConnectionError):
         detail = f"{where} cannot be reached: {exc}"
     else:
-        detail = f"{where} did not answer as the relay's API does: {exc}"
+        api = "Tencent's VOD API" if settings.backend == "tencentcloud" else "the relay's API"
+        detail = f"{where} did not answer as {api} does: {exc}"
     return [Check("upstream", "fail", detail, fix), *skipped("credentials accepted", "query route", why="no answer")]
 
 
