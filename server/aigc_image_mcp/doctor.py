@@ -198,17 +198,14 @@ def _classify_relay(settings: Settings, where: str, exc: AigcImageError) -> list
         return [reachable, Check("credentials accepted", "fail", str(exc), fix), *_not_checked()]
     if isinstance(exc, RelayRateLimitError):
         return [reachable, Check("credentials accepted", "fail", str(exc), "wait a minute and run doctor again")]
-    if isinstance(exc, RelayRejectedError) and exc.status_code == 404 and settings.backend == "tencentcloud":
-        route = Check(
-            "query route", "fail", f"{_query_route(settings)} is not found (HTTP 404)", _endpoint_fix(settings)
-        )
-        return [reachable, *skipped("credentials accepted", why="the query route is missing"), route]
     if isinstance(exc, RelayRejectedError) and exc.status_code == 404:
         fix = (
-            f"set AIGC_IMAGE_QUERY_PATH to the relay's task-query route (now {settings.query_path}), or check "
+            _endpoint_fix(settings)
+            if settings.backend == "tencentcloud"
+            else f"set AIGC_IMAGE_QUERY_PATH to the relay's task-query route (now {settings.query_path}), or check "
             f"QUICKROUTER_BASE_URL (now {settings.base_url})"
         )
-        route = Check("query route", "fail", f"GET {settings.query_path} is not found (HTTP 404)", fix)
+        route = Check("query route", "fail", f"{_query_route(settings)} is not found (HTTP 404)", fix)
         return [reachable, *skipped("credentials accepted", why="the query route is missing"), route]
     if isinstance(exc, RelayRejectedError):
         return [reachable, Check("query route", "fail", str(exc), "see the upstream's message")]
