@@ -9,7 +9,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol, TypeVar, cast
@@ -32,6 +32,8 @@ ANSWER_LIMIT = 1_048_576
 """Bytes of an answer read at most: Tencent's largest (a task detail with its image URLs) is a few KB."""
 _EXCERPT = 200
 _Model = TypeVar("_Model", bound=BaseModel)
+_UNSENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+"""httpx2's failures before a request left us."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,7 @@ class Reading:
     facts: Mapping[str, object] = field(default_factory=lambda: {})
 
     def __post_init__(self) -> None:
-        # Longest first: a secret inside another must not leave the rest of the longer one showing.
-        object.__setattr__(self, "secrets", tuple(sorted({s for s in self.secrets if s}, key=len, reverse=True)))
+        object.__setattr__(self, "secrets", longest_first(self.secrets))
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,8 @@ async def exchange(http: httpx2.AsyncClient, call: Call) -> Any:
                 data, whole = await read_bounded(response)
                 return payload_of(response, data, whole, call.reading)
         except httpx2.HTTPError as exc:
-            raise _connection_error(exc, call.reading) from None
-    what = f"did not answer within {call.deadline:g} s"  # only the deadline leaves the block without an answer
-    raise RelayConnectionError(say(call.reading, call.wording.sent, what=what, name=what), request_sent=True)
+            raise connection_error(exc, call.reading, _UNSENT, httpx2.TimeoutException) from None
+    raise missed_deadline(call.reading, call.deadline)  # only the deadline leaves the block without an answer
 
 
 def parse(payload: Any, model: type[_Model], reading: Reading, status: int = 200) -> _Model:
@@ -186,13 +186,23 @@ def _status_error(response: Answer, message: str | None, reading: Reading) -> Re
     return RelayRejectedError(say(reading, template, **facts), status_code=status)
 
 
-def _connection_error(exc: httpx2.HTTPError, reading: Reading) -> RelayError:
-    # Only a failure before the request left us is sure to have created nothing.
+def connection_error(
+    exc: Exception, reading: Reading, unsent: tuple[type[Exception], ...], timeout: type[Exception]
+) -> RelayConnectionError:
+    """The fault of a request that got no answer, from `exc` of either HTTP library (httpx2's for the relay, httpx's
+    under Tencent's SDK), given that library's classes: `unsent`, the failures before the request left us (only
+    those are sure to have created nothing), and `timeout`."""
     name = type(exc).__name__
-    if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout):
+    if isinstance(exc, unsent):
         return RelayConnectionError(say(reading, reading.wording.unsent, name=name), request_sent=False)
-    what = "did not answer in time" if isinstance(exc, httpx2.TimeoutException) else f"dropped the connection ({name})"
+    what = "did not answer in time" if isinstance(exc, timeout) else f"dropped the connection ({name})"
     return RelayConnectionError(say(reading, reading.wording.sent, what=what, name=name), request_sent=True)
+
+
+def missed_deadline(reading: Reading, deadline: float) -> RelayConnectionError:
+    """The fault of a request whose answer did not arrive within the overall `deadline` (seconds)."""
+    what = f"did not answer within {deadline:g} s"
+    return RelayConnectionError(say(reading, reading.wording.sent, what=what, name=what), request_sent=True)
 
 
 def say(reading: Reading, template: str, **facts: object) -> str:
@@ -235,6 +245,12 @@ def scrubbed(value: Any, *secrets: str) -> Any:
     if isinstance(value, dict):
         return {scrub(k, *secrets): scrubbed(v, *secrets) for k, v in cast(dict[str, Any], value).items()}
     return value
+
+
+def longest_first(secrets: Iterable[str]) -> tuple[str, ...]:
+    """The non-empty `secrets`, each once, longest first: the order `scrub` wants (a secret inside another must not
+    leave the rest of the longer one showing)."""
+    return tuple(sorted({secret for secret in secrets if secret}, key=len, reverse=True))
 
 
 def scrub(text: str, *secrets: str) -> str:

@@ -37,7 +37,18 @@ from ..errors import (
 )
 from ..wire import SubmitRequest
 from .base import Submission, TaskDetail
-from .ladder import Reading, Wording, excerpt, parse, payload_of, read_bounded, say, scrub
+from .ladder import (
+    Reading,
+    Wording,
+    connection_error,
+    excerpt,
+    longest_first,
+    missed_deadline,
+    parse,
+    payload_of,
+    read_bounded,
+    scrub,
+)
 from .tencent_wire import DetailEnvelope, SubmitEnvelope, detail_of
 
 logger = logging.getLogger(__name__)
@@ -48,6 +59,8 @@ _SDK_LOGGER = "tencentcloud_sdk_common"
 VERSION = "2018-07-17"
 _UNKNOWN_TASK = ("InvalidParameterValue.TaskId", "ResourceNotFound")
 _RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: Tencent refuses a repeat within 3 days."
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""httpx's failures before a request left us."""
 _CREDENTIALS = "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN for temporary keys)"
 _MAY_EXIST = f"The task may have been created and billed, but it cannot be followed from here. {_RETRY_SAFELY}"
 _NOT_TENCENT = (
@@ -120,8 +133,7 @@ class TencentCloud:
         if settings.secret_id is None or settings.secret_key is None:
             raise ConfigError(f"The tencentcloud backend needs {_CREDENTIALS}; set them and restart the server.")
         token = settings.session_token.get_secret_value() if settings.session_token else None
-        secrets = (settings.secret_key.get_secret_value(), token or "")
-        self._secrets = tuple(sorted((s for s in secrets if s), key=len, reverse=True))  # longest first, as scrub wants
+        self._secrets = longest_first((settings.secret_key.get_secret_value(), token or ""))
         scheme, host = endpoint_parts(settings.tencentcloud_endpoint)
         profile = ClientProfile(
             httpProfile=HttpProfile(protocol=scheme, endpoint=host, reqTimeout=math.ceil(settings.timeout))
@@ -193,10 +205,9 @@ class TencentCloud:
             except TencentCloudSDKException as exc:
                 raise self._sdk_error(exc) from None
             except httpx.HTTPError as exc:
-                raise _connection_error(exc, reading) from None
+                raise connection_error(exc, reading, _UNSENT, httpx.TimeoutException) from None
             raise RuntimeError("Tencent's SDK returned an answer its HTTP client's response hook did not see")
-        what = f"did not answer within {self._settings.timeout:g} s"  # only the deadline leaves without an answer
-        raise RelayConnectionError(say(reading, reading.wording.sent, what=what, name=what), request_sent=True)
+        raise missed_deadline(reading, self._settings.timeout)  # only the deadline leaves without an answer
 
     def _reading(self, wording: Wording, **facts: str) -> Reading:
         return Reading(wording, self._secrets, {"where": self._where, **facts})
@@ -210,15 +221,6 @@ class TencentCloud:
             f"Tencent's SDK could not send the request to {self._where} ({code}: {message}); nothing was submitted.",
             request_sent=False,
         )
-
-
-def _connection_error(exc: httpx.HTTPError, reading: Reading) -> RelayConnectionError:
-    # Only a failure before the request left us is sure to have created nothing.
-    name = type(exc).__name__
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return RelayConnectionError(say(reading, reading.wording.unsent, name=name), request_sent=False)
-    what = "did not answer in time" if isinstance(exc, httpx.TimeoutException) else f"dropped the connection ({name})"
-    return RelayConnectionError(say(reading, reading.wording.sent, what=what, name=name), request_sent=True)
 
 
 def _refused(code: str | None, message: str | None, request_id: str | None, task_id: str | None) -> RelayError:
