@@ -9,8 +9,8 @@ import zlib
 
 from PIL import Image
 
-_BIT_DEPTH_AND_COLOUR = {"1": (1, 0), "RGBA": (8, 6)}
-_BYTES_PER_PIXEL = {"1": 1 / 8, "RGBA": 4}
+_BIT_DEPTH_AND_COLOUR = {"1": (1, 0), "L": (8, 0), "RGBA": (8, 6)}
+_BYTES_PER_PIXEL = {"1": 1 / 8, "L": 1, "RGBA": 4}
 
 
 def bomb_png(width: int, height: int, mode: str = "1") -> bytes:

@@ -11,7 +11,7 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.client.context import ClientRequestContext
-from mcp.types import ListRootsResult, Root
+from mcp.types import ImageContent, ListRootsResult, Root
 from PIL import Image
 from pydantic import FileUrl
 
@@ -22,6 +22,8 @@ from aigc_image_mcp.wire import FileInfo, SubmitRequest
 
 from .conftest import CANARY_KEY, Connect, FakeClock, make_settings
 from .fake_relay import FakeRelay, png
+from .helpers import text_of
+from .hostile import bomb_png
 from .http_server import mcp_client, served
 from .raw_rpc import in_memory
 
@@ -199,3 +201,48 @@ async def test_an_http_caller_cannot_make_the_server_read_its_own_disk(tmp_path:
     assert result.is_error
     assert f"{picture} is a local path, and over HTTP this server never reads its own disk" in str(result.content)
     assert it.relay.submits == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("pillow_guard", [None, Image.MAX_IMAGE_PIXELS], ids=["pillow-guard-off", "pillow-guard-on"])
+async def test_a_picture_declaring_too_many_pixels_is_refused_from_its_header_whatever_pillows_guard_says(
+    monkeypatch: pytest.MonkeyPatch, pillow_guard: int | None
+) -> None:
+    # Making any preview switches Pillow's process-wide guard off; the bound must not rest on it.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", pillow_guard)
+    bomb = bomb_png(12000, 12000, "L")  # 140 KB that decode to 144 million pixels
+    uri = "data:image/png;base64," + base64.b64encode(bomb).decode()
+
+    with pytest.raises(ArgumentsError) as raised:
+        await embed(request_for(uri), remote=False, folders=())
+
+    assert "a data: URI is 12000 x 12000 pixels; scale it down to at most 25,000,000 pixels" in str(raised.value)
+
+
+@pytest.mark.anyio
+async def test_after_a_previewed_task_a_bomb_picture_is_still_refused_and_nothing_is_paid(
+    connect: Connect, relay: FakeRelay
+) -> None:
+    bomb = bomb_png(12000, 12000, "L")
+    uri = "data:image/png;base64," + base64.b64encode(bomb).decode()
+    arguments = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
+
+    async with connect() as client:
+        first = await client.call_tool("generate_image", arguments)
+        second = await client.call_tool("generate_image", arguments | {"reference_images": [uri]})
+
+    assert any(isinstance(block, ImageContent) for block in first.content)  # a preview was made first
+    assert second.is_error
+    assert "12000 x 12000 pixels" in text_of(second)
+    assert len(relay.submits) == 1
+
+
+@pytest.mark.anyio
+async def test_a_jpeg_photo_over_the_bound_is_decoded_at_a_reduced_scale_and_sent() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8000, 6000), "teal").save(buffer, "JPEG")  # 48 million pixels, as a phone takes them
+    uri = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+    sent = await embed(request_for(uri), remote=False, folders=())
+
+    assert max(decoded((sent.file_infos or [])[0].base64 or "").size) <= 4096

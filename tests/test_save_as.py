@@ -8,17 +8,20 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.context import ClientRequestContext
 from mcp.types import CallToolResult, ListRootsResult, Root, TextContent
 from PIL import Image
 
+from aigc_image_mcp.errors import ImageError
 from aigc_image_mcp.saving import FORMATS, convert
 from aigc_image_mcp.server import build_server
 
 from .conftest import CANARY_KEY, Connect, FakeClock, make_settings
 from .fake_relay import FakeRelay, accepted, running, task_detail
+from .hostile import bomb_png
 from .http_server import mcp_client, served
 from .raw_rpc import in_memory
 
@@ -176,3 +179,35 @@ def test_conversion_writes_the_format_the_extension_names(extension: str) -> Non
 
     with Image.open(io.BytesIO(converted)) as image:
         assert (image.format, image.size) == (FORMATS[extension], (8, 6))
+
+
+@pytest.mark.parametrize("pillow_guard", [None, Image.MAX_IMAGE_PIXELS], ids=["pillow-guard-off", "pillow-guard-on"])
+def test_converting_a_bomb_is_refused_from_its_header_before_any_decode(
+    monkeypatch: pytest.MonkeyPatch, pillow_guard: int | None
+) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", pillow_guard)
+
+    with pytest.raises(ImageError, match=r"too large to decode \(13000 x 13000 pixels"):
+        convert(bomb_png(13000, 13000), "JPEG")  # 21 KB, 169 million 1-bit pixels
+
+
+def test_an_image_already_in_the_target_format_is_written_as_it_came() -> None:
+    bomb = bomb_png(13000, 13000)
+
+    assert convert(bomb, "PNG") is bomb  # nothing decoded, the user gets the original bytes
+
+
+async def test_save_as_of_a_bomb_keeps_the_task_and_says_why_the_file_was_not_written(
+    connect: Connect, relay: FakeRelay
+) -> None:
+    relay.script.append(accepted(TASK))
+    relay.queries[TASK] = deque([task_detail(TASK, urls=["https://relay.test/files/bomb.png"])])
+    relay.files["bomb.png"] = httpx2.Response(200, content=bomb_png(13000, 13000))
+
+    async with connect() as client:
+        result = await client.call_tool("generate_image", ARGUMENTS | {"save_as": "hero.webp"})
+
+    assert not result.is_error
+    assert TASK in text_of(result)
+    assert "save_as: image 1 was not written" in text_of(result)
+    assert "too large to decode (13000 x 13000 pixels" in text_of(result)

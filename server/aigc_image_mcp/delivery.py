@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DECODES = 1
-"""Previews decoded at once in this process: each may take ~130 MB (see images.MAX_PREVIEW_PIXELS)."""
+"""Previews decoded at once in this process: each may take ~130 MB (see images.MAX_PIXELS)."""
 
 
 @dataclass(frozen=True)

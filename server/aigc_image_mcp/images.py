@@ -3,9 +3,12 @@ a chat can show. Knows nothing of MCP. Pillow is imported only when an image arr
 start.
 
 The bytes come from the network. Only what Pillow recognises, from its header, as one of the types below is saved
-or served, under the type it really is. Decoding is bounded: an image is measured from its header first, and one
-larger than MAX_PREVIEW_PIXELS (a decompression bomb: a few KB that decode to gigabytes) gets no preview; it is
-still saved and linked."""
+or served, under the type it really is.
+
+Every decode in this server, of a finished image or of a user's own picture, goes through `opened`: the image is
+measured from its header and refused above MAX_PIXELS before a pixel is decoded (a decompression bomb is a few KB
+that decode to gigabytes). The rule does not rest on Pillow's own process-wide guard, which `_pillow` switches off
+so that a huge finished image can still be identified, saved and linked."""
 
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ import io
 import os
 import re
 import tempfile
+import warnings
+from collections.abc import Generator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,16 +29,49 @@ from .errors import ImageError
 if TYPE_CHECKING:
     from PIL.Image import Image as Picture
 
-MAX_PREVIEW_PIXELS = 25_000_000
-"""The largest image a preview is made of: above Tencent's largest output (4096x4096, 6198x2656), and small
-enough that decoding one (at most 4 bytes a pixel) and reducing it stays near 130 MB."""
+MAX_PIXELS = 25_000_000
+"""The largest image this server decodes, for a preview, a save_as conversion or a reference picture: above
+Tencent's largest output (4096x4096, 6198x2656), and small enough that decoding one (at most 4 bytes a pixel) and
+reducing it stays near 130 MB."""
 _PREVIEW_STEPS = ((1024, 85), (768, 80), (512, 75), (384, 70), (256, 60))
-_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 """Pillow's formats of the types kept (a JPEG with several pictures in it, as some cameras make, is an MPO)."""
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 """The image types saved and served, and the extension each is saved with."""
 _READERS = ["PNG", "JPEG", "GIF", "WEBP"]
 _KINDS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
+
+
+class TooLargeError(ImageError):
+    """An image whose header declares more than MAX_PIXELS pixels: it is not decoded. `size` says how large."""
+
+    def __init__(self, size: str) -> None:
+        self.size = size
+        super().__init__(f"too large to decode ({size}; at most {MAX_PIXELS // 1_000_000} million pixels are decoded)")
+
+
+@contextmanager
+def opened(data: bytes, *, formats: list[str] | None = None, draft: int | None = None) -> Generator[Picture]:
+    """The image in `data`, opened from its header only and checked against MAX_PIXELS before anything decodes
+    it, whatever Pillow's global guard says; TooLargeError above. `draft` lets a JPEG decode at a reduced scale
+    (at least `draft` pixels on each side), and the size checked is the one that will be decoded. Pillow's
+    other errors on malformed bytes pass through to the caller."""
+    from PIL import Image
+
+    _pillow()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the check below replaces Pillow's
+        try:
+            image = Image.open(io.BytesIO(data), formats=formats)
+        except Image.DecompressionBombError:  # Pillow's guard switched back on elsewhere: larger than it allows
+            raise TooLargeError(f"over {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels") from None
+    with image:
+        if draft is not None:
+            image.draft("RGB", (draft, draft))
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise TooLargeError(f"{width} x {height} pixels")
+        yield image
 
 
 def kind_name(kind: str) -> str:
@@ -47,7 +86,7 @@ def identify(data: bytes) -> str:
     _pillow()
     try:
         with Image.open(io.BytesIO(data), formats=_READERS) as image:
-            return _FORMATS[image.format or ""]
+            return MIME_TYPES[image.format or ""]
     except Exception:  # noqa: BLE001 - any failure to read a header from the network means "not an image"
         raise ImageError(f"the download is not an image ({_describe(data)})") from None
 
@@ -96,18 +135,11 @@ def preview(data: bytes, budget: int) -> bytes:
     """A JPEG copy of the image, as large as fits in `budget` characters of base64; ImageError if none can be made.
     Any failure of the decoder on malformed bytes (Pillow raises OSError, SyntaxError, ValueError and more) is
     an ImageError."""
-    from PIL import Image
-
-    _pillow()
     try:
-        with Image.open(io.BytesIO(data), formats=_READERS) as original:
-            original.draft("RGB", (_PREVIEW_STEPS[0][0], _PREVIEW_STEPS[0][0]))  # JPEG: decode at reduced size
-            width, height = original.size
-            if width * height > MAX_PREVIEW_PIXELS:
-                raise ImageError(f"too large to preview ({width} x {height} pixels); open the saved copy")
+        with opened(data, formats=_READERS, draft=_PREVIEW_STEPS[0][0]) as original:
             image = _small(original)
-    except ImageError:
-        raise
+    except TooLargeError as exc:
+        raise ImageError(f"too large to preview ({exc.size}); open the saved copy") from None
     except Exception as exc:  # noqa: BLE001 - malformed bytes from the network raise almost anything in Pillow
         raise ImageError(f"no preview could be made ({type(exc).__name__})") from None
     for side, quality in _PREVIEW_STEPS:
@@ -146,7 +178,7 @@ def _small(image: Picture) -> Picture:
 
 def _pillow() -> None:
     """Pillow's own bomb check warns from 89 million pixels and refuses only from 179 million, on opening: it would
-    keep a huge image from being identified and saved. The size is checked here instead, before decoding."""
+    keep a huge image from being identified and saved. `opened` checks the size instead, before decoding."""
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None

@@ -12,14 +12,18 @@ import base64
 import binascii
 import io
 import math
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
+from . import images
 from .errors import ArgumentsError
 from .wire import SubmitRequest
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as Picture
 
 BUDGET = 7_000_000
 """Bytes all Base64 pictures of one task may take, decoded: Tencent's limit (7 MB, so that the Base64 text fits the
@@ -96,46 +100,51 @@ def _refusal(source: str, remote: bool, folders: Sequence[Path]) -> list[str]:
 
 
 def _encode_all(sources: list[str]) -> list[bytes]:
-    """Each picture decoded and re-encoded, sharing BUDGET: each gets an equal part of what the others left."""
-    pictures = [_decode(source) for source in sources]
+    """Each picture decoded and re-encoded in turn, sharing BUDGET: each gets an equal part of what the others
+    left. One picture is decoded at a time."""
     encoded: list[bytes] = []
-    for number, (source, picture) in enumerate(zip(sources, pictures, strict=True)):
-        share = (BUDGET - sum(map(len, encoded))) // (len(pictures) - number)
-        encoded.append(_fit(source, picture, share))
+    for number, source in enumerate(sources):
+        share = (BUDGET - sum(map(len, encoded))) // (len(sources) - number)
+        encoded.append(_encode(source, share))
     return encoded
 
 
-def _decode(source: str) -> object:
-    from PIL import Image, UnidentifiedImageError  # Pillow is imported on the first local picture only
+def _encode(source: str, budget: int) -> bytes:
+    """The picture decoded (bounded by images.MAX_PIXELS, checked from its header) and re-encoded within `budget`."""
+    from PIL import UnidentifiedImageError  # Pillow is imported on the first local picture only
 
-    if source.startswith("data:"):
-        try:
-            data = base64.b64decode(source.partition(",")[2], validate=True)
-        except (binascii.Error, ValueError):
-            raise ArgumentsError(_TOOL, [f"{_WHERE}: a data: URI whose Base64 does not decode"]) from None
-        shown = "a data: URI"
-    else:
-        data = Path(source).expanduser().read_bytes()
-        shown = source
+    data, shown = _read(source)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+        # A JPEG decodes at the smallest scale that keeps both sides at least half of LONGEST_SIDE: a 48-million
+        # pixel photo decodes at half size, under images.MAX_PIXELS, and still well above what a model reads.
+        with images.opened(data, draft=LONGEST_SIDE // 2) as image:
             image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError, ValueError):
+            return _fit(shown, image, budget)
+    except images.TooLargeError as exc:
+        raise ArgumentsError(
+            _TOOL, [f"{_WHERE}: {shown} is {exc.size}; scale it down to at most {images.MAX_PIXELS:,} pixels"]
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise ArgumentsError(
             _TOOL, [f"{_WHERE}: {shown} is not an image this server can decode (jpeg, png, webp, gif, bmp, tiff …)"]
         ) from None
-    return image
 
 
-def _fit(source: str, picture: object, budget: int) -> bytes:
+def _read(source: str) -> tuple[bytes, str]:
+    """The bytes of a data: URI or a file, and how to name it in a message."""
+    if source.startswith("data:"):
+        try:
+            return base64.b64decode(source.partition(",")[2], validate=True), "a data: URI"
+        except (binascii.Error, ValueError):
+            raise ArgumentsError(_TOOL, [f"{_WHERE}: a data: URI whose Base64 does not decode"]) from None
+    return Path(source).expanduser().read_bytes(), source
+
+
+def _fit(shown: str, picture: Picture, budget: int) -> bytes:
     """The picture as PNG (when it has transparency, as masks do) or JPEG, scaled down until it fits `budget`."""
     from PIL import Image, ImageOps
 
-    image = ImageOps.exif_transpose(picture) if isinstance(picture, Image.Image) else None
-    if image is None:
-        raise AssertionError("_decode returns images only")
+    image = ImageOps.exif_transpose(picture)
     alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     image = image.convert("RGBA" if alpha else "RGB")
     scale = min(1.0, LONGEST_SIDE / max(image.size))
@@ -147,7 +156,6 @@ def _fit(source: str, picture: object, budget: int) -> bytes:
         if buffer.tell() <= budget:
             return buffer.getvalue()
         scale *= math.sqrt(budget / buffer.tell()) * 0.9
-    shown = source if not source.startswith("data:") else "a data: URI"
     raise ArgumentsError(_TOOL, [f"{_WHERE}: {shown} cannot be made small enough for the 7 MB all pictures share"])
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import images
 from .errors import ArgumentsError, ImageError
 from .results import Delivery
 
@@ -79,12 +80,17 @@ def write(target: Target, images: Sequence[bytes | None]) -> tuple[list[Path | N
 
 
 def convert(data: bytes, kind: str) -> bytes:
-    """The image re-encoded as Pillow's format `kind` (JPEG drops transparency onto white)."""
+    """The image re-encoded as Pillow's format `kind` (JPEG drops transparency onto white); the bytes unchanged
+    when they already are that format. Decoding is bounded by images.MAX_PIXELS (see images.opened)."""
     from PIL import Image
 
+    if images.identify(data) == images.MIME_TYPES[kind]:
+        return data
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with images.opened(data) as image:
             picture = image.convert("RGBA")
+    except images.TooLargeError as exc:
+        raise ImageError(f"{exc}; download it from its URL instead") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on malformed bytes
         raise ImageError(f"it is not an image Pillow can read ({type(exc).__name__})") from None
     if kind == "JPEG":
