@@ -201,7 +201,7 @@ async def test_save_as_of_a_bomb_keeps_the_task_and_says_why_the_file_was_not_wr
     connect: Connect, relay: FakeRelay
 ) -> None:
     relay.script.append(accepted(TASK))
-    relay.queries[TASK] = deque([task_detail(TASK, urls=["https://relay.test/files/bomb.png"])])
+    relay.queries[TASK] = deque([task_detail(TASK, urls=("https://relay.test/files/bomb.png",))])
     relay.files["bomb.png"] = httpx2.Response(200, content=bomb_png(13000, 13000))
 
     async with connect() as client:
