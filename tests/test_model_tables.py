@@ -1,4 +1,4 @@
-"""The README's model tables are the catalogs' own, and the Tencent Cloud tool stays within its size limit."""
+"""The docs' model tables are the catalogs' own, and the Tencent Cloud tool stays within its size limit."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from aigc_image_mcp.catalog import CATALOG_FILES, load_catalog
 from aigc_image_mcp.schema import input_schema, tool_description
 from aigc_image_mcp.tables import model_table
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+MODELS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "models.md"
 
 
 @pytest.mark.parametrize("backend", sorted(CATALOG_FILES))
-def test_the_readmes_model_table_is_the_one_generated_from_the_catalog(backend: str) -> None:
-    text = README.read_text(encoding="utf-8")
+def test_the_docs_model_table_is_the_one_generated_from_the_catalog(backend: str) -> None:
+    text = MODELS_PAGE.read_text(encoding="utf-8")
     found = re.search(rf"<!-- models:{backend} -->\n(.*?)\n<!-- /models:{backend} -->", text, re.DOTALL)
 
-    assert found is not None, f"README.md has no <!-- models:{backend} --> … <!-- /models:{backend} --> block"
+    assert found is not None, f"docs/models.md has no <!-- models:{backend} --> … <!-- /models:{backend} --> block"
     assert found.group(1) == model_table(load_catalog(backend=backend))
 
 
