@@ -1,4 +1,4 @@
-"""A server whose one tool reports progress, served by aigc_image_mcp.http exactly as the real one is.
+"""A server whose one tool reports progress, served by aigc_image_mcp.transport.http exactly as the real one is.
 
 `python -m tests.progress_server` with the same environment as the real server. generate_image only submits,
 so this is how the tests see that progress notifications reach HTTP clients over the SSE responses."""
@@ -12,7 +12,7 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 
 from aigc_image_mcp.config import Settings
-from aigc_image_mcp.http import serve
+from aigc_image_mcp.transport.http import serve
 
 
 def build() -> MCPServer[Any]:

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from aigc_image_mcp.arguments import parse_arguments
 from aigc_image_mcp.backends.quickrouter import relay_body
-from aigc_image_mcp.catalog import Catalog, load_catalog
+from aigc_image_mcp.catalog.models import Catalog, load_catalog
+from aigc_image_mcp.catalog.schema import input_schema
+from aigc_image_mcp.catalog.validation import parse_arguments
 from aigc_image_mcp.errors import ArgumentsError
-from aigc_image_mcp.schema import input_schema
 
 from .conftest import accepts
 

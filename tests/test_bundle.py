@@ -17,9 +17,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from aigc_image_mcp import __version__
-from aigc_image_mcp.catalog import load_catalog
+from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.catalog.schema import input_schema
 from aigc_image_mcp.config import DEFAULT_BASE_URL, Settings
-from aigc_image_mcp.schema import input_schema
 
 from .conftest import CANARY_KEY
 from .fake_relay import FakeRelay, accepted, serve

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aigc_image_mcp.catalog import load_catalog
+from aigc_image_mcp.catalog.models import load_catalog
 from aigc_image_mcp.errors import CatalogError
 
 from .conftest import Connect

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from aigc_image_mcp.downloads import MAX_REDIRECTS, UrlPolicy, download
 from aigc_image_mcp.errors import ImageError
+from aigc_image_mcp.media.downloads import MAX_REDIRECTS, UrlPolicy, download
 
 from .fake_relay import png
 from .helpers import trickling

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from aigc_image_mcp.fields import NON_BLANK_PATTERN, REFERENCE_PATTERN, TASK_ID, TASK_ID_PATTERN
+from aigc_image_mcp.catalog.fields import NON_BLANK_PATTERN, REFERENCE_PATTERN, TASK_ID, TASK_ID_PATTERN
 
 from .helpers import TASK
 

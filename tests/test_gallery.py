@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aigc_image_mcp.gallery import VIEW_URI, view_html
+from aigc_image_mcp.protocol.gallery import VIEW_URI, view_html
 from aigc_image_mcp.server import build_server
 
 from .conftest import FakeClock, make_settings

@@ -17,7 +17,7 @@ from typing import Any, cast
 import pytest
 from PIL import Image
 
-from aigc_image_mcp.gallery import view_html
+from aigc_image_mcp.protocol.gallery import view_html
 from aigc_image_mcp.server import build_server
 
 from .conftest import FakeClock, make_settings

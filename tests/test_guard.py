@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx2
 import pytest
 
+from aigc_image_mcp.callers import bearer_token
 from aigc_image_mcp.config import Settings
-from aigc_image_mcp.guard import Guard, Message, Policy, Receive, Scope, Send, bearer_token
+from aigc_image_mcp.transport.guard import Guard, Message, Policy, Receive, Scope, Send
 
 from .conftest import CANARY_KEY, make_settings
 

@@ -13,11 +13,11 @@ import pytest
 from mcp.types import CallToolResult, ImageContent
 from pydantic import SecretStr
 
-from aigc_image_mcp.arguments import parse_arguments
 from aigc_image_mcp.backends.quickrouter import QuickRouter
 from aigc_image_mcp.callers import Caller, fingerprint
-from aigc_image_mcp.catalog import load_catalog
-from aigc_image_mcp.tracker import Tracker
+from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.catalog.validation import parse_arguments
+from aigc_image_mcp.core.tracker import Tracker
 
 from .conftest import CANARY_KEY, Connect, FakeClock, make_settings, saved_as
 from .fake_relay import FakeRelay, accepted, running, task_detail

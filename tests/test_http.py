@@ -394,12 +394,13 @@ def test_before_serving_the_server_loads_what_a_call_needs_and_freezes_its_heap(
     script = (
         "import gc, sys\n"
         "from aigc_image_mcp.config import Settings\n"
-        "from aigc_image_mcp.http import settle\n"
+        "from aigc_image_mcp.transport.http import settle\n"
         "settle(Settings())\n"
-        "names = ('tracker', 'backends.quickrouter', 'history_sqlite', 'backends.tencentcloud', 'history_postgres')\n"
+        "names = ('core.tracker', 'backends.quickrouter', 'history.sqlite', 'backends.tencentcloud',"
+        " 'history.postgres')\n"
         "print([n for n in names if 'aigc_image_mcp.' + n in sys.modules], gc.get_freeze_count() > 10_000)\n"
     )
     env = clean_env(QUICKROUTER_API_KEY=CANARY_KEY, AIGC_IMAGE_DATA_DIR=str(tmp_path))
     found = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
 
-    assert found.stdout.strip() == "['tracker', 'backends.quickrouter', 'history_sqlite'] True", found.stderr
+    assert found.stdout.strip() == "['core.tracker', 'backends.quickrouter', 'history.sqlite'] True", found.stderr

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import httpx2
 import pytest
 
-from aigc_image_mcp.backends.ladder import excerpt
+from aigc_image_mcp.backends.answers import excerpt
 from aigc_image_mcp.callers import caller_of
+from aigc_image_mcp.catalog.request import SubmitRequest
 from aigc_image_mcp.errors import (
     RelayAuthError,
     RelayConnectionError,
@@ -21,7 +22,6 @@ from aigc_image_mcp.errors import (
     RelayRejectedError,
     RelayUnavailableError,
 )
-from aigc_image_mcp.wire import SubmitRequest
 
 from .conftest import make_settings
 from .fake_relay import Handler, answering, relay_backend

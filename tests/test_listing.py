@@ -11,8 +11,8 @@ import pytest
 from mcp import Client
 from mcp.types import BlobResourceContents, Resource
 
-from aigc_image_mcp import listing
-from aigc_image_mcp.gallery import VIEW_URI
+from aigc_image_mcp.protocol import resources as listing
+from aigc_image_mcp.protocol.gallery import VIEW_URI
 
 from .conftest import Connect
 from .fake_relay import FakeRelay, accepted, png, rejected, task_detail

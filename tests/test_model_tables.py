@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from aigc_image_mcp.catalog import CATALOG_FILES, load_catalog
-from aigc_image_mcp.schema import input_schema, tool_description
-from aigc_image_mcp.tables import model_table
+from aigc_image_mcp.catalog.models import CATALOG_FILES, load_catalog
+from aigc_image_mcp.catalog.schema import input_schema, tool_description
+from scripts.model_tables import model_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

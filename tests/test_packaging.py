@@ -60,7 +60,7 @@ def test_the_wheel_holds_the_package_with_its_data_and_the_command(built: tuple[
         entry_points = archive.read(f"{info}/entry_points.txt").decode()
         metadata = Parser().parsestr(archive.read(f"{info}/METADATA").decode())
     assert {name for name in names if not name.startswith(info)} == package_files()
-    assert "aigc_image_mcp/models.json" in names
+    assert "aigc_image_mcp/catalog/models.json" in names
     assert f"{info}/licenses/LICENSE" in names
     assert re.search(r"^aigc-image-mcp = aigc_image_mcp\.__main__:main$", entry_points, re.MULTILINE)
     assert (metadata["Name"], metadata["Version"], metadata["License-Expression"]) == (NAME, VERSION, "MIT")

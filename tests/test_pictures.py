@@ -15,10 +15,10 @@ from mcp.types import ImageContent, ListRootsResult, Root
 from PIL import Image
 from pydantic import FileUrl
 
+from aigc_image_mcp.catalog.request import FileInfo, SubmitRequest
 from aigc_image_mcp.errors import ArgumentsError
-from aigc_image_mcp.pictures import BUDGET, allowed_folders, embed
+from aigc_image_mcp.media.pictures import BUDGET, allowed_folders, embed
 from aigc_image_mcp.server import build_server
-from aigc_image_mcp.wire import FileInfo, SubmitRequest
 
 from .conftest import CANARY_KEY, Connect, FakeClock, make_settings
 from .fake_relay import FakeRelay, png

@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from aigc_image_mcp.backends.base import Failed, OutputFile, Running, Succeeded, TaskDetail, TaskState
+from aigc_image_mcp.core.polling import Clock, Outcome, RealClock, wait_for
 from aigc_image_mcp.errors import (
     RelayAuthError,
     RelayConnectionError,
@@ -18,7 +19,6 @@ from aigc_image_mcp.errors import (
     RelayUnavailableError,
     UpstreamError,
 )
-from aigc_image_mcp.polling import Clock, Outcome, RealClock, wait_for
 
 from .conftest import FakeClock
 

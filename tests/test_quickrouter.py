@@ -9,8 +9,8 @@ import httpx2
 import pytest
 
 from aigc_image_mcp.callers import Caller, caller_of
+from aigc_image_mcp.catalog.request import SubmitRequest
 from aigc_image_mcp.errors import ConfigError, RelayProtocolError, UpstreamError
-from aigc_image_mcp.wire import SubmitRequest
 
 from .conftest import CANARY_KEY, make_settings
 from .fake_relay import answering, relay_backend

@@ -11,9 +11,9 @@ from typing import Any
 import httpx2
 import pytest
 
+from aigc_image_mcp.core.quota import Quota
 from aigc_image_mcp.errors import QuotaError
-from aigc_image_mcp.history import open_history
-from aigc_image_mcp.quota import Quota
+from aigc_image_mcp.history.opener import open_history
 
 from .conftest import Connect, make_settings
 from .fake_relay import FakeRelay

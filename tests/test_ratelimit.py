@@ -7,8 +7,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from aigc_image_mcp.guard import Message, Receive, Scope, Send
-from aigc_image_mcp.ratelimit import RateLimit
+from aigc_image_mcp.transport.guard import Message, Receive, Scope, Send
+from aigc_image_mcp.transport.ratelimit import RateLimit
 
 from .http_server import served
 

@@ -16,7 +16,7 @@ from mcp.types import CallToolResult, ListRootsResult, Root, TextContent
 from PIL import Image
 
 from aigc_image_mcp.errors import ImageError
-from aigc_image_mcp.saving import FORMATS, convert
+from aigc_image_mcp.media.saving import FORMATS, convert
 from aigc_image_mcp.server import build_server
 
 from .conftest import CANARY_KEY, Connect, FakeClock, make_settings

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from aigc_image_mcp.catalog import load_catalog
-from aigc_image_mcp.schema import input_schema
+from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.catalog.schema import input_schema
 
 from .conftest import Connect, accepts
 

@@ -13,9 +13,10 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from aigc_image_mcp import history_sqlite
 from aigc_image_mcp.errors import ConfigError, HistoryError
-from aigc_image_mcp.history import HistoryStore, open_history
+from aigc_image_mcp.history import sqlite as history_sqlite
+from aigc_image_mcp.history.base import HistoryStore
+from aigc_image_mcp.history.opener import open_history
 from aigc_image_mcp.results import ImageFile, TaskResult
 
 from .conftest import make_settings
@@ -215,7 +216,7 @@ def test_without_the_postgres_extra_a_database_url_is_a_config_error_saying_what
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed: importing it raises ImportError
-    monkeypatch.delitem(sys.modules, "aigc_image_mcp.history_postgres", raising=False)
+    monkeypatch.delitem(sys.modules, "aigc_image_mcp.history.postgres", raising=False)
 
     with pytest.raises(ConfigError, match=r"psycopg is not installed .* aigc-image-mcp\[postgres\]"):
         open_history(make_settings(database_url="postgresql://aigc@127.0.0.1/history"))

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from aigc_image_mcp.errors import HistoryError
-from aigc_image_mcp.history import open_history
+from aigc_image_mcp.history.opener import open_history
 from aigc_image_mcp.results import ImageFile, TaskResult
 
 from .conftest import make_settings

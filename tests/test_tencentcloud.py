@@ -217,8 +217,8 @@ async def test_the_console_script_generates_through_tencent_cloud_over_stdio(tmp
 
 def test_over_http_the_servers_tencent_credentials_are_guarded_like_a_relay_key() -> None:
     from aigc_image_mcp.errors import ConfigError
-    from aigc_image_mcp.guard import auth_mode
-    from aigc_image_mcp.http import check_exposure
+    from aigc_image_mcp.transport.guard import auth_mode
+    from aigc_image_mcp.transport.http import check_exposure
 
     tencent = {"secret_id": SECRET_ID, "secret_key": SECRET_KEY, "transport": "http"}
 

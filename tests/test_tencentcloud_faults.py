@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from mcp.types import CallToolResult
 
-from aigc_image_mcp.backends.ladder import ANSWER_LIMIT
+from aigc_image_mcp.backends.answers import ANSWER_LIMIT
 from aigc_image_mcp.backends.tencentcloud import TencentCloud
 from aigc_image_mcp.callers import caller_of
+from aigc_image_mcp.catalog.request import SubmitRequest
 from aigc_image_mcp.errors import (
     RelayAuthError,
     RelayError,
@@ -27,7 +28,6 @@ from aigc_image_mcp.errors import (
     RelayUnavailableError,
     UpstreamError,
 )
-from aigc_image_mcp.wire import SubmitRequest
 
 from .fake_tencent import SECRET_KEY, TASK_ID, FakeTencent, Raw, error, serve
 from .helpers import structured, text_of, trickling

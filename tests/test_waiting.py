@@ -248,7 +248,7 @@ async def test_a_bug_after_the_submit_still_hands_back_the_task_id(
     async def broken(*_: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("aigc_image_mcp.tracker.Tracker.follow", broken)
+    monkeypatch.setattr("aigc_image_mcp.core.tracker.Tracker.follow", broken)
     relay.script.append(accepted(TASK))
 
     result = await generate(connect)

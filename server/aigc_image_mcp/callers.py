@@ -19,7 +19,6 @@ from pydantic import SecretStr
 
 from .config import Settings
 from .errors import ConfigError
-from .guard import bearer_token
 
 _KEY_LABEL = b"aigc-image-mcp task history v1"
 _TOKEN_LABEL = b"aigc-image-mcp token history v1"
@@ -28,6 +27,14 @@ _NO_KEY = (
     "QUICKROUTER_API_KEY for this server (in Claude Desktop: the extension's API key setting) and restart it; "
     "over HTTP, a client may instead send its own key as Authorization: Bearer."
 )
+
+
+def bearer_token(headers: Mapping[str, str] | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    value = (headers or {}).get("authorization", "")
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 @dataclass(frozen=True)

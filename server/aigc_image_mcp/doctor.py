@@ -98,7 +98,7 @@ def folder_check(name: str, folder: Path, variable: str) -> Check:
 
 async def history_check(settings: Settings) -> Check:
     """Whether the task history (SQLite, or PostgreSQL when configured) opens and reads."""
-    from .history import open_history
+    from .history.opener import open_history
 
     try:
         history = open_history(settings)

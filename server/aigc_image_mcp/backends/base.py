@@ -11,7 +11,7 @@ from ..errors import RelayConnectionError, RelayRateLimitError, RelayUnavailable
 
 if TYPE_CHECKING:
     from ..callers import Caller
-    from ..wire import SubmitRequest
+    from ..catalog.request import SubmitRequest
 
 # Tencent's codes for "busy, ask again": a query changes nothing, so it is always safe to repeat.
 _BUSY = ("RequestLimitExceeded", "InternalError")

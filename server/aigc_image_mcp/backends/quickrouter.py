@@ -12,13 +12,13 @@ from urllib.parse import quote
 import httpx2
 
 from ..callers import Caller
+from ..catalog.fields import TASK_ID, TASK_ID_PATTERN
+from ..catalog.request import SubmitRequest
 from ..config import Settings
 from ..errors import ConfigError, RelayProtocolError, UpstreamError
-from ..fields import TASK_ID, TASK_ID_PATTERN
-from ..wire import SubmitRequest
+from .answers import Call, Wording, excerpt, exchange, parse
 from .base import Submission, TaskDetail
-from .ladder import Call, Wording, excerpt, exchange, parse
-from .tencent_wire import DetailEnvelope, SubmitEnvelope, TencentError, detail_of
+from .tencent_shapes import DetailEnvelope, SubmitEnvelope, TencentError, detail_of
 
 logger = logging.getLogger(__name__)
 

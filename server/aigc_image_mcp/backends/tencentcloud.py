@@ -3,9 +3,9 @@ credentials, signed TC3-HMAC-SHA256 by Tencent's official SDK (its async client,
 
 The SDK's CommonClient is used rather than its VodClient: the same signing and transport, without importing the
 100,000-line models module (~0.5 s). The SDK signs and sends; it never reads an answer. A response hook on its HTTP
-client takes each answer as it arrives, read with the relay's ladder (bounded, within the deadline, depth-guarded,
-scrubbed of the SecretKey and session token, every status classified) and then with tencent_wire, so that a TaskId
-beside an Error still reaches the user and an odd answer gets a message rather than the SDK's KeyError.
+client takes each answer as it arrives, read with answers.py as the relay's are (bounded, within the deadline,
+depth-guarded, scrubbed of the SecretKey and session token, every status classified) and then with tencent_shapes.py,
+so that a TaskId beside an Error still reaches the user and an odd answer gets a message rather than the SDK's KeyError.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile  # pyright:
 from tencentcloud.common.profile.http_profile import HttpProfile  # pyright: ignore[reportMissingTypeStubs]
 
 from ..callers import Caller
+from ..catalog.request import SubmitRequest
 from ..config import Settings
 from ..errors import (
     ConfigError,
@@ -35,9 +36,7 @@ from ..errors import (
     RelayRateLimitError,
     UpstreamError,
 )
-from ..wire import SubmitRequest
-from .base import Submission, TaskDetail
-from .ladder import (
+from .answers import (
     Reading,
     Wording,
     connection_error,
@@ -49,7 +48,8 @@ from .ladder import (
     read_bounded,
     scrub,
 )
-from .tencent_wire import DetailEnvelope, SubmitEnvelope, detail_of
+from .base import Submission, TaskDetail
+from .tencent_shapes import DetailEnvelope, SubmitEnvelope, detail_of
 
 logger = logging.getLogger(__name__)
 # At DEBUG the SDK logs each request with its X-TC-Token header and each answer as sent (with any secret Tencent
