@@ -36,7 +36,7 @@ from aigc_image_mcp.media.images import preview
 from aigc_image_mcp.results import TaskResult
 from aigc_image_mcp.server import build_server
 from tests.conftest import FakeClock, make_settings
-from tests.fake_relay import FakeRelay
+from tests.support.fake_relay import FakeRelay
 
 ROUNDS = 30
 

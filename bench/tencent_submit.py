@@ -22,7 +22,7 @@ from aigc_image_mcp.backends.tencentcloud import VERSION, TencentCloud, endpoint
 from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.catalog.request import OutputConfig, SubmitRequest
 from aigc_image_mcp.config import Settings
-from tests.fake_tencent import SECRET_ID, SECRET_KEY, FakeTencent, serve
+from tests.support.fake_tencent import SECRET_ID, SECRET_KEY, FakeTencent, serve
 
 REQUEST = SubmitRequest(
     model_name="GG", model_version="3.1", prompt="a red fox in snow", output_config=OutputConfig(aspect_ratio="16:9")
