@@ -207,6 +207,23 @@ async def test_each_other_upstream_answer_fails_the_check_it_concerns(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [("secret_id", "TENCENTCLOUD_SECRET_KEY"), ("secret_key", "TENCENTCLOUD_SECRET_ID")],
+)
+async def test_half_of_tencents_credentials_names_the_missing_half(tmp_path: Path, given: str, missing: str) -> None:
+    settings = {given: "AKIDhalfofapair", "output_dir": tmp_path, "data_dir": tmp_path}
+
+    checks = await diagnose(settings)
+
+    (credentials,) = [check for check in checks if check.name == "credentials"]
+    assert credentials.status == "fail"
+    assert credentials.detail == "backend tencentcloud; none found"
+    assert credentials.fix.startswith(f"set {missing} as well")
+    assert "QUICKROUTER_API_KEY" not in credentials.fix
+
+
+@pytest.mark.anyio
 async def test_a_pass_through_http_server_says_how_to_check_a_clients_key(tmp_path: Path) -> None:
     settings = {"transport": "http", "output_dir": tmp_path, "data_dir": tmp_path}
 

@@ -172,9 +172,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_backend(self) -> Settings:
-        # AIGC_IMAGE_BACKEND unset: the backend whose credentials are present; both present is ambiguous.
-        tencent = self.secret_id is not None and self.secret_key is not None
-        if "backend" in self.model_fields_set or not tencent:
+        # AIGC_IMAGE_BACKEND unset: the backend whose credentials are present; both present is ambiguous. Half of
+        # Tencent's pair (and no relay key) still means Tencent: its errors then name the missing half.
+        tencent = [value is not None for value in (self.secret_id, self.secret_key)]
+        if "backend" in self.model_fields_set or not any(tencent) or (self.api_key is not None and not all(tencent)):
             return self
         if self.api_key is not None:
             raise ValueError(

@@ -8,7 +8,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from aigc_image_mcp.callers import Caller, caller_of
+from aigc_image_mcp.backends.base import Caller
+from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.catalog.request import SubmitRequest
 from aigc_image_mcp.errors import ConfigError, RelayProtocolError, UpstreamError
 

@@ -142,6 +142,23 @@ async def test_a_response_error_with_http_200_is_an_actionable_refusal_and_nothi
     assert fake.actions("DescribeTaskDetail") == []
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "code", ["UnauthorizedOperation", "FailedOperation.InvalidAccount", "FailedOperation.InvalidVodUser"]
+)
+async def test_every_code_tencent_uses_for_refused_credentials_says_which_variables_to_check(
+    fake: FakeTencent, tmp_path: Path, code: str
+) -> None:
+    fake.submits.append(error(code, "not allowed"))
+    async with connected(fake, tmp_path) as client:
+        result = await client.call_tool("generate_image", {"model": "Vidu-q2", "prompt": "p"})
+
+    text = result.content[0].model_dump()["text"]
+    assert result.is_error
+    assert f"Tencent Cloud refused the credentials: {code}: not allowed" in text
+    assert "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY" in text
+
+
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_a_wrong_secret_key_is_refused_by_the_signature_check_and_named_in_the_error(
@@ -197,7 +214,11 @@ def test_the_backend_is_the_one_whose_credentials_are_present_and_both_without_a
     tencent = {"secret_id": SECRET_ID, "secret_key": SECRET_KEY}
 
     assert Settings.model_validate(tencent).backend == "tencentcloud"
+    assert (
+        Settings.model_validate({"secret_key": SECRET_KEY}).backend == "tencentcloud"
+    )  # half: its errors name the rest
     assert Settings.model_validate({"api_key": CANARY_KEY}).backend == "quickrouter"
+    assert Settings.model_validate({"api_key": CANARY_KEY, "secret_id": SECRET_ID}).backend == "quickrouter"
     assert (
         Settings.model_validate({**tencent, "api_key": CANARY_KEY, "backend": "quickrouter"}).backend == "quickrouter"
     )

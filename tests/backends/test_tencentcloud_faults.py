@@ -4,6 +4,7 @@ what to do, never the SDK's KeyError; a TaskId beside an Error is kept; secrets 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -29,7 +30,7 @@ from aigc_image_mcp.errors import (
     UpstreamError,
 )
 
-from ..support.fake_tencent import SECRET_KEY, TASK_ID, FakeTencent, Raw, error, serve
+from ..support.fake_tencent import SECRET_ID, SECRET_KEY, TASK_ID, FakeTencent, Raw, error, serve
 from ..support.helpers import structured, text_of, trickling
 from .test_tencentcloud import TOKEN, connected, tencent_settings
 
@@ -264,6 +265,11 @@ ECHOES: dict[str, Raw | dict[str, Any]] = {
     "in a web page": Raw(200, f"<html>{SECRET_KEY} {TOKEN}</html>".encode(), {"content-type": "text/html"}),
     "in a 500": raw_json(json.dumps({"message": f"{SECRET_KEY} {TOKEN}"}), 500),
     "in a 401": raw_json(json.dumps({"Response": {"Error": {"Code": "AuthFailure", "Message": TOKEN}}}), 401),
+    "an echoed Authorization header": error(
+        "InvalidParameter", f"Authorization: TC3-HMAC-SHA256 Credential={SECRET_ID}/2026-12-06/vod/tc3_request"
+    ),
+    "upper-cased": error("InvalidParameter", f"{SECRET_KEY.upper()} {TOKEN.upper()} {SECRET_ID.upper()}"),
+    "in Base64": error("InvalidParameter", base64.b64encode(f"{SECRET_ID}:{SECRET_KEY} {TOKEN}".encode()).decode()),
 }
 
 
@@ -280,8 +286,9 @@ async def test_a_secret_tencent_echoes_comes_out_as_stars_in_the_message_the_log
     data = tmp_path / "data"
     seen += b"".join(p.read_bytes() for p in (data.iterdir() if data.exists() else ())).decode("utf-8", "replace")
     assert "***" in text
-    for secret in (SECRET_KEY, TOKEN):
-        assert secret not in seen
+    for secret in (SECRET_ID, SECRET_KEY, TOKEN):
+        for form in (secret, secret.upper(), base64.b64encode(secret.encode()).decode()[4:-4]):
+            assert form not in seen
 
 
 STATUS_FAULTS = {

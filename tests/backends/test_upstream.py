@@ -3,6 +3,7 @@ up to a bound and within one deadline, odd JSON refused readably, odd fields acc
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import deque
 from collections.abc import AsyncIterator
@@ -87,6 +88,38 @@ async def test_a_key_the_upstream_echoes_reaches_no_result_log_or_history(
     assert CANARY_KEY not in everything(result) + everything(listing)
     assert CANARY_KEY not in caplog.text
     assert CANARY_KEY.encode() not in history_bytes(folders)
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+ENCODED_ECHOES = {
+    "upper-cased": CANARY_KEY.upper(),
+    "lower-cased": CANARY_KEY.lower(),
+    "Base64": _b64(CANARY_KEY),
+    "Base64 of Bearer <key>": _b64(f"Bearer {CANARY_KEY}"),
+    "Base64 of Basic user:<key>": _b64(f"user:{CANARY_KEY}"),
+    "URL-safe Base64 inside JSON": base64.urlsafe_b64encode(f'{{"k": "{CANARY_KEY}"}}'.encode()).decode(),
+}
+
+
+@pytest.mark.parametrize("echo", ENCODED_ECHOES.values(), ids=ENCODED_ECHOES.keys())
+async def test_a_key_echoed_in_another_case_or_in_base64_is_scrubbed_too(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path], caplog: pytest.LogCaptureFixture, echo: str
+) -> None:
+    caplog.set_level("DEBUG")
+    relay.script.append(accepted(TASK))
+    relay.queries[TASK] = deque([task_detail(TASK, message=f"Authorization: {echo} was refused")])
+
+    async with connect() as client:
+        result = await client.call_tool("generate_image", ARGS)
+
+    core = echo[4:-4]  # what is left of any form once its edges (which depend on its neighbours) are cut
+    assert "***" in everything(result)
+    assert core not in everything(result)
+    assert core not in caplog.text
+    assert core.encode() not in history_bytes(folders)
 
 
 class Endless(httpx2.AsyncByteStream):

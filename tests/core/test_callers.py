@@ -7,7 +7,8 @@ import re
 import pytest
 from pydantic import SecretStr
 
-from aigc_image_mcp.callers import Caller, caller_of, fingerprint
+from aigc_image_mcp.backends.base import Caller
+from aigc_image_mcp.callers import caller_of, fingerprint
 from aigc_image_mcp.errors import ConfigError
 
 from ..conftest import CANARY_KEY, make_settings

@@ -13,8 +13,9 @@ import pytest
 from mcp.types import CallToolResult, ImageContent
 from pydantic import SecretStr
 
+from aigc_image_mcp.backends.base import Caller
 from aigc_image_mcp.backends.quickrouter import QuickRouter
-from aigc_image_mcp.callers import Caller, fingerprint
+from aigc_image_mcp.callers import fingerprint
 from aigc_image_mcp.catalog.models import load_catalog
 from aigc_image_mcp.catalog.validation import parse_arguments
 from aigc_image_mcp.core.tracker import Tracker

@@ -1,11 +1,13 @@
 """The one reading of an upstream's HTTP answer, for every operation: the status, a body read up to a bound within
 one overall deadline, JSON of bounded depth, and one scrub of every string in it. Each operation words the faults
 its own way (a `Wording`); the classification is the same for all. Here upstream text enters the server: nothing
-leaves this module without the caller's secrets replaced by ***. The relay's requests go out through `exchange`; the
-Tencent backend sends with Tencent's SDK (on httpx) and reads its answers here too (`read_bounded`, `payload_of`)."""
+leaves this module without the caller's secrets, in every form `forms_of` knows, replaced by ***. The relay's
+requests go out through `exchange`; the Tencent backend sends with Tencent's SDK (on httpx) and reads its answers
+here too (`read_bounded`, `payload_of`)."""
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import json
 import time
@@ -34,6 +36,9 @@ _EXCERPT = 200
 _Model = TypeVar("_Model", bound=BaseModel)
 _UNSENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 """httpx2's failures before a request left us."""
+_URL_SAFE = str.maketrans("+/", "-_")
+_SHORTEST_CORE = 8
+"""Characters a Base64 form of a secret must have to be scrubbed: a shorter run would match ordinary text."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class Reading:
     facts: Mapping[str, object] = field(default_factory=lambda: {})
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "secrets", longest_first(self.secrets))
+        object.__setattr__(self, "secrets", longest_first(form for secret in self.secrets for form in forms_of(secret)))
 
 
 @dataclass(frozen=True)
@@ -245,6 +250,23 @@ def scrubbed(value: Any, *secrets: str) -> Any:
     if isinstance(value, dict):
         return {scrub(k, *secrets): scrubbed(v, *secrets) for k, v in cast(dict[str, Any], value).items()}
     return value
+
+
+def forms_of(secret: str) -> tuple[str, ...]:
+    """The forms in which an upstream may echo `secret`: as sent, upper- and lower-cased, and in Base64 (standard or
+    URL-safe) wherever it stands inside an encoded text, e.g. an echoed `Authorization: Basic` or a Base64 of
+    `Bearer <secret>`. Not covered, and so possible still: mixed case, reversed or split secrets, other encodings
+    (hex, percent-encoding)."""
+    if not secret:
+        return ()
+    forms = {secret, secret.upper(), secret.lower()}
+    data = secret.encode()
+    for shift in range(3):  # the secret's offset within the encoded text, modulo Base64's 3-byte groups
+        encoded = base64.b64encode(b"\0" * shift + data).decode()
+        core = encoded[-(-shift * 4 // 3) : (shift + len(data)) // 3 * 4]  # only characters the secret alone makes
+        if len(core) >= _SHORTEST_CORE:
+            forms |= {core, core.translate(_URL_SAFE)}
+    return tuple(forms)
 
 
 def longest_first(secrets: Iterable[str]) -> tuple[str, ...]:

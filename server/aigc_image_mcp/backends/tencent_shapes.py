@@ -12,6 +12,16 @@ from .base import Failed, OutputFile, Running, Succeeded, TaskDetail, TaskState
 
 _FINISHED = ("FINISH", "FAIL", "ABORTED")
 
+UNKNOWN_TASK = ("InvalidParameterValue.TaskId", "ResourceNotFound")
+"""Tencent's codes for "this TaskId is unknown here" (or older than the 3 days it can be queried for)."""
+REFUSED_CREDENTIALS = (
+    "AuthFailure",
+    "UnauthorizedOperation",
+    "FailedOperation.InvalidAccount",
+    "FailedOperation.InvalidVodUser",
+)
+"""Tencent's codes for credentials it refused, on both backends (the relay passes Tencent's envelope on)."""
+
 
 def _text(value: object) -> str | None:
     """Text as it is; a number or a boolean as its JSON text; anything else (an object, a list) as absent."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..callers import Caller
+from ..backends.base import Caller
 from ..config import Settings
 from ..results import ImageFile
 

@@ -13,8 +13,7 @@ from functools import cached_property, partial
 import anyio
 import httpx2
 
-from ..backends.base import Backend, Failed, Running, Succeeded, TaskDetail
-from ..callers import Caller
+from ..backends.base import Backend, Caller, Failed, Running, Succeeded, TaskDetail
 from ..catalog.models import Catalog, ModelSpec
 from ..catalog.request import SubmitRequest
 from ..config import Settings

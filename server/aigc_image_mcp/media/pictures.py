@@ -161,13 +161,3 @@ def _fit(shown: str, picture: Picture, budget: int) -> bytes:
 
 def _overlap(one: Path, other: Path) -> bool:
     return one.is_relative_to(other) or other.is_relative_to(one)
-
-
-def base64_hint(request: SubmitRequest) -> str:
-    """For a relay refusal: local pictures (Base64) are outside the relay's documented contract."""
-    if not any(info.type == "Base64" for info in request.file_infos or []):
-        return ""
-    return (
-        " This request carried local pictures as Base64, which the relay does not document (experimental): if the "
-        "relay refuses them, upload the picture somewhere and pass its http(s) URL instead."
-    )

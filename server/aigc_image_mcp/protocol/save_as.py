@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 from mcp.server.mcpserver import Context
 
-from ..callers import Caller
+from ..backends.base import Caller
 from ..catalog.fields import OVERWRITE, SAVE_AS
 from ..media.saving import Target, apply, target
 from ..results import Delivery

@@ -23,7 +23,8 @@ from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
-from ..callers import Caller, caller_of
+from ..backends.base import Caller
+from ..callers import caller_of
 from ..catalog.fields import SAVE_AS
 from ..core.polling import FIRST_PAUSE, Reading, next_pause
 from ..errors import AigcImageError

@@ -14,7 +14,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 
-from ..callers import Caller, caller_of
+from ..backends.base import Caller
+from ..callers import caller_of
 from ..catalog.fields import (
     DEFAULT_LIMIT,
     DEFAULT_WAIT,
@@ -28,9 +29,9 @@ from ..catalog.fields import (
 )
 from ..catalog.request import SubmitRequest
 from ..catalog.validation import parse_arguments, parse_plain, wait_seconds
-from ..errors import AigcImageError, RelayError
+from ..errors import AigcImageError
 from ..media.images import EXTENSIONS, kind_name
-from ..media.pictures import allowed_folders, base64_hint, embed, has_local
+from ..media.pictures import allowed_folders, embed, has_local
 from ..results import Delivery
 from ..state import AppState
 from .gallery import shown
@@ -65,7 +66,6 @@ async def generate_image(
 ) -> CallToolResult | InputRequiredResult:
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
     state = ctx.request_context.lifespan_context
-    request: SubmitRequest | None = None
     try:
         spec, request = parse_arguments(arguments, state.catalog)
         caller = _caller(ctx)
@@ -75,12 +75,7 @@ async def generate_image(
     except RootsNeeded as needed:
         return needed.result
     except AigcImageError as exc:
-        hint = (
-            base64_hint(request)
-            if request and isinstance(exc, RelayError) and state.settings.backend == "quickrouter"
-            else ""
-        )
-        raise ToolError(str(exc) + hint) from exc
+        raise ToolError(str(exc)) from exc
     wait = wait_seconds(arguments)
     if wait == 0 or makes_task(
         ctx.client_capabilities, ctx.protocol_version, arguments

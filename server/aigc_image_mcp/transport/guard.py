@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import anyio
 
+from ..backends.profiles import holds_credential
 from ..callers import bearer_token
 from ..config import Settings
 
@@ -30,12 +31,6 @@ AuthMode = Literal["pass-through", "tokens", "open"]
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 logger = logging.getLogger(__name__)
-
-
-def holds_credential(settings: Settings) -> bool:
-    """Whether the server pays with a credential of its own: the relay key, or Tencent Cloud's (which is never
-    passed through: a caller's bearer token cannot be a SecretId/SecretKey pair)."""
-    return settings.api_key is not None or settings.backend == "tencentcloud"
 
 
 def auth_mode(settings: Settings) -> AuthMode:

@@ -18,11 +18,12 @@ import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
+from ..backends.profiles import holds_credential, profile_of
 from ..config import Settings
 from ..errors import ConfigError
 from ..server import build_server
 from .connections import GuardedH11Protocol
-from .guard import ASGIApp, Guard, Policy, auth_mode, holds_credential, is_loopback
+from .guard import ASGIApp, Guard, Policy, auth_mode, is_loopback
 from .ratelimit import RateLimit
 
 MCP_PATH = "/mcp"
@@ -129,7 +130,7 @@ def settle(settings: Settings) -> None:
     hundred calls under load)."""
     store = "history.postgres" if settings.database_url else "history.sqlite"
     package = __name__.split(".")[0]
-    for module in ("core.tracker", f"backends.{settings.backend}", store):
+    for module in ("core.tracker", f"backends.{profile_of(settings).module}", store):
         with suppress(ImportError):  # a missing driver: the first call says what to install
             importlib.import_module(f"{package}.{module}")
     gc.collect()
