@@ -42,7 +42,7 @@ def make(scenario: str, folder: Path) -> None:
 def images(scenario: str) -> list[bytes]:
     from PIL import Image
 
-    from tests.hostile import bomb_png
+    from tests.support.hostile import bomb_png
 
     if scenario == "idle":
         return [_png(Image.new("RGB", (64, 48), "red"))] * 3
@@ -74,7 +74,7 @@ async def child(files: dict[str, bytes], folder: Path) -> None:
 
     from aigc_image_mcp.server import build_server
     from tests.conftest import FakeClock, make_settings
-    from tests.fake_relay import FakeRelay, accepted, task_detail
+    from tests.support.fake_relay import FakeRelay, accepted, task_detail
 
     logging.disable()
     relay = FakeRelay()

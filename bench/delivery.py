@@ -31,12 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aigc_image_mcp.callers import fingerprint
 from aigc_image_mcp.config import DEFAULT_INLINE_BUDGET
-from aigc_image_mcp.history_sqlite import SqliteHistory
-from aigc_image_mcp.images import preview
+from aigc_image_mcp.history.sqlite import SqliteHistory
+from aigc_image_mcp.media.images import preview
 from aigc_image_mcp.results import TaskResult
 from aigc_image_mcp.server import build_server
 from tests.conftest import FakeClock, make_settings
-from tests.fake_relay import FakeRelay
+from tests.support.fake_relay import FakeRelay
 
 ROUNDS = 30
 

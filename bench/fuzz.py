@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))  # the fuzzer and the fake relay live with the tes
 from aigc_image_mcp.config import Settings  # noqa: E402
 from aigc_image_mcp.server import build_server  # noqa: E402
 from tests.conftest import FakeClock  # noqa: E402
-from tests.fake_relay import FakeRelay  # noqa: E402
-from tests.fuzz import Tracebacks, run  # noqa: E402
+from tests.support.fake_relay import FakeRelay  # noqa: E402
+from tests.support.fuzz import Tracebacks, run  # noqa: E402
 
 
 async def fuzz(calls: int, seed: int, folder: Path) -> int:

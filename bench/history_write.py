@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import SecretStr
 
-from aigc_image_mcp.history import HistoryStore
-from aigc_image_mcp.history_postgres import PostgresHistory
-from aigc_image_mcp.history_sqlite import SqliteHistory
+from aigc_image_mcp.history.base import HistoryStore
+from aigc_image_mcp.history.postgres import PostgresHistory
+from aigc_image_mcp.history.sqlite import SqliteHistory
 from aigc_image_mcp.results import TaskResult
-from tests.postgres import binaries, postgres_server
+from tests.support.postgres import binaries, postgres_server
 
 OWNER = "0123456789abcdef0123456789abcdef"
 BARE = "INSERT INTO bare (owner, task_id, result) VALUES (%s, %s, %s)"

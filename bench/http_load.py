@@ -40,7 +40,7 @@ import httpx2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.postgres import binaries, postgres_server  # noqa: E402
+from tests.support.postgres import binaries, postgres_server  # noqa: E402
 
 KEY = "sk-bench-0000000000000000"
 HEADERS = {

@@ -60,9 +60,9 @@ def floor_main() -> None:
     import httpx2
     from mcp.server.mcpserver import MCPServer
 
+    from aigc_image_mcp.callers import bearer_token
     from aigc_image_mcp.config import Settings
-    from aigc_image_mcp.guard import bearer_token
-    from aigc_image_mcp.http import serve
+    from aigc_image_mcp.transport.http import serve
 
     settings = Settings()
     logging.basicConfig(stream=sys.stderr, level=settings.log_level)

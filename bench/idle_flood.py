@@ -129,8 +129,8 @@ def serve_reference(port: int) -> None:
     import uvicorn
 
     from aigc_image_mcp.config import Settings
-    from aigc_image_mcp.http import http_app
     from aigc_image_mcp.server import build_server
+    from aigc_image_mcp.transport.http import http_app
 
     settings = Settings(port=port, transport="http")
     app = http_app(build_server(settings), settings)

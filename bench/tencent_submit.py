@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aigc_image_mcp.backends.tencentcloud import VERSION, TencentCloud, endpoint_parts, tencent_body
 from aigc_image_mcp.callers import caller_of
+from aigc_image_mcp.catalog.request import OutputConfig, SubmitRequest
 from aigc_image_mcp.config import Settings
-from aigc_image_mcp.wire import OutputConfig, SubmitRequest
-from tests.fake_tencent import SECRET_ID, SECRET_KEY, FakeTencent, serve
+from tests.support.fake_tencent import SECRET_ID, SECRET_KEY, FakeTencent, serve
 
 REQUEST = SubmitRequest(
     model_name="GG", model_version="3.1", prompt="a red fox in snow", output_config=OutputConfig(aspect_ratio="16:9")

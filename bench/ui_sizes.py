@@ -13,7 +13,7 @@ from mcp.server.runner import modern_on_request
 from mcp.shared.direct_dispatcher import create_direct_dispatcher_pair
 
 from aigc_image_mcp.config import Settings
-from aigc_image_mcp.gallery import view_html
+from aigc_image_mcp.protocol.gallery import view_html
 from aigc_image_mcp.server import build_server
 
 

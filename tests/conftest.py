@@ -17,8 +17,8 @@ from mcp import Client
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.server import build_server
 
-from .fake_relay import FakeRelay
-from .postgres import binaries, fresh_schema, postgres_server
+from .support.fake_relay import FakeRelay
+from .support.postgres import binaries, fresh_schema, postgres_server
 
 # Where uv keeps its cache for this user, before any test moves HOME (uv's default on Linux and macOS).
 _UV_CACHE = os.environ.get("UV_CACHE_DIR") or os.path.join(
@@ -62,6 +62,14 @@ def _real_home_untouched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     after = _snapshot(_GUARDED)
     changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
     assert not changed, f"the test run wrote into the real home: {changed}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the PostgreSQL store (a real server this run starts) is slow, whichever fixture brought it."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "postgres" in fixtures or ("both_stores" in fixtures and "postgresql" in item.name):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from aigc_image_mcp.config import Settings
 
 from .conftest import make_settings
-from .http_server import START_TIMEOUT, clean_env
+from .support.http_server import START_TIMEOUT, clean_env
 
 TOKEN = "tok-0123456789abcdef"  # noqa: S105 - a test token
 SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
@@ -40,6 +40,7 @@ def test_an_enumerated_setting_takes_any_case_and_spaces_around_it(
     assert getattr(Settings(), field) == meant
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -67,6 +68,7 @@ def test_a_setting_the_server_refuses_at_start_is_named_by_its_environment_varia
     assert problem.startswith(f"- {variable}: ")
 
 
+@pytest.mark.slow
 def test_in_a_terminal_the_server_says_what_it_is_and_ctrl_c_quits_at_once_without_a_traceback(
     tmp_path: Path,
 ) -> None:

@@ -19,13 +19,13 @@ from aigc_image_mcp.doctor import PROBE_TASK_ID, diagnose, passed, report
 from aigc_image_mcp.doctor import main as doctor_main
 
 from .conftest import CANARY_KEY
-from .fake_relay import FakeRelay, serve, unknown_task
-from .fake_tencent import SECRET_ID as TENCENT_ID
-from .fake_tencent import SECRET_KEY as TENCENT_KEY
-from .fake_tencent import FakeTencent, Raw
-from .fake_tencent import error as tencent_error
-from .fake_tencent import serve as serve_tencent
-from .http_server import clean_env
+from .support.fake_relay import FakeRelay, serve, unknown_task
+from .support.fake_tencent import SECRET_ID as TENCENT_ID
+from .support.fake_tencent import SECRET_KEY as TENCENT_KEY
+from .support.fake_tencent import FakeTencent, Raw
+from .support.fake_tencent import error as tencent_error
+from .support.fake_tencent import serve as serve_tencent
+from .support.http_server import clean_env
 
 SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
 TIMEOUT = 60
@@ -66,6 +66,7 @@ def line(report: str, name: str) -> str:
     return "\n".join(lines[index : index + 1 + has_fix])
 
 
+@pytest.mark.slow
 def test_doctor_passes_against_a_working_relay_with_one_free_query(
     tmp_path: Path, relay: FakeRelay, relay_url: str
 ) -> None:
@@ -81,6 +82,7 @@ def test_doctor_passes_against_a_working_relay_with_one_free_query(
     assert relay.submits == []
 
 
+@pytest.mark.slow
 def test_doctor_json_says_ok_and_lists_every_check(tmp_path: Path, relay_url: str) -> None:
     done = doctor(tmp_path, "--json", QUICKROUTER_API_KEY=CANARY_KEY, QUICKROUTER_BASE_URL=relay_url)
 
@@ -90,6 +92,7 @@ def test_doctor_json_says_ok_and_lists_every_check(tmp_path: Path, relay_url: st
     assert [check["status"] for check in report["checks"]] == ["ok"] * 8
 
 
+@pytest.mark.slow
 def test_a_refused_key_fails_and_names_the_key_variable(tmp_path: Path, relay_url: str) -> None:
     done = doctor(tmp_path, QUICKROUTER_API_KEY="sk-not-this-one-0123456789", QUICKROUTER_BASE_URL=relay_url)
 
@@ -101,6 +104,7 @@ def test_a_refused_key_fails_and_names_the_key_variable(tmp_path: Path, relay_ur
     assert "sk-not-this-one-0123456789" not in done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_a_wrong_base_url_fails_and_names_the_base_url_variable(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -114,6 +118,7 @@ def test_a_wrong_base_url_fails_and_names_the_base_url_variable(tmp_path: Path) 
     assert line(done.stdout, "query route").startswith("- ")
 
 
+@pytest.mark.slow
 def test_a_base_url_that_serves_a_web_page_fails_and_names_the_base_url_variable(tmp_path: Path) -> None:
     page = FakeRelay(routes={("GET", f"/tencent-vod/v1/query/{PROBE_TASK_ID}"): lambda _: HTML})
     with serve(page) as url:
@@ -123,6 +128,7 @@ def test_a_base_url_that_serves_a_web_page_fails_and_names_the_base_url_variable
     assert "fix: check QUICKROUTER_BASE_URL" in line(done.stdout, "upstream")
 
 
+@pytest.mark.slow
 def test_a_missing_query_route_fails_and_names_the_query_path_variable(tmp_path: Path, relay_url: str) -> None:
     done = doctor(
         tmp_path,
@@ -137,6 +143,7 @@ def test_a_missing_query_route_fails_and_names_the_query_path_variable(tmp_path:
     assert "fix: set AIGC_IMAGE_QUERY_PATH" in missing
 
 
+@pytest.mark.slow
 def test_an_unwritable_output_folder_fails_and_names_the_output_variable(tmp_path: Path, relay_url: str) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -154,6 +161,7 @@ def test_an_unwritable_output_folder_fails_and_names_the_output_variable(tmp_pat
     assert line(done.stdout, "data folder").startswith("✓ ")
 
 
+@pytest.mark.slow
 def test_no_key_fails_at_credentials_and_says_where_to_set_one(tmp_path: Path, relay: FakeRelay) -> None:
     done = doctor(tmp_path)
 
@@ -162,6 +170,7 @@ def test_no_key_fails_at_credentials_and_says_where_to_set_one(tmp_path: Path, r
     assert line(done.stdout, "upstream").startswith("- ")
 
 
+@pytest.mark.slow
 def test_a_setting_that_does_not_parse_is_named_by_its_variable_and_the_rest_is_skipped(tmp_path: Path) -> None:
     done = doctor(tmp_path, QUICKROUTER_API_KEY=CANARY_KEY, AIGC_IMAGE_SCHEMA="fancy")
 
@@ -195,6 +204,23 @@ async def test_each_other_upstream_answer_fails_the_check_it_concerns(
     assert (check.status, says in check.fix) == ("fail", True), check
     assert not passed(checks)
     assert CANARY_KEY not in report(checks, as_json=True)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [("secret_id", "TENCENTCLOUD_SECRET_KEY"), ("secret_key", "TENCENTCLOUD_SECRET_ID")],
+)
+async def test_half_of_tencents_credentials_names_the_missing_half(tmp_path: Path, given: str, missing: str) -> None:
+    settings = {given: "AKIDhalfofapair", "output_dir": tmp_path, "data_dir": tmp_path}
+
+    checks = await diagnose(settings)
+
+    (credentials,) = [check for check in checks if check.name == "credentials"]
+    assert credentials.status == "fail"
+    assert credentials.detail == "backend tencentcloud; none found"
+    assert credentials.fix.startswith(f"set {missing} as well")
+    assert "QUICKROUTER_API_KEY" not in credentials.fix
 
 
 @pytest.mark.anyio
@@ -267,6 +293,7 @@ def tencent_doctor(tmp_path: Path, fake: FakeTencent, **env: str) -> str:
     return done.stdout.replace(url, "<endpoint>")
 
 
+@pytest.mark.slow
 def test_doctor_checks_the_tencent_backend_with_one_describe_task_detail(tmp_path: Path) -> None:
     fake = FakeTencent()
     fake.queries[PROBE_TASK_ID] = deque([tencent_error("InvalidParameterValue.TaskId", "TaskId not found")])
@@ -278,6 +305,7 @@ def test_doctor_checks_the_tencent_backend_with_one_describe_task_detail(tmp_pat
     assert [action for action, _ in fake.calls] == ["DescribeTaskDetail"]
 
 
+@pytest.mark.slow
 def test_doctor_points_a_tencent_user_at_the_endpoint_not_the_relay_settings(tmp_path: Path) -> None:
     fake = FakeTencent()
     fake.queries[PROBE_TASK_ID] = deque([Raw(404, b"<html>Not Found</html>", {"content-type": "text/html"})])
@@ -292,6 +320,7 @@ def test_doctor_points_a_tencent_user_at_the_endpoint_not_the_relay_settings(tmp
     assert "AIGC_IMAGE_QUERY_PATH" not in checked
 
 
+@pytest.mark.slow
 def test_doctor_names_the_tencent_variables_when_they_are_missing_or_refused(tmp_path: Path) -> None:
     missing = tencent_doctor(tmp_path, FakeTencent(), TENCENTCLOUD_SECRET_ID="", TENCENTCLOUD_SECRET_KEY="")
     refused = tencent_doctor(tmp_path, FakeTencent(secret_key="another-key-entirely"))  # noqa: S106 (made up)

@@ -39,13 +39,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.getLogger("httpx2").setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING)
     try:
         if settings.transport == "http":
-            from .http import serve  # uvicorn is loaded only to serve HTTP: the stdio start stays light
+            from .transport.http import serve  # uvicorn is loaded only to serve HTTP: the stdio start stays light
 
             serve(settings)
         else:
             import anyio
 
-            from .stdio import serve_stdio
+            from .transport.stdio import serve_stdio
 
             _in_a_terminal()
             anyio.run(serve_stdio, build_server(settings))

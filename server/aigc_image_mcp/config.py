@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     models_file: Path | None = Field(default=None, description="A JSON file of models added to the catalog.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # Remote use (--transport http): see http.py and guard.py.
+    # Remote use (--transport http): see transport/.
     transport: Literal["stdio", "http"] = "stdio"
     host: str = Field(default="127.0.0.1", min_length=1, description="The address the HTTP server listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="0 picks a free port; the log says which.")
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
         description="Which upstream creates the images. Unset: the one whose credentials are present.",
     )
 
-    # Tencent Cloud direct (backend tencentcloud), with Tencent's own variable names; local pictures (pictures.py).
+    # Tencent Cloud direct (backend tencentcloud), with Tencent's own variable names; local pictures (media/).
     secret_id: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TENCENTCLOUD_SECRET_ID", "secret_id")
     )
@@ -172,9 +172,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_backend(self) -> Settings:
-        # AIGC_IMAGE_BACKEND unset: the backend whose credentials are present; both present is ambiguous.
-        tencent = self.secret_id is not None and self.secret_key is not None
-        if "backend" in self.model_fields_set or not tencent:
+        # AIGC_IMAGE_BACKEND unset: the backend whose credentials are present; both present is ambiguous. Half of
+        # Tencent's pair (and no relay key) still means Tencent: its errors then name the missing half.
+        tencent = [value is not None for value in (self.secret_id, self.secret_key)]
+        if "backend" in self.model_fields_set or not any(tencent) or (self.api_key is not None and not all(tencent)):
             return self
         if self.api_key is not None:
             raise ValueError(

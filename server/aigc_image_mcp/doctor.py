@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import SecretStr, ValidationError
 
-from .callers import Caller, caller_of
+from .backends.base import Caller
+from .backends.profiles import profile_of
+from .callers import caller_of
 from .config import Settings, variable_of
 from .errors import (
     AigcImageError,
     ConfigError,
     HistoryError,
+    NoSuchTaskError,
     RelayAuthError,
     RelayConnectionError,
     RelayRateLimitError,
@@ -33,9 +36,6 @@ if TYPE_CHECKING:
 
 PROBE_TASK_ID = "aigc-image-mcp-doctor-no-such-task"
 """The TaskId doctor asks about: no upstream has it, so a healthy one answers "no such task"."""
-# Tencent's codes for "no such task" (the healthy answer here), and for credentials it refused.
-_UNKNOWN_TASK = ("InvalidParameterValue.TaskId", "ResourceNotFound")
-_REFUSED = ("AuthFailure", "UnauthorizedOperation", "FailedOperation.InvalidAccount", "FailedOperation.InvalidVodUser")
 _AFTER_SETTINGS = ("credentials", "upstream", "credentials accepted", "query route", "data folder", "output folder",
                    "history")  # fmt: skip
 Status = Literal["ok", "fail", "skipped"]
@@ -68,15 +68,18 @@ def credential_check(settings: Settings) -> tuple[Caller | None, Check]:
     try:
         caller = caller_of(settings, None, remote=False)
     except ConfigError:
-        return None, Check("credentials", "fail", f"backend {settings.backend}; none found", _no_credentials(settings))
+        fix = profile_of(settings).doctor_fix(settings)
+        return None, Check("credentials", "fail", f"backend {settings.backend}; none found", fix)
     return caller, Check("credentials", "ok", f"backend {settings.backend}; found {_credentials_hint(settings)}")
 
 
 async def upstream_checks(settings: Settings, query: Query) -> list[Check]:
     """Reachable, credentials accepted, query route present: from one query of a task that does not exist."""
-    where = f"{settings.backend} at {_endpoint(settings)}"
+    where = f"{settings.backend} at {profile_of(settings).endpoint(settings)}"
     try:
         await query(PROBE_TASK_ID)
+    except NoSuchTaskError:
+        return _all_good(settings, where)  # the healthy answer: it has no such task
     except UpstreamError as exc:
         return _classify_upstream(settings, where, exc)
     except AigcImageError as exc:
@@ -98,7 +101,7 @@ def folder_check(name: str, folder: Path, variable: str) -> Check:
 
 async def history_check(settings: Settings) -> Check:
     """Whether the task history (SQLite, or PostgreSQL when configured) opens and reads."""
-    from .history import open_history
+    from .history.opener import open_history
 
     try:
         history = open_history(settings)
@@ -139,17 +142,6 @@ def _bad_setting(loc: tuple[int | str, ...], message: str) -> Check:
     return Check("settings", "fail", f"{variable}: {message}", f"change {variable}, or unset it for the default")
 
 
-def _no_credentials(settings: Settings) -> str:
-    if settings.backend == "tencentcloud":
-        return "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY to an API key of your Tencent Cloud account"
-    if settings.transport == "http":
-        return (
-            "no key on the server: each HTTP client sends its own key (pass-through). To check a key, run "
-            "QUICKROUTER_API_KEY=<the key> aigc-image-mcp doctor"
-        )
-    return "set QUICKROUTER_API_KEY to your QuickRouter API key from your QuickRouter account (https://quickrouter.ai)"
-
-
 def _credentials_hint(settings: Settings) -> str:
     found = [variable_of(name) for name, value in settings if isinstance(value, SecretStr) and name != "http_tokens"]
     return " and ".join(found) or "the credentials"
@@ -159,34 +151,12 @@ def _all_good(settings: Settings, where: str) -> list[Check]:
     return [
         Check("upstream", "ok", f"{where} answers"),
         Check("credentials accepted", "ok", f"{_credentials_hint(settings)} accepted"),
-        Check("query route", "ok", f"{_query_route(settings)} answers"),
+        Check("query route", "ok", f"{profile_of(settings).query_route(settings)} answers"),
     ]
 
 
-def _endpoint(settings: Settings) -> str:
-    return settings.tencentcloud_endpoint if settings.backend == "tencentcloud" else settings.base_url
-
-
-def _query_route(settings: Settings) -> str:
-    return "DescribeTaskDetail" if settings.backend == "tencentcloud" else f"GET {settings.query_path}"
-
-
-def _endpoint_fix(settings: Settings) -> str:
-    if settings.backend == "tencentcloud":
-        return (
-            f"check AIGC_IMAGE_TENCENTCLOUD_ENDPOINT (now {settings.tencentcloud_endpoint}; Tencent's VOD API is "
-            "vod.tencentcloudapi.com) and the network"
-        )
-    return "check QUICKROUTER_BASE_URL (the relay's API, e.g. https://api.quickrouter.ai) and the network"
-
-
 def _classify_upstream(settings: Settings, where: str, exc: UpstreamError) -> list[Check]:
-    if exc.code.startswith(_UNKNOWN_TASK):
-        return _all_good(settings, where)
     reachable = Check("upstream", "ok", f"{where} answers")
-    if exc.code.startswith(_REFUSED):
-        fix = f"check {_credentials_hint(settings)}: {exc}"
-        return [reachable, Check("credentials accepted", "fail", f"refused ({exc.code})", fix), *_not_checked()]
     route = Check("query route", "fail", str(exc), "see the upstream's message; run doctor again once it is solved")
     return [reachable, Check("credentials accepted", "ok", "not refused"), route]
 
@@ -198,23 +168,18 @@ def _classify_relay(settings: Settings, where: str, exc: AigcImageError) -> list
         return [reachable, Check("credentials accepted", "fail", str(exc), fix), *_not_checked()]
     if isinstance(exc, RelayRateLimitError):
         return [reachable, Check("credentials accepted", "fail", str(exc), "wait a minute and run doctor again")]
+    profile = profile_of(settings)
     if isinstance(exc, RelayRejectedError) and exc.status_code == 404:
-        fix = (
-            _endpoint_fix(settings)
-            if settings.backend == "tencentcloud"
-            else f"set AIGC_IMAGE_QUERY_PATH to the relay's task-query route (now {settings.query_path}), or check "
-            f"QUICKROUTER_BASE_URL (now {settings.base_url})"
-        )
-        route = Check("query route", "fail", f"{_query_route(settings)} is not found (HTTP 404)", fix)
+        fix = profile.route_fix(settings)
+        route = Check("query route", "fail", f"{profile.query_route(settings)} is not found (HTTP 404)", fix)
         return [reachable, *skipped("credentials accepted", why="the query route is missing"), route]
     if isinstance(exc, RelayRejectedError):
         return [reachable, Check("query route", "fail", str(exc), "see the upstream's message")]
-    fix = _endpoint_fix(settings)
+    fix = profile.endpoint_fix(settings)
     if isinstance(exc, RelayConnectionError):
         detail = f"{where} cannot be reached: {exc}"
     else:
-        api = "Tencent's VOD API" if settings.backend == "tencentcloud" else "the relay's API"
-        detail = f"{where} did not answer as {api} does: {exc}"
+        detail = f"{where} did not answer as {profile.api} does: {exc}"
     return [Check("upstream", "fail", detail, fix), *skipped("credentials accepted", "query route", why="no answer")]
 
 

@@ -10,6 +10,7 @@
     - RelayUnavailableError  - 5xx: the relay or Tencent failed
     - RelayRejectedError     - another 4xx, or an error body from the relay itself
     - UpstreamError          - Tencent's {"Response":{"Error":{Code,Message}}} envelope
+      - NoSuchTaskError      - ... saying it does not know the TaskId (or it is over 3 days old)
     - RelayProtocolError     - an answer we cannot read: not JSON, no TaskId
     - RelayConnectionError   - no answer at all: connection failed or timed out
   x HistoryError             - the task history database cannot be read or written
@@ -81,6 +82,10 @@ class UpstreamError(RelayError):
         super().__init__(message, status_code=200)
         self.code = code
         self.request_id = request_id
+
+
+class NoSuchTaskError(UpstreamError):
+    """Tencent does not know the TaskId asked about: not created with these credentials, or over 3 days old."""
 
 
 class RelayProtocolError(RelayError):

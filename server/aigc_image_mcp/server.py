@@ -1,5 +1,5 @@
 """build_server(settings) -> MCPServer: the lifespan that owns the HTTP client, and the tools (their handlers are in
-tools.py) with their schemas and annotations. Nothing else."""
+protocol/tools.py) with their schemas and annotations. Nothing else."""
 
 from __future__ import annotations
 
@@ -14,17 +14,15 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
 from . import NAME, __version__
-from .catalog import load_catalog
+from .catalog.fields import LIMIT, STATUS, TASK_ID
+from .catalog.models import load_catalog
+from .catalog.schema import input_schema, plain_schema, tool_description
 from .config import Settings
-from .fields import LIMIT, STATUS, TASK_ID
-from .gallery import ViewInToolsList, gallery
-from .listing import list_saved_images
-from .polling import RealClock
-from .results import TaskList, TaskResult, output_schema
-from .schema import input_schema, plain_schema, tool_description
-from .state import AppState
-from .tasks_ext import Tasks
-from .tools import (
+from .core.polling import RealClock
+from .protocol.gallery import ViewInToolsList, gallery
+from .protocol.resources import list_saved_images
+from .protocol.tasks import Tasks
+from .protocol.tools import (
     GET_ARGUMENTS,
     GET_DESCRIPTION,
     IMAGE_URI,
@@ -36,11 +34,13 @@ from .tools import (
     list_image_tasks,
     render_task,
 )
+from .results import TaskList, TaskResult, output_schema
+from .state import AppState
 
 if TYPE_CHECKING:
     import httpx2
 
-    from .polling import Clock
+    from .core.polling import Clock
 
 
 INSTRUCTIONS = """\

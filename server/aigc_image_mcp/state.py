@@ -7,16 +7,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import NAME, __version__
-from .catalog import Catalog
+from .catalog.models import Catalog
 from .config import Settings
-from .polling import RealClock
+from .core.polling import RealClock
 
 if TYPE_CHECKING:
     import httpx2
 
     from .backends.base import Backend
-    from .polling import Clock
-    from .tracker import Tracker
+    from .core.polling import Clock
+    from .core.tracker import Tracker
 
 
 @dataclass
@@ -37,7 +37,7 @@ class AppState:
         history) and the client's TLS set-up (~80 ms for the CA bundle) stay off the cold start."""
         if self._tracker is None:
             from .backends import open_backend
-            from .tracker import Tracker
+            from .core.tracker import Tracker
 
             self._http = _http_client(self.settings, self.transport)
             self._backend = open_backend(self.settings, self._http)

@@ -7,14 +7,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from pydantic import SecretStr
+
 from ..errors import RelayConnectionError, RelayRateLimitError, RelayUnavailableError, UpstreamError
 
 if TYPE_CHECKING:
-    from ..callers import Caller
-    from ..wire import SubmitRequest
+    from ..catalog.request import SubmitRequest
 
 # Tencent's codes for "busy, ask again": a query changes nothing, so it is always safe to repeat.
 _BUSY = ("RequestLimitExceeded", "InternalError")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, decided once per call."""
+
+    key: SecretStr | None
+    """The relay key this call pays with; None when the backend's credentials live in the settings."""
+    namespace: str
+    """The history (and quota) namespace: an HMAC fingerprint, never a secret."""
+    remote: bool
+    """The call came over HTTP: the server's disk is not the caller's."""
+    shared: bool = False
+    """The key is shared by several namespaces (token holders): the upstream would answer about any of their tasks,
+    so only tasks in this caller's own history are looked up."""
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,28 @@ from urllib.parse import quote
 
 import httpx2
 
-from ..callers import Caller
+from ..catalog.fields import TASK_ID, TASK_ID_PATTERN
+from ..catalog.request import SubmitRequest
 from ..config import Settings
-from ..errors import ConfigError, RelayProtocolError, UpstreamError
-from ..fields import TASK_ID, TASK_ID_PATTERN
-from ..wire import SubmitRequest
-from .base import Submission, TaskDetail
-from .ladder import Call, Wording, excerpt, exchange, parse
-from .tencent_wire import DetailEnvelope, SubmitEnvelope, TencentError, detail_of
+from ..errors import ConfigError, NoSuchTaskError, RelayAuthError, RelayError, RelayProtocolError, UpstreamError
+from .answers import Call, Wording, excerpt, exchange, parse
+from .base import Caller, Submission, TaskDetail
+from .tencent_shapes import (
+    REFUSED_CREDENTIALS,
+    UNKNOWN_TASK,
+    DetailEnvelope,
+    SubmitEnvelope,
+    TencentError,
+    detail_of,
+)
 
 logger = logging.getLogger(__name__)
 
-# Tencent's codes for "this TaskId is unknown here" (or older than the 3 days it can be queried for).
-_UNKNOWN_TASK = ("InvalidParameterValue.TaskId", "ResourceNotFound")
 _RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: the relay refuses a repeat within 3 days."
+_BASE64_HINT = (
+    " This request carried local pictures as Base64, which the relay does not document (experimental): if the "
+    "relay refuses them, upload the picture somewhere and pass its http(s) URL instead."
+)
 _MAY_EXIST = f"The task may have been created and billed, but it cannot be followed from here. {_RETRY_SAFELY}"
 _SUBMIT = Wording(
     refused_key="The relay refused the API key (HTTP {status}{detail}). Check the key (QUICKROUTER_API_KEY, or over "
@@ -77,6 +85,14 @@ class QuickRouter:
 
     async def submit(self, request: SubmitRequest, caller: Caller) -> Submission:
         """Create one task. Never retried: the POST is billable and not idempotent."""
+        try:
+            return await self._submit(request, caller)
+        except RelayError as exc:
+            if any(info.type == "Base64" for info in request.file_infos or []):
+                exc.args = (f"{exc}{_BASE64_HINT}",)  # the same error, its message extended: str() reads args
+            raise
+
+    async def _submit(self, request: SubmitRequest, caller: Caller) -> Submission:
         call = self._call("POST", self._settings.submit_path, caller, _SUBMIT, body=relay_body(request))
         payload = await exchange(self._http, call)
         answer = parse(payload, SubmitEnvelope, call.reading).response
@@ -149,13 +165,19 @@ def _check_task_id(task_id: str, request_id: str | None) -> None:
     )
 
 
-def _unknown_or_failed(error: TencentError, request_id: str | None, task_id: str) -> UpstreamError:
+def _unknown_or_failed(error: TencentError, request_id: str | None, task_id: str) -> RelayError:
     code, message = error.code or "UnknownError", error.message or ""
-    if code.startswith(_UNKNOWN_TASK):
+    if code.startswith(UNKNOWN_TASK):
         text = (
             f"Tencent Cloud does not know task {task_id} ({code}: {message}): it was not created with this "
             "API key, or it is more than 3 days old (tasks can be queried for 3 days)."
         )
-    else:
-        text = f"Tencent Cloud could not report on task {task_id}: {code}: {message} (RequestId {request_id})."
+        return NoSuchTaskError(text, code=code, request_id=request_id)
+    if code.startswith(REFUSED_CREDENTIALS):
+        return RelayAuthError(
+            f"Tencent Cloud, behind the relay, refused the credentials when asked about task {task_id} ({code}: "
+            f"{message}). Check QUICKROUTER_API_KEY with the relay's operator.",
+            status_code=200,
+        )
+    text = f"Tencent Cloud could not report on task {task_id}: {code}: {message} (RequestId {request_id})."
     return UpstreamError(text, code=code, request_id=request_id)

@@ -3,9 +3,9 @@ credentials, signed TC3-HMAC-SHA256 by Tencent's official SDK (its async client,
 
 The SDK's CommonClient is used rather than its VodClient: the same signing and transport, without importing the
 100,000-line models module (~0.5 s). The SDK signs and sends; it never reads an answer. A response hook on its HTTP
-client takes each answer as it arrives, read with the relay's ladder (bounded, within the deadline, depth-guarded,
-scrubbed of the SecretKey and session token, every status classified) and then with tencent_wire, so that a TaskId
-beside an Error still reaches the user and an odd answer gets a message rather than the SDK's KeyError.
+client takes each answer as it arrives, read with answers.py as the relay's are (bounded, within the deadline,
+depth-guarded, scrubbed of the SecretKey and session token, every status classified) and then with tencent_shapes.py,
+so that a TaskId beside an Error still reaches the user and an odd answer gets a message rather than the SDK's KeyError.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile  # pyright: ignore[reportMissingTypeStubs]
 from tencentcloud.common.profile.http_profile import HttpProfile  # pyright: ignore[reportMissingTypeStubs]
 
-from ..callers import Caller
+from ..catalog.request import SubmitRequest
 from ..config import Settings
 from ..errors import (
     ConfigError,
+    NoSuchTaskError,
     RelayAuthError,
     RelayConnectionError,
     RelayError,
@@ -35,13 +36,12 @@ from ..errors import (
     RelayRateLimitError,
     UpstreamError,
 )
-from ..wire import SubmitRequest
-from .base import Submission, TaskDetail
-from .ladder import (
+from .answers import (
     Reading,
     Wording,
     connection_error,
     excerpt,
+    forms_of,
     longest_first,
     missed_deadline,
     parse,
@@ -49,7 +49,8 @@ from .ladder import (
     read_bounded,
     scrub,
 )
-from .tencent_wire import DetailEnvelope, SubmitEnvelope, detail_of
+from .base import Caller, Submission, TaskDetail
+from .tencent_shapes import REFUSED_CREDENTIALS, UNKNOWN_TASK, DetailEnvelope, SubmitEnvelope, detail_of
 
 logger = logging.getLogger(__name__)
 # At DEBUG the SDK logs each request with its X-TC-Token header and each answer as sent (with any secret Tencent
@@ -57,7 +58,6 @@ logger = logging.getLogger(__name__)
 _SDK_LOGGER = "tencentcloud_sdk_common"
 
 VERSION = "2018-07-17"
-_UNKNOWN_TASK = ("InvalidParameterValue.TaskId", "ResourceNotFound")
 _RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: Tencent refuses a repeat within 3 days."
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """httpx's failures before a request left us."""
@@ -133,7 +133,8 @@ class TencentCloud:
         if settings.secret_id is None or settings.secret_key is None:
             raise ConfigError(f"The tencentcloud backend needs {_CREDENTIALS}; set them and restart the server.")
         token = settings.session_token.get_secret_value() if settings.session_token else None
-        self._secrets = longest_first((settings.secret_key.get_secret_value(), token or ""))
+        self._sent = (settings.secret_id.get_secret_value(), settings.secret_key.get_secret_value(), token or "")
+        self._secrets = longest_first(form for secret in self._sent for form in forms_of(secret))
         scheme, host = endpoint_parts(settings.tencentcloud_endpoint)
         profile = ClientProfile(
             httpProfile=HttpProfile(protocol=scheme, endpoint=host, reqTimeout=math.ceil(settings.timeout))
@@ -210,7 +211,7 @@ class TencentCloud:
         raise missed_deadline(reading, self._settings.timeout)  # only the deadline leaves without an answer
 
     def _reading(self, wording: Wording, **facts: str) -> Reading:
-        return Reading(wording, self._secrets, {"where": self._where, **facts})
+        return Reading(wording, self._sent, {"where": self._where, **facts})  # it scrubs every form of each
 
     def _sdk_error(self, exc: TencentCloudSDKException) -> RelayError:
         # Every answer leaves through the response hook, so the SDK's own exceptions come before anything is sent.
@@ -227,7 +228,7 @@ def _refused(code: str | None, message: str | None, request_id: str | None, task
     """Tencent's Response.Error, worded for what the user can do about it."""
     code, where = code or "UnknownError", f" (RequestId {request_id})" if request_id else ""
     message = message or "no message"
-    if code.startswith(("AuthFailure", "UnauthorizedOperation")):
+    if code.startswith(REFUSED_CREDENTIALS):
         return RelayAuthError(
             f"Tencent Cloud refused the credentials: {code}: {message}{where}. Check {_CREDENTIALS}, that the key may "
             "use VOD, and AIGC_IMAGE_VOD_SUBAPP_ID. Nothing was created.",
@@ -237,8 +238,8 @@ def _refused(code: str | None, message: str | None, request_id: str | None, task
         return RelayRateLimitError(
             f"Tencent Cloud is rate-limiting requests: {code}: {message}{where}.", status_code=200
         )
-    if task_id is not None and code.startswith(_UNKNOWN_TASK):
-        return UpstreamError(
+    if task_id is not None and code.startswith(UNKNOWN_TASK):
+        return NoSuchTaskError(
             f"Tencent Cloud does not know task {task_id} ({code}: {message}): it was not created with these "
             "credentials (and SubAppId), or it is more than 3 days old (tasks can be queried for 3 days).",
             code=code,

@@ -1,0 +1,185 @@
+"""The arguments of generate_image as one table: schema.py renders it, validation.py enforces it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# `$(?!\n)`: Python's `$` also matches before a final newline; ECMA-262's never does. This keeps both strict.
+REFERENCE_PATTERN = r"^(?:https?://\S+|[0-9]+|data:image/[A-Za-z0-9.+-]+;base64,[A-Za-z0-9+/=]+|(?:~|[A-Za-z]:)?[\\/][^\x00-\x1f]*)$(?!\n)"
+"""An http(s) URL, a VOD FileId (digits), a data: URI of an image, or a local path (absolute, ~/…, C:\\…)."""
+NON_BLANK_PATTERN = r"\S"
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One flat argument: its JSON type, its limits, and the copy the model reads."""
+
+    name: str
+    kind: Literal["string", "integer", "array", "boolean"]
+    description: str
+    min_length: int | None = None
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    option: str | None = None
+    """The key in the catalog's `options` whose values close this argument."""
+    choices: tuple[str, ...] = ()
+    """Fixed values that close this argument, for one that does not come from the catalog."""
+    output: bool = False
+    """Sent inside `output_config` rather than at the top of the request."""
+
+
+# Arguments whose rules differ per model; schema.py and validation.py handle them from the catalog.
+MODEL = "model"
+RESOLUTION = "resolution"
+ASPECT_RATIO = "aspect_ratio"
+REFERENCE_IMAGES = "reference_images"
+REFERENCE_DESCRIPTIONS = "reference_image_descriptions"
+OUTPUT_IMAGE_COUNT = "output_image_count"
+SCENE_TYPE = "scene_type"
+MASK_IMAGE = "mask_image"
+REQUIRED = (MODEL, "prompt")
+
+SHARED: tuple[Argument, ...] = (
+    Argument("prompt", "string", "What the image should show. Required and not blank.", min_length=1),
+    Argument("negative_prompt", "string", "What the image must not show, e.g. 'blur, distorted'."),
+    Argument(
+        "enhance_prompt",
+        "string",
+        "Enabled lets the service rewrite the prompt to improve quality; Disabled sends it as written.",
+        option="enhance_prompt",
+    ),
+    Argument(
+        "person_generation",
+        "string",
+        "AllowAdult allows adults in the image; Disallowed forbids people and faces.",
+        option="person_generation",
+        output=True,
+    ),
+    Argument(
+        "input_compliance_check",
+        "string",
+        "Enabled runs Tencent's content-policy check on the prompt and reference images.",
+        option="input_compliance_check",
+        output=True,
+    ),
+    Argument(
+        "output_compliance_check",
+        "string",
+        "Enabled runs Tencent's content-policy check on the generated image.",
+        option="output_compliance_check",
+        output=True,
+    ),
+    Argument(
+        "storage_mode",
+        "string",
+        "Temporary (the service's default): the result is a download URL valid for 7 days. "
+        "Permanent: also stored in VOD (the relay operator's account through the relay, your own with Tencent Cloud "
+        "direct) and returned with its FileId.",
+        option="storage_mode",
+        output=True,
+    ),
+    Argument(
+        "session_id",
+        "string",
+        "Optional dedupe key of up to 50 characters: a second task with the same session_id within 3 days is "
+        "refused, so a retry that reuses it can never be billed twice.",
+        max_length=50,
+    ),
+    Argument(
+        "session_context",
+        "string",
+        "Free text of up to 1000 characters, stored with the task and returned with its result.",
+        max_length=1000,
+    ),
+    Argument(
+        "tasks_priority",
+        "integer",
+        "Queue priority from -10 to 10; higher runs first. The service's default is 0.",
+        minimum=-10,
+        maximum=10,
+    ),
+    Argument("seed", "integer", "The model's random seed: the same seed and arguments repeat an image.", option="seed"),
+    Argument(
+        "output_format",
+        "string",
+        "The file type of the generated image; the model's own default when left out.",
+        option="output_format",
+        output=True,
+    ),
+    Argument(
+        "logo_add",
+        "string",
+        "Enabled adds Tencent's logo watermark to the image; the default is Disabled.",
+        option="logo_add",
+        output=True,
+    ),
+    Argument(
+        "input_region",
+        "string",
+        "Where the reference images are fetched from: Oversea (or OverseaUSWest) for URLs outside mainland China; "
+        "the default is Mainland.",
+        option="input_region",
+    ),
+    Argument(
+        "ext_info",
+        "string",
+        "Reserved: a string passed to Tencent unchanged for special uses. Leave it out unless the relay "
+        "operator told you what to put here.",
+    ),
+)
+
+# Arguments that steer this server rather than the task: never sent to the relay.
+DEFAULT_WAIT = 45
+WAIT_SECONDS = Argument(
+    "wait_seconds",
+    "integer",
+    f"Seconds to wait for the image after the submit (default {DEFAULT_WAIT}; at most 55, so the call ends before "
+    "clients give up on it). 0 hands back the TaskId at once; get_image_task then fetches the image.",
+    minimum=0,
+    maximum=55,
+)
+WAIT_AGAIN = Argument(
+    "wait_seconds",
+    "integer",
+    f"Seconds to wait for a running task to finish (default {DEFAULT_WAIT}, at most 55). 0 checks once.",
+    minimum=0,
+    maximum=55,
+)
+SAVE_AS = Argument(
+    "save_as",
+    "string",
+    "Also write the image to this file (e.g. public/hero.webp); .png, .jpg, .jpeg or .webp picks the format. A "
+    "relative path starts at the client's first root (its project), else at this server's output folder, "
+    "and must stay inside them. More images: name-2.png, name-3.png. Local (stdio) use only.",
+    min_length=1,
+    max_length=1024,
+)
+OVERWRITE = Argument(
+    "overwrite",
+    "boolean",
+    "true replaces an existing file at save_as; otherwise such a call is refused before anything is paid.",
+)
+TASK_ID = Argument(
+    "task_id",
+    "string",
+    "The TaskId that generate_image handed back, e.g. 1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t.",
+    min_length=1,
+    max_length=128,
+)
+TASK_ID_PATTERN = r"^[A-Za-z0-9._-]+$(?!\n)"
+DEFAULT_LIMIT = 10
+STATUS = Argument(
+    "status",
+    "string",
+    "Only tasks in this state: SUBMITTED (not checked since), RUNNING, SUCCEEDED or FAILED. Leave out for all.",
+    choices=("SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED"),
+)
+LIMIT = Argument(
+    "limit",
+    "integer",
+    f"How many tasks to list, newest first (default {DEFAULT_LIMIT}, at most 50).",
+    minimum=1,
+    maximum=50,
+)

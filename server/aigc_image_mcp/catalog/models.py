@@ -1,0 +1,162 @@
+"""The model catalog: which model takes which values. The data is models.json; every rule derives from it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import CatalogError
+from .fields import (
+    ASPECT_RATIO,
+    MASK_IMAGE,
+    MODEL,
+    OUTPUT_IMAGE_COUNT,
+    REFERENCE_DESCRIPTIONS,
+    REFERENCE_IMAGES,
+    RESOLUTION,
+    SCENE_TYPE,
+    SHARED,
+    Argument,
+)
+
+_Values = tuple[str, ...]
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class ModelSpec(BaseModel):
+    """One model_name/model_version pair and what it accepts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="The value of the tool's `model` argument.")
+    model_name: str = Field(min_length=1)
+    model_version: str = Field(min_length=1)
+    label: str = ""
+    guidance: str = Field(default="", description="What the model is good for: one clause in the tool description.")
+    note: str = Field(default="", description="Where a rule comes from, when the upstream's docs leave it open.")
+    max_reference_images: int = Field(ge=0, le=100)
+    reference_image_descriptions: bool = False
+    resolutions: _Values = ()
+    aspect_ratios: _Values = ()
+    max_output_images: int = Field(default=0, ge=0, le=100, description="output_image_count 1..this; 0: not taken.")
+    scene_types: _Values = ()
+    mask_image: bool = False
+
+
+class Options(BaseModel):
+    """The closed values of the arguments every model shares."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enhance_prompt: _Values = Field(min_length=1)
+    person_generation: _Values = Field(min_length=1)
+    input_compliance_check: _Values = Field(min_length=1)
+    output_compliance_check: _Values = Field(min_length=1)
+    storage_mode: _Values = Field(min_length=1)
+    # Offered by one upstream only: empty (or False) leaves the argument out of the schema.
+    output_format: _Values = ()
+    logo_add: _Values = ()
+    input_region: _Values = ()
+    seed: bool = False
+
+
+class Catalog(BaseModel):
+    """Every model the server offers, in order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: str = "Tencent Cloud VOD AIGC models through the QuickRouter relay"
+    """How the tool description names where the images are made."""
+    decisions: tuple[str, ...] = ()
+    """Where the upstream's docs contradict themselves, what the catalog does and why."""
+    options: Options
+    models: tuple[ModelSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> Catalog:
+        ids = [spec.id for spec in self.models]
+        if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"model ids must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    # The catalog is frozen: what derives from it is worked out once, not on every call.
+    @cached_property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(spec.id for spec in self.models)
+
+    @cached_property
+    def by_id(self) -> Mapping[str, ModelSpec]:
+        return {spec.id: spec for spec in self.models}
+
+    def get(self, model_id: str) -> ModelSpec | None:
+        return self.by_id.get(model_id)
+
+    def find(self, model_name: str | None, model_version: str | None) -> ModelSpec | None:
+        """The model an upstream names by its model_name and model_version, if the catalog has it."""
+        return next((s for s in self.models if (s.model_name, s.model_version) == (model_name, model_version)), None)
+
+    @cached_property
+    def shared(self) -> Mapping[str, Argument]:
+        """The arguments every model takes that this catalog's upstream offers, by name."""
+        return {a.name: a for a in SHARED if a.option is None or getattr(self.options, a.option)}
+
+    @cached_property
+    def per_model(self) -> tuple[str, ...]:
+        """The arguments whose rules differ per model; those only one upstream has, when a model takes them."""
+        optional = {OUTPUT_IMAGE_COUNT: "max_output_images", SCENE_TYPE: "scene_types", MASK_IMAGE: "mask_image"}
+        offered = tuple(name for name, attribute in optional.items() if self.accepting(attribute))
+        return (MODEL, RESOLUTION, ASPECT_RATIO, REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS, *offered)
+
+    def accepting(self, attribute: str) -> tuple[str, ...]:
+        """Ids of the models whose `attribute` is truthy (a non-empty list, a positive count, True)."""
+        return tuple(spec.id for spec in self.models if getattr(spec, attribute))
+
+
+class _Overlay(BaseModel):
+    """A user's models file: models added to the built-in catalog, or replacing one with the same id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: tuple[ModelSpec, ...] = Field(min_length=1)
+
+
+CATALOG_FILES = {"quickrouter": "models.json", "tencentcloud": "models-tencentcloud.json"}
+"""Each backend's built-in catalog."""
+
+
+def load_catalog(models_file: Path | None = None, backend: str = "quickrouter") -> Catalog:
+    """The built-in catalog of `backend`, with the models of `models_file` added or replaced by id."""
+    package = resources.files(__name__.rpartition(".")[0])
+    builtin = package.joinpath(CATALOG_FILES[backend]).read_text(encoding="utf-8")
+    catalog = Catalog.model_validate_json(builtin)
+    if models_file is None:
+        return catalog
+    overlay = _parse(_Overlay, _read(models_file), models_file)
+    replaced = {spec.id: spec for spec in overlay.models}
+    kept = [replaced.get(spec.id, spec) for spec in catalog.models]
+    added = [spec for spec in overlay.models if catalog.get(spec.id) is None]
+    merged = {"decisions": catalog.decisions, "options": catalog.options, "models": [*kept, *added]}
+    return _parse(Catalog, merged, models_file)
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CatalogError(f"AIGC_IMAGE_MODELS_FILE: cannot read {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"AIGC_IMAGE_MODELS_FILE: {path} is not valid JSON: {exc}") from exc
+
+
+def _parse(model: type[_Model], data: Any, path: Path) -> _Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'top level'}: {e['msg']}" for e in exc.errors())
+        raise CatalogError(f"AIGC_IMAGE_MODELS_FILE: {path} is not a valid models file: {details}") from exc

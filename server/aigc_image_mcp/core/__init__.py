@@ -1,0 +1,1 @@
+"""What happens to a paid task: submit once, wait, deliver, count against quotas."""

@@ -1,0 +1,124 @@
+"""A finished task's images as a result hands them over: a local copy of each, and previews. Knows nothing of MCP.
+
+Nothing that goes wrong with an image (its URL, its host, its bytes, the disk) may cost the task that was paid for:
+`_attempt` is the one place where any failure of keeping or previewing an image becomes a sentence for a note."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+import httpx2
+
+from ..config import Settings
+from ..errors import ImageError
+from ..media.downloads import UrlPolicy, download, origin
+from ..media.images import file_stem, identify, preview, save
+from ..results import SHOWN, ImageFile, TaskResult
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DECODES = 1
+"""Previews decoded at once in this process: each may take ~130 MB (see images.MAX_PIXELS)."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An image after an attempt to keep a local copy: its bytes and type, or a sentence saying why not."""
+
+    image: ImageFile
+    data: bytes | None = None
+    note: str = ""
+
+
+@dataclass
+class Delivered:
+    """What a delivery has done so far: the task's images (kept ones replaced), previews, notes."""
+
+    images: list[ImageFile]
+    previews: list[bytes] = field(default_factory=lambda: [])
+    notes: list[str] = field(default_factory=lambda: [])
+
+
+class Keeper:
+    """Keeps local copies of images and previews them, over the process's one HTTP client."""
+
+    def __init__(self, settings: Settings, http: httpx2.AsyncClient, trusted: tuple[str, ...] = ()) -> None:
+        """`trusted`: URLs of upstreams whose own origin may be fetched even on a private address (besides the
+        relay's QUICKROUTER_BASE_URL, and AIGC_IMAGE_TENCENTCLOUD_ENDPOINT when it is a full URL)."""
+        self._settings = settings
+        self._http = http
+        tencent = (settings.tencentcloud_endpoint,) if "://" in settings.tencentcloud_endpoint else ()
+        origins = frozenset(origin(url) for url in (settings.base_url, *tencent, *trusted))
+        self._policy = UrlPolicy(trusted=origins, allow_private=settings.allow_private_urls)
+        self._decoding = anyio.CapacityLimiter(DECODES)
+
+    async def deliver(self, task: TaskResult, into: Delivered, folder: Path | None) -> None:
+        """Keep a local copy of each of the first SHOWN images in `folder` (None: fetch them, save none) and preview
+        them, filling `into` as it goes, so that what is done counts when the caller's deadline cuts it short."""
+        shown = task.images[:SHOWN]
+        for number, image in enumerate(shown, start=1):
+            kept = await self.keep(task.task_id, number, image, folder)
+            into.images[number - 1] = kept.image
+            into.notes += [kept.note] if kept.note else []
+            if kept.data is not None and self._settings.inline:
+                budget = self._settings.inline_budget // len(shown)
+                jpeg, problem = await _attempt(partial(self._preview, kept.data, budget))
+                into.previews += [jpeg] if jpeg is not None else []
+                into.notes += [f"Image {number}: {problem}."] if problem else []
+
+    async def keep(self, task_id: str, number: int, image: ImageFile, folder: Path | None) -> Kept:
+        """The image with a local copy in `folder` (None: fetched, not saved) and its bytes; or as it was, with a
+        sentence saying what went wrong."""
+        if image.local_path is not None:
+            copy, _ = await _attempt(partial(self._read, Path(image.local_path)))
+            if copy is not None:
+                return Kept(image.model_copy(update={"mime_type": copy[1]}), copy[0])
+            # moved, deleted or replaced since: fetch it again
+        saved, problem = await _attempt(partial(self._fetch, task_id, number, image.url, folder))
+        if saved is None:
+            until = f" (until {image.expires_at})" if image.expires_at else ""
+            lost = image.model_copy(update={"local_path": None})
+            return Kept(lost, note=f"Image {number} has no local copy: {problem}. Its URL works{until}.")
+        path, data, kind = saved
+        local = None if path is None else str(path)
+        return Kept(image.model_copy(update={"local_path": local, "mime_type": kind}), data)
+
+    async def _read(self, path: Path) -> tuple[bytes, str]:
+        try:
+            data = await anyio.to_thread.run_sync(path.read_bytes)
+        except OSError as exc:
+            raise ImageError(f"the local copy cannot be read ({exc.strerror or type(exc).__name__})") from None
+        return data, await anyio.to_thread.run_sync(identify, data)
+
+    async def _fetch(self, task_id: str, number: int, url: str, folder: Path | None) -> tuple[Path | None, bytes, str]:
+        data = await download(self._http, url, self._policy, deadline=self._settings.download_timeout)
+        kind = await anyio.to_thread.run_sync(identify, data)
+        if folder is None:
+            return None, data, kind
+        stem = file_stem(datetime.now(UTC).date(), task_id, number)
+        path = await anyio.to_thread.run_sync(save, folder, stem, data, kind)
+        return path, data, kind
+
+    async def _preview(self, data: bytes, budget: int) -> bytes:
+        return await anyio.to_thread.run_sync(preview, data, budget, limiter=self._decoding)
+
+
+async def _attempt(action: Callable[[], Awaitable[T]]) -> tuple[T | None, str]:
+    """The action's value; or None and why it failed, whatever it raised. An ImageError says why in words; anything
+    else is a bug or a library's undocumented failure on hostile input, logged with its traceback."""
+    try:
+        return await action(), ""
+    except ImageError as exc:
+        return None, str(exc)
+    except Exception as exc:
+        logger.exception("Keeping or previewing an image failed")
+        return None, f"it failed unexpectedly ({type(exc).__name__}; see the server's log)"

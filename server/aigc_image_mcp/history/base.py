@@ -1,0 +1,136 @@
+"""The task history: every task this server submitted or fetched, kept apart per caller, and each caller's daily task
+count: the interface both stores share (opener.py picks one: an SQLite file by default, one machine; or PostgreSQL,
+replicas sharing it).
+
+A task is filed under its caller's namespace (callers.py: a fingerprint, never a key or a token). Each store
+brings an older history up to date when it opens it (schema.py). A store's every fault is a HistoryError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from ..errors import HistoryError
+from ..results import HistoryEntry, TaskResult
+
+_PROMPT_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A caller's newest tasks, and how many records among them this version could not read (left out)."""
+
+    entries: list[HistoryEntry]
+    unreadable: int = 0
+
+    def note(self, where: str) -> str:
+        """What the list leaves out, for the caller."""
+        records = "1 record" if self.unreadable == 1 else f"{self.unreadable} records"
+        return (
+            f"{records} of the task history at {where} could not be read by this version and "
+            f"{'is' if self.unreadable == 1 else 'are'} left out of this list; the other tasks are shown."
+        )
+
+
+@dataclass(frozen=True)
+class Record:
+    """A task with its dates, and whether its MCP task was cancelled (which stops following it, not the task)."""
+
+    task: TaskResult
+    created_at: str
+    updated_at: str
+    cancelled: bool
+
+
+class HistoryStore(Protocol):
+    """Where the history lives. The tracker knows only this."""
+
+    @property
+    def where(self) -> str:
+        """The history's place, for messages: a file path, or a PostgreSQL host and database (never a password)."""
+        ...
+
+    async def save(self, owner: str, task: TaskResult, prompt: str = "") -> None:
+        """Add the task, or update its status and result; the first prompt and date stay."""
+        ...
+
+    async def get(self, owner: str, task_id: str) -> TaskResult | None:
+        """The task as last saved, if this owner has it."""
+        ...
+
+    async def record(self, owner: str, task_id: str) -> Record | None:
+        """The task with its dates and whether its MCP task was cancelled, if this owner has it."""
+        ...
+
+    async def cancel(self, owner: str, task_id: str) -> None:
+        """Remember that this owner cancelled the MCP task of `task_id` (again is harmless)."""
+        ...
+
+    async def recent(self, owner: str, limit: int, status: str | None = None) -> Listing:
+        """This owner's newest tasks, newest first; only those in `status` when it is given."""
+        ...
+
+    async def take_slot(self, owner: str, day: str, limit: int) -> int | None:
+        """Count one more task for this owner on `day` unless `limit` are counted already: the count after it, or
+        None when it was full. Atomic, across every process sharing the store."""
+        ...
+
+    async def give_back(self, owner: str, day: str) -> None:
+        """Undo one take_slot: the submit it was for sent nothing."""
+        ...
+
+    async def used(self, owner: str, day: str) -> int:
+        """How many tasks this owner has counted on `day`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the store's connections."""
+        ...
+
+
+def parse_task(text: str, where: str) -> TaskResult:
+    """A stored task; HistoryError when this version cannot read it."""
+    try:
+        return TaskResult.model_validate_json(text)
+    except ValidationError as exc:
+        raise HistoryError(f"The task history at {where} holds a record this version cannot read.") from exc
+
+
+def record_of(row: tuple[str, str, str, object], where: str) -> Record:
+    """A row of RECORD (result, created_at, updated_at, cancelled) as a Record."""
+    result, created_at, updated_at, cancelled = row
+    return Record(parse_task(result, where), created_at, updated_at, bool(cancelled))
+
+
+def stored_form(task: TaskResult) -> str:
+    """The task as the history keeps it: without the notes of the call that saved it."""
+    return task.model_dump_json(exclude_none=True, exclude={"notes"})
+
+
+def listing(rows: list[tuple[str, str, str]]) -> Listing:
+    """Rows of (result, prompt, created_at) as entries; a record this version cannot read is counted, not shown."""
+    entries: list[HistoryEntry] = []
+    unreadable = 0
+    for result, prompt, created_at in rows:
+        try:
+            task = TaskResult.model_validate_json(result)
+        except ValidationError:
+            unreadable += 1
+            continue
+        shown = prompt if len(prompt) <= _PROMPT_SHOWN else prompt[: _PROMPT_SHOWN - 1] + "…"
+        entries.append(
+            HistoryEntry(
+                task_id=task.task_id,
+                model=task.model,
+                status=task.status,
+                created_at=created_at,
+                prompt=shown,
+                images=task.images,
+                error_code=task.error_code,
+                message=task.message,
+            )
+        )
+    return Listing(entries, unreadable)

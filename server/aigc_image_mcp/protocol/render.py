@@ -1,0 +1,158 @@
+"""MCP wiring: a task or the history as a CallToolResult. The text is what the model reads; the structured content
+is the same facts as data; previews go in image blocks and never in the structured content."""
+
+from __future__ import annotations
+
+import base64
+
+from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
+from pydantic import ValidationError
+
+from ..media.images import EXTENSIONS
+from ..results import SHOWN, Delivery, ImageFile, TaskList, TaskResult
+
+_DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
+
+
+RESULT_LIMIT = 950_000
+"""Characters of JSON one tool result may take: clients refuse results over 1 MB."""
+
+
+def task_result(delivery: Delivery) -> CallToolResult:
+    """The task for the model: a summary, the previews, a link per image; an error result when it FAILED. At most
+    SHOWN images appear (a note counts the rest); a result still too large for a client is cut down to the task."""
+    result = _full(delivery)
+    size = len(result.model_dump_json(by_alias=True, exclude_none=True))
+    if size <= RESULT_LIMIT:
+        return result
+    note = (
+        f"The full result ({size} characters) is more than a client accepts, so only the task is shown: its image "
+        "URLs or notes are unusually long. The task is not affected, and its images are saved when they could be."
+    )
+    task = delivery.task
+    short = TaskResult(task_id=task.task_id, model=task.model, status=task.status, notes=[note])
+    text = f"{_headline(short)}\nNote: {note}"
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=short.dump(), is_error=task.status == "FAILED"
+    )
+
+
+def _full(delivery: Delivery) -> CallToolResult:
+    task = delivery.task
+    content: list[ContentBlock] = [TextContent(type="text", text=describe(task))]
+    content += [
+        ImageContent(type="image", data=base64.b64encode(jpeg).decode("ascii"), mime_type="image/jpeg")
+        for jpeg in delivery.previews[:SHOWN]
+    ]
+    content += [
+        link for number, image in enumerate(task.images[:SHOWN], start=1) if (link := _link(task, number, image))
+    ]
+    shown = task.model_copy(update={"images": task.images[:SHOWN]})
+    return CallToolResult(content=content, structured_content=shown.dump(), is_error=task.status == "FAILED")
+
+
+def task_list(listing: TaskList) -> str:
+    """The history as lines the model can quote."""
+    entries = listing.tasks
+    lines = [
+        f"The {len(entries)} newest tasks of this API key, newest first:"
+        if entries
+        else "No tasks yet for this API key."
+    ]
+    if listing.daily_limit is not None:
+        lines.append(f"Tasks started today (UTC): {listing.tasks_today or 0} of {listing.daily_limit}.")
+    lines += [f"Note: {note}" for note in listing.notes]
+    for entry in entries:
+        saved = [image.local_path or image.url for image in entry.images]
+        where = f" -> {', '.join(saved)}" if saved else ""
+        reason = f" ({entry.error_code}: {entry.message})" if entry.error_code else ""
+        lines.append(
+            f"- {entry.task_id} | {entry.model} | {entry.status}{reason} | {entry.created_at} | {entry.prompt!r}{where}"
+        )
+    return "\n".join(lines)
+
+
+def describe(task: TaskResult) -> str:
+    """What happened to the task and what to do next, in sentences."""
+    lines = [_headline(task)]
+    lines += [_image_line(number, image) for number, image in enumerate(task.images[:SHOWN], start=1)]
+    if len(task.images) > SHOWN:
+        lines.append(
+            f"Note: This task has {len(task.images)} images; this result shows the first {SHOWN}. Image n of them can "
+            f"be read as the resource aigc-image://tasks/{task.task_id}/image-n.png (.jpg, .gif, .webp by its type)."
+        )
+    lines += [f"Note: {note}" for note in task.notes]
+    return "\n".join(lines)
+
+
+def _headline(task: TaskResult) -> str:
+    name = f"Task {task.task_id} on {task.model}"
+    again = f'call get_image_task with task_id "{task.task_id}" to wait for the image; {_DO_NOT_RESUBMIT}.'
+    if task.status == "SUBMITTED":
+        return f"Submitted {name}; it has not been checked yet. Give the user the TaskId, and {again}"
+    if task.status == "RUNNING":
+        done = f" ({task.progress}% done)" if task.progress is not None else ""
+        return f"{name} is still running{done}. Give the user the TaskId, and {again}"
+    if task.status == "FAILED":
+        reason = f"{task.error_code}: {task.message}" if task.error_code else "no reason given"
+        return f"{name} failed: {reason}. {advice(task.error_code)}"
+    count = len(task.images)
+    return f"{name} succeeded with {count} image{'s' * (count != 1)}. Previews, when shown, are reduced copies."
+
+
+_POLICY = (
+    "The prompt or a reference image broke Tencent's content policy: rephrase the prompt (leave out violent, "
+    "sexual or real-person requests) or use another image, then call generate_image again."
+)
+_BUSY = "The model is busy (a limit on concurrent tasks or a backlog): wait a minute, then call generate_image again."
+_ADVICE = {
+    "InvalidParameter.VoilationContent": _POLICY,  # sic: Tencent's own spelling
+    "InvalidParameter.ViolationContent": _POLICY,
+    "ContentModerationFailed": _POLICY,
+    "RequestLimitExceeded": _BUSY,
+    "FailedOperation": _BUSY,
+    "ResourceInsufficient": _BUSY,
+    "InvalidParameter.MediaFormat": "A reference image is not a usable jpeg, png or webp under 7 MB: use another.",
+    "ResourceNotFound": "A reference image could not be fetched: check that its URL is public, or its FileId.",
+    "InvalidParameterValue": "Tencent refused a value: check resolution, aspect_ratio and the reference images.",
+    "InvalidParameter": "Tencent refused a value: check resolution, aspect_ratio and the reference images.",
+    "ModelGenerateFailed": "The model produced no image: try again, perhaps with a simpler prompt.",
+    "TaskTimeout": "The task ran out of time at Tencent: try again.",
+    "InternalError": "Tencent failed internally: try again later.",
+    "OperationCanceled": "The task was cancelled at Tencent.",
+}
+
+
+def advice(code: str | None) -> str:
+    """What the user can change after Tencent finished a task with reason `code`."""
+    return _ADVICE.get(
+        code or "", "Fix what the reason points at (often the prompt) before calling generate_image again."
+    )
+
+
+def _image_line(number: int, image: ImageFile) -> str:
+    until = f", valid until {image.expires_at}" if image.expires_at else ""
+    saved = f"saved to {image.local_path}; " if image.local_path else ""
+    saved += f"written to {image.saved_as} (save_as); " if image.saved_as else ""
+    stored = f"; stored in VOD as FileId {image.file_id}" if image.file_id else ""
+    return f"- Image {number}: {saved}URL {image.url}{until}{stored}."
+
+
+def _link(task: TaskResult, number: int, image: ImageFile) -> ResourceLink | None:
+    """A link to the image's URL, full size, which a client can open or fetch until it expires; None when the URL
+    is not one a client can use (not http(s), or malformed)."""
+    if not image.url.lower().startswith(("http://", "https://")):
+        return None
+    extension = EXTENSIONS.get(image.mime_type or "", "")
+    until = f"; valid until {image.expires_at}" if image.expires_at else ""
+    try:
+        return ResourceLink(
+            type="resource_link",
+            uri=image.url,
+            name=f"{task.task_id}_{number}{extension}",
+            title=f"Image {number} of task {task.task_id}",
+            description=f"The generated image, full size{until}.",
+            mime_type=image.mime_type,
+        )
+    except ValidationError:
+        return None

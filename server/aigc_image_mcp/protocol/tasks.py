@@ -1,0 +1,210 @@
+"""MCP Tasks (`io.modelcontextprotocol/tasks`, SEP-2663) for generate_image, for clients that declare them.
+
+Such a client gets the flat `CreateTaskResult` at once, with Tencent's TaskId as the taskId, and polls `tasks/get`;
+each poll asks Tencent once (the history answers for a finished task). The tasks live in the history, so they
+survive a restart, and get_image_task keeps working for the same ids. Tencent cannot stop a running task: a
+cancelled task is only no longer followed. The SDK's `CreateTaskResult` is the older nested shape, so the wire
+shapes are written here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.extension import Extension, MethodBinding
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolRequestParams, CallToolResult, ClientCapabilities, RequestParams
+from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import Field
+
+from ..backends.base import Caller
+from ..callers import caller_of
+from ..catalog.fields import SAVE_AS
+from ..core.polling import FIRST_PAUSE, Reading, next_pause
+from ..errors import AigcImageError
+from ..results import Delivery, TaskResult
+
+if TYPE_CHECKING:
+    from ..history.base import Record
+    from ..state import AppState
+
+logger = logging.getLogger(__name__)
+
+EXTENSION_ID = "io.modelcontextprotocol/tasks"
+TTL_MS = 3 * 24 * 3600 * 1000
+"""Tencent answers about a task for 3 days."""
+TaskStatus = Literal["working", "input_required", "completed", "failed", "cancelled"]
+Render = Callable[[Delivery, ServerRequestContext[Any, Any]], CallToolResult]
+"""The CallToolResult a tool gives for a delivery, for the client of this request."""
+NOT_STOPPED = (
+    "Tencent offers no way to stop a running task: it may still finish and be billed. This server no longer follows "
+    "it; get_image_task still fetches its image."
+)
+
+
+class TaskParams(RequestParams):
+    """The params of tasks/get and tasks/cancel."""
+
+    task_id: str = Field(alias="taskId", min_length=1, max_length=256)
+
+
+def makes_task(
+    capabilities: ClientCapabilities | None, version: str | None, arguments: Mapping[str, Any] | None
+) -> bool:
+    """Whether this call becomes a task: the client declared the Tasks extension on a 2026-07-28 request (a task
+    result cannot travel over the older handshake's wire, even to a client that declares the extension there), and
+    no save_as asks for a file (a task's answer could not say where it went; such a call waits, as any other)."""
+    extensions = capabilities.extensions if capabilities is not None else None
+    declared = bool(extensions) and EXTENSION_ID in cast(Mapping[str, Any], extensions)
+    return declared and version in MODERN_PROTOCOL_VERSIONS and SAVE_AS.name not in (arguments or {})
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as the Tasks extension shows it."""
+
+    task_id: str
+    status: TaskStatus
+    created_at: str
+    updated_at: str
+    message: str | None = None
+    poll_ms: int | None = None
+    result: CallToolResult | None = None
+
+    def wire(self, result_type: str) -> dict[str, Any]:
+        """The SEP-2663 task object, flat in a result of `result_type`."""
+        shown: dict[str, Any] = {
+            "resultType": result_type,
+            "taskId": self.task_id,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "lastUpdatedAt": self.updated_at,
+            "ttlMs": TTL_MS,
+        }
+        if self.message is not None:
+            shown["statusMessage"] = self.message
+        if self.poll_ms is not None:
+            shown["pollIntervalMs"] = self.poll_ms
+        if self.result is not None:
+            shown["result"] = self.result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return shown
+
+
+@dataclass
+class _Pace:
+    """Progress readings of one task, for the next poll interval (the bounded wait's schedule)."""
+
+    step: int = 0
+    first: Reading | None = None
+
+
+class Tasks(Extension):
+    """The Tasks extension for the tools named in `tools`: the tool itself submits without waiting when the
+    request makes a task (see `makes_task`); this turns its answer into a task and serves tasks/*."""
+
+    identifier = EXTENSION_ID
+
+    def __init__(self, tools: Sequence[str], render: Render, now: Callable[[], float]) -> None:
+        self._tools = frozenset(tools)
+        self._render = render
+        self._now = now
+        self._paces: dict[str, _Pace] = {}
+
+    def methods(self) -> Sequence[MethodBinding]:
+        return (
+            MethodBinding("tasks/get", TaskParams, self._get),
+            MethodBinding("tasks/cancel", TaskParams, self._cancel),
+        )
+
+    async def intercept_tool_call(
+        self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        result = await call_next(ctx)
+        if params.name not in self._tools or not makes_task(
+            ctx.session.client_capabilities, ctx.protocol_version, params.arguments
+        ):
+            return result
+        if not isinstance(result, CallToolResult) or result.is_error or result.structured_content is None:
+            return result  # refused before any submit: an ordinary tool error
+        task = TaskResult.model_validate(result.structured_content)
+        now = _iso(datetime.now(UTC))
+        message = f"Submitted to Tencent as task {task.task_id} on {task.model}."
+        return TaskView(task.task_id, "working", now, now, message, int(FIRST_PAUSE * 1000)).wire("task")
+
+    async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
+        state, caller, record = await _find(ctx, params.task_id)
+        if record.cancelled:
+            return _view(record, "cancelled", NOT_STOPPED).wire("complete")
+        try:
+            delivery = await state.tracker.lookup(params.task_id, caller, 0, _ignore)
+        except AigcImageError as exc:  # the history answered above, so this is a passing fault: poll again
+            return _view(record, "working", f"Could not check on the task: {exc}", 1000).wire("complete")
+        except Exception:  # a bug of ours: SEP-2663's `failed`, with a JSON-RPC error; the TaskId stays valid
+            logger.exception("tasks/get of %s failed", params.task_id)
+            view = _view(record, "failed", "This server failed; get_image_task with this task_id may still work.")
+            return view.wire("complete") | {"error": {"code": INTERNAL_ERROR, "message": view.message}}
+        task = delivery.task
+        if task.status in ("SUCCEEDED", "FAILED"):  # Tencent's refusal is a tool error: `completed`, isError
+            self._paces.pop(task.task_id, None)
+            message = f"Tencent failed the task: {task.error_code}: {task.message}" if task.status == "FAILED" else None
+            return _view(record, "completed", message, result=self._render(delivery, ctx)).wire("complete")
+        done = f"{task.progress}% done" if task.progress is not None else "not started yet"
+        message = f"Tencent is generating the image ({done})."
+        return _view(record, "working", message, self._poll_ms(task, state.settings.poll_interval)).wire("complete")
+
+    async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
+        """An empty acknowledgement (SEP-2663); tasks/get then says `cancelled` and why Tencent's task runs on. A
+        finished task stays as it is."""
+        state, caller, record = await _find(ctx, params.task_id)
+        if record.task.status not in ("SUCCEEDED", "FAILED"):
+            await state.tracker.cancel(caller, params.task_id)
+            self._paces.pop(params.task_id, None)
+        return {}
+
+    def _poll_ms(self, task: TaskResult, longest: float) -> int:
+        """The next pause of the bounded wait's schedule: growing from 1 s, then aimed at the expected end."""
+        pace = self._paces.setdefault(task.task_id, _Pace())
+        latest = None if task.progress is None else Reading(self._now(), task.progress)
+        pace.first = pace.first or latest
+        seconds = next_pause(pace.step, pace.first, latest, longest)
+        pace.step += 1
+        return round(seconds * 1000)
+
+
+async def _find(ctx: ServerRequestContext[Any, Any], task_id: str) -> tuple[AppState, Caller, Record]:
+    """The app, the caller and the caller's task `task_id` from the history; -32602 when there is none."""
+    state = cast("AppState", ctx.lifespan_context)
+    headers = cast("Mapping[str, str] | None", getattr(ctx.request, "headers", None))
+    try:
+        caller = caller_of(state.settings, headers, remote=headers is not None)  # the tools' rule
+        record = await state.tracker.record(caller, task_id)
+    except AigcImageError as exc:
+        raise MCPError(code=INVALID_PARAMS, message=f"Task {task_id} cannot be looked up: {exc}") from exc
+    if record is None:
+        raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {task_id}: no task of this caller has that id.")
+    return state, caller, record
+
+
+def _view(
+    record: Record, status: TaskStatus, message: str | None, poll_ms: int | None = None, result: Any = None
+) -> TaskView:
+    updated = _iso(datetime.now(UTC)) if status != "cancelled" else _iso_of(record.updated_at)
+    return TaskView(record.task.task_id, status, _iso_of(record.created_at), updated, message, poll_ms, result)
+
+
+async def _ignore(_percent: float, _message: str) -> None:
+    """tasks/get reports no progress: its answer carries the status."""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _iso_of(stamp: str) -> str:
+    return _iso(datetime.fromisoformat(stamp))

@@ -1,0 +1,180 @@
+"""The tools' handlers: generate_image, get_image_task, list_image_tasks, and the reader of a saved image. Each
+checks its arguments, asks the tracker, and renders what it hands back; server.py registers them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent
+
+from ..backends.base import Caller
+from ..callers import caller_of
+from ..catalog.fields import (
+    DEFAULT_LIMIT,
+    DEFAULT_WAIT,
+    LIMIT,
+    OVERWRITE,
+    SAVE_AS,
+    STATUS,
+    TASK_ID,
+    TASK_ID_PATTERN,
+    WAIT_AGAIN,
+)
+from ..catalog.request import SubmitRequest
+from ..catalog.validation import parse_arguments, parse_plain, wait_seconds
+from ..errors import AigcImageError
+from ..media.images import EXTENSIONS, kind_name
+from ..media.pictures import allowed_folders, embed, has_local
+from ..results import Delivery
+from ..state import AppState
+from .gallery import shown
+from .render import task_list, task_result
+from .roots import RootsNeeded, client_roots
+from .save_as import save_target, saved
+from .tasks import makes_task
+
+logger = logging.getLogger(__name__)
+
+IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
+"""The resource of a saved image, followed by its extension."""
+SERVED = EXTENSIONS
+"""The types an image is saved as, each with a resource template: the type is fixed per template, so an image is
+served only by the template of the type its bytes really are."""
+GET_ARGUMENTS = (TASK_ID, WAIT_AGAIN, SAVE_AS, OVERWRITE)
+
+
+GET_DESCRIPTION = (
+    "Check on a task that generate_image started, wait up to wait_seconds for it, and hand back its image: URL, "
+    "saved file and preview. Free: it never starts a new task. Use it when generate_image answered SUBMITTED or "
+    "RUNNING, or mentioned trouble after the submit, and to show an earlier result again."
+)
+LIST_DESCRIPTION = (
+    "List the newest image tasks of this API key (also from before a restart), optionally only those in one status: "
+    "TaskId, model, status, prompt, and where each image was saved. Free, and reads only this server's local history."
+)
+
+
+async def generate_image(
+    arguments: dict[str, Any], ctx: Context[AppState, Any]
+) -> CallToolResult | InputRequiredResult:
+    """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
+    state = ctx.request_context.lifespan_context
+    try:
+        spec, request = parse_arguments(arguments, state.catalog)
+        caller = _caller(ctx)
+        save = await save_target("generate_image", arguments, ctx, caller)  # refused before anything is paid
+        request = await _with_pictures(ctx, request, caller)
+        task = await state.tracker.submit(spec, request, caller)
+    except RootsNeeded as needed:
+        return needed.result
+    except AigcImageError as exc:
+        raise ToolError(str(exc)) from exc
+    wait = wait_seconds(arguments)
+    if wait == 0 or makes_task(
+        ctx.client_capabilities, ctx.protocol_version, arguments
+    ):  # an MCP Task: the client polls tasks/get
+        return task_result(await saved(Delivery(task), save))
+    try:
+        report = _reporter(ctx)
+        await report(0, f"Submitted task {task.task_id} on {task.model}; waiting up to {wait} s for the image.")
+        return task_result(await saved(await state.tracker.follow(task, caller, wait, report), save))
+    except Exception:  # a bug past this point must not cost the user the task they paid for
+        logger.exception("Following task %s failed", task.task_id)
+        note = "This server failed while waiting for the task (see its log); call get_image_task with this task_id."
+        return task_result(Delivery(task.model_copy(update={"notes": [*task.notes, note]})))
+
+
+async def get_image_task(
+    arguments: dict[str, Any], ctx: Context[AppState, Any]
+) -> CallToolResult | InputRequiredResult:
+    """A task's state and, once finished, its image; waits up to wait_seconds while it runs."""
+    state = ctx.request_context.lifespan_context
+    try:
+        values = parse_plain("get_image_task", arguments, GET_ARGUMENTS, required=(TASK_ID.name,))
+        wait = int(values.get(WAIT_AGAIN.name, DEFAULT_WAIT))
+        caller = _caller(ctx)
+        save = await save_target("get_image_task", values, ctx, caller)
+        delivery = await state.tracker.lookup(values[TASK_ID.name], caller, wait, _reporter(ctx))
+    except RootsNeeded as needed:
+        return needed.result
+    except AigcImageError as exc:
+        raise ToolError(str(exc)) from exc
+    return task_result(await saved(delivery, save))
+
+
+async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
+    """The newest tasks of this API key, from the local history."""
+    state = ctx.request_context.lifespan_context
+    try:
+        values = parse_plain("list_image_tasks", arguments, (STATUS, LIMIT))
+        limit = int(values.get(LIMIT.name, DEFAULT_LIMIT))
+        listing = await state.tracker.recent(_caller(ctx), limit, values.get(STATUS.name))
+    except AigcImageError as exc:
+        raise ToolError(str(exc)) from exc
+    return CallToolResult(
+        content=[TextContent(type="text", text=task_list(listing))], structured_content=listing.dump()
+    )
+
+
+def image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awaitable[bytes]]:
+    """The reader of the resource template for images of type `kind`."""
+
+    async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
+        """A saved image of one of this key's tasks, full size."""
+        state = ctx.request_context.lifespan_context
+        # ASCII digits only, and few: str.isdigit() also takes "٣" and "²", and int() refuses 5,000 digits.
+        if not re.search(TASK_ID_PATTERN, task_id) or len(task_id) > 128 or not re.fullmatch(r"[0-9]{1,4}", number):
+            raise ResourceError(f"No such image: task {task_id[:128]!r}, image {number[:12]!r}.")
+        try:
+            data, actual = await state.tracker.image(task_id, int(number), _caller(ctx))
+        except AigcImageError as exc:
+            raise ResourceError(str(exc)) from exc
+        if actual != kind:
+            right = IMAGE_URI.format(task_id=task_id, number=number) + EXTENSIONS[actual]
+            raise ResourceError(f"Image {number} of task {task_id} is a {kind_name(actual)}: read it as {right}")
+        return data
+
+    return read_image
+
+
+def render_task(delivery: Delivery, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
+    """A task's CallToolResult for the client of `ctx` (tasks/get hands back what the tool would)."""
+    return shown(task_result(delivery), ctx)
+
+
+def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
+    """MCP progress out of 100: Tencent's percentage, nudged up when it has not moved, since the protocol wants each
+    notification higher than the last. A no-op for a client that sent no progress token."""
+    last = -1.0
+
+    async def report(percent: float, message: str) -> None:
+        nonlocal last
+        last = min(max(percent, last + 0.1), 99.9)
+        await ctx.report_progress(last, 100, message)
+
+    return report
+
+
+async def _with_pictures(ctx: Context[AppState, Any], request: SubmitRequest, caller: Caller) -> SubmitRequest:
+    """The request with the user's local pictures read and re-encoded (media/pictures.py); the client's roots are asked
+    for only when there is a path to check."""
+    if not has_local(request):
+        return request
+    settings = ctx.request_context.lifespan_context.settings
+    roots = None if caller.remote else await client_roots(ctx)
+    folders = allowed_folders(settings.input_dirs, Path.home(), roots)
+    return await embed(request, remote=caller.remote, folders=folders)
+
+
+def _caller(ctx: Context[AppState, Any]) -> Caller:
+    """Who pays for this call and whose history it reads: every tool asks here (callers.py has the rule). Only an
+    HTTP request carries headers."""
+    headers = ctx.headers
+    return caller_of(ctx.request_context.lifespan_context.settings, headers, remote=headers is not None)

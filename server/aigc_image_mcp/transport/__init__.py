@@ -1,0 +1,1 @@
+"""How requests arrive: stdio, Streamable HTTP and the HTTP front door."""

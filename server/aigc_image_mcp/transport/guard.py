@@ -1,0 +1,217 @@
+"""The HTTP front door, checked before any MCP processing: the Host/Origin allow-list against DNS rebinding,
+bearer authentication, and a request body bounded in size and in time. Pure ASGI; it knows nothing of MCP."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+
+from ..backends.profiles import holds_credential
+from ..callers import bearer_token
+from ..config import Settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+HEALTH_PATH = "/healthz"
+REALM = 'Bearer realm="aigc-image-mcp"'
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+AuthMode = Literal["pass-through", "tokens", "open"]
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+logger = logging.getLogger(__name__)
+
+
+def auth_mode(settings: Settings) -> AuthMode:
+    """pass-through: each caller pays with its own key; tokens: callers prove they may use the server's key."""
+    if not holds_credential(settings):
+        return "pass-through"
+    return "tokens" if settings.http_tokens else "open"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a bind address or a name) only ever reaches this machine."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the guard lets through, decided once at start from the settings."""
+
+    mode: AuthMode
+    tokens: tuple[bytes, ...]
+    hosts: frozenset[str]
+    origins: frozenset[str]
+    max_body: int
+    body_timeout: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        hosts = {*LOOPBACK_NAMES, *(host.removesuffix(":*") for host in settings.allowed_hosts)}
+        if _is_ip_literal(settings.host) and not ipaddress.ip_address(settings.host.strip("[]")).is_unspecified:
+            hosts.add(_bracketed(settings.host))  # an IP literal cannot be rebound: the name is the address
+        origins = {f"{scheme}://{name}" for scheme in ("http", "https") for name in LOOPBACK_NAMES}
+        return cls(
+            mode=auth_mode(settings),
+            tokens=tuple(token.get_secret_value().encode() for token in settings.http_tokens),
+            hosts=frozenset(host.lower() for host in hosts),
+            origins=frozenset(
+                origin.lower().rstrip("/").removesuffix(":*") for origin in {*origins, *settings.allowed_origins}
+            ),
+            max_body=settings.max_body_bytes,
+            body_timeout=settings.body_timeout,
+        )
+
+
+class Guard:
+    """ASGI middleware in front of the MCP app; /healthz answers here, without auth."""
+
+    def __init__(self, app: ASGIApp, policy: Policy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == HEALTH_PATH:
+            await _respond(send, 200, {"status": "ok"})
+            return
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        refused = self._check_headers(headers)
+        if refused is None:
+            refused = self._authorize(headers)
+        if refused is not None:
+            status, message, extra = refused
+            await _respond(send, status, _error(message), extra)
+            return
+        body = await self._read_body(headers, receive, send)
+        if body is not None:
+            await self.app(scope, _replay(body, receive), send)
+
+    def _check_headers(self, headers: dict[str, str]) -> _Refusal | None:
+        host = headers.get("host", "")
+        if not _matches(host, self.policy.hosts):
+            logger.warning("Refused a request for Host %r: not in the allow-list", host[:100])
+            return 421, "This server does not answer for that Host; see AIGC_IMAGE_ALLOWED_HOSTS.", ()
+        origin = headers.get("origin")
+        if origin is not None and not _matches(origin.rstrip("/"), self.policy.origins):
+            logger.warning("Refused a request from Origin %r: not in the allow-list", origin[:100])
+            return 403, "Requests from this Origin are not allowed; see AIGC_IMAGE_ALLOWED_ORIGINS.", ()
+        return None
+
+    def _authorize(self, headers: dict[str, str]) -> _Refusal | None:
+        if self.policy.mode == "open":
+            return None
+        token = bearer_token(headers)
+        if token is None:
+            if self.policy.mode == "pass-through":
+                message = "This server uses each caller's own QuickRouter API key: send it as Authorization: Bearer."
+            else:
+                message = "This server needs a token: send Authorization: Bearer with one its operator gave you."
+            return 401, message, ((b"www-authenticate", REALM.encode()),)
+        invalid = ((b"www-authenticate", f'{REALM}, error="invalid_token"'.encode()),)
+        if not _PRINTABLE_ASCII.fullmatch(token):
+            # Such a token cannot be sent on to the relay (HTTP headers are ASCII), nor match a configured one.
+            return 401, "The bearer token holds characters other than printable ASCII: send the key as issued.", invalid
+        if self.policy.mode == "tokens" and not self._known(token.encode("latin-1")):
+            return 401, "The bearer token is not one this server accepts.", invalid
+        return None
+
+    def _known(self, token: bytes) -> bool:
+        # Every known token is compared, each in constant time: timing says nothing of which or how close.
+        matches = [hmac.compare_digest(token, known) for known in self.policy.tokens]
+        return any(matches)
+
+    async def _read_body(self, headers: dict[str, str], receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None once a refusal was sent (too large, too slow) or the client left."""
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.policy.max_body:
+            await _respond(send, 413, _error(f"The request body is over {self.policy.max_body} bytes."))
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        with anyio.move_on_after(self.policy.body_timeout):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return None  # the client disconnected
+                chunk: bytes = message.get("body", b"")
+                size += len(chunk)
+                if size > self.policy.max_body:
+                    await _respond(send, 413, _error(f"The request body is over {self.policy.max_body} bytes."))
+                    return None
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        late = _error(f"The request body did not arrive within {self.policy.body_timeout:g} s.")
+        await _respond(send, 408, late, ((b"connection", b"close"),))
+        return None
+
+
+_Refusal = tuple[int, str, tuple[tuple[bytes, bytes], ...]]
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app the body already read, then what the client sends next (a disconnect)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
+def _matches(value: str, allowed: frozenset[str]) -> bool:
+    """`value` is allowed as is, or its name is allowed with any port; `*` allows everything."""
+    value = value.lower()
+    return "*" in allowed or value in allowed or _without_port(value) in allowed
+
+
+def _without_port(value: str) -> str:
+    scheme, sep, authority = value.rpartition("://")
+    name = authority[: authority.find("]") + 1] if authority.startswith("[") else authority.partition(":")[0]
+    return f"{scheme}{sep}{name}"
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _bracketed(host: str) -> str:
+    bare = host.strip("[]")
+    return f"[{bare}]" if ":" in bare else bare
+
+
+def _error(message: str) -> dict[str, Any]:
+    """A JSON-RPC error without a request id, the shape MCP clients read from an HTTP error."""
+    return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+
+
+async def _respond(
+    send: Send, status: int, payload: dict[str, Any], headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    body = json.dumps(payload).encode()
+    start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": body})

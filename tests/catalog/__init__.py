@@ -1,0 +1,1 @@
+"""The model catalogs, the argument rules, the advertised schema and their agreement."""

@@ -1,0 +1,1 @@
+"""A paid task from submit to images: waiting, delivery, quotas, callers, privacy."""

@@ -1,0 +1,1 @@
+"""The task history on both stores."""

@@ -1,0 +1,1 @@
+"""Downloads, decoding bounds, the user's own pictures, save_as, hostile images."""

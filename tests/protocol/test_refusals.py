@@ -1,0 +1,66 @@
+"""Unusual input gets a readable refusal naming the field, never "Error executing tool" and a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import MCPError
+
+from ..conftest import Connect
+from ..support.fake_relay import FakeRelay
+from ..support.helpers import text_of
+
+pytestmark = pytest.mark.anyio
+
+HUGE = 10**400  # past a float's range: float(HUGE) raises OverflowError
+NESTED = "[" * 1000 + "]" * 1000  # past json's recursion limit
+ARGS = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "field"),
+    [
+        ("generate_image", {**ARGS, "tasks_priority": HUGE}, "tasks_priority"),
+        ("generate_image", {**ARGS, "tasks_priority": -HUGE}, "tasks_priority"),
+        ("generate_image", {**ARGS, "wait_seconds": HUGE}, "wait_seconds"),
+        ("get_image_task", {"task_id": "task-1", "wait_seconds": HUGE}, "wait_seconds"),
+        ("list_image_tasks", {"limit": HUGE}, "limit"),
+        ("list_image_tasks", {"limit": 10**5000}, "limit"),  # past the 4,300 digits Python will print
+        ("generate_image", {**ARGS, "reference_images": NESTED}, "reference_images"),
+        ("generate_image", {**ARGS, "reference_image_descriptions": NESTED}, "reference_image_descriptions"),
+    ],
+)
+async def test_an_integer_of_hundreds_of_digits_or_deeply_nested_brackets_are_refused_naming_the_field(
+    connect: Connect, caplog: pytest.LogCaptureFixture, tool: str, arguments: dict[str, Any], field: str
+) -> None:
+    async with connect() as client:
+        result = await client.call_tool(tool, arguments)
+
+    assert result.is_error
+    assert f"- {field}: " in text_of(result), text_of(result)
+    assert "nothing was charged" in text_of(result)
+    assert not [record for record in caplog.records if record.exc_info], caplog.text
+
+
+@pytest.mark.parametrize("number", ["\u0663", "\u00b2", "1" * 5000])
+async def test_an_image_uri_with_a_non_ascii_digit_or_thousands_of_digits_is_no_such_image(
+    connect: Connect, caplog: pytest.LogCaptureFixture, number: str
+) -> None:
+    async with connect() as client:
+        with pytest.raises(MCPError, match="No such image: task 'task-1', image "):
+            await client.read_resource(f"aigc-image://tasks/task-1/image-{number}.png")
+
+    assert not [record for record in caplog.records if record.exc_info], caplog.text
+
+
+async def test_a_lone_surrogate_in_a_text_argument_is_refused_before_anything_is_paid(
+    connect: Connect, relay: FakeRelay
+) -> None:
+    async with connect() as client:
+        prompt = await client.call_tool("generate_image", {**ARGS, "prompt": "a fox \ud800"})
+        references = await client.call_tool("generate_image", {**ARGS, "reference_images": ["https://x.test/\udfff"]})
+
+    assert "- prompt: holds a lone surrogate" in text_of(prompt)
+    assert "- reference_images: an item holds a lone surrogate" in text_of(references)
+    assert relay.submits == []

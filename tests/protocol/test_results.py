@@ -1,0 +1,88 @@
+"""What the tools hand back (results.py): a result leaves out what is not set, and its outputSchema has neither
+`$ref`/`$defs` nor nullable unions (which some clients cannot read) yet still accepts every result it describes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from pydantic import BaseModel
+
+from aigc_image_mcp.results import HistoryEntry, ImageFile, TaskList, TaskResult, output_schema
+
+from ..conftest import accepts
+from ..support.helpers import TASK
+
+DONE = TaskResult(
+    task_id=TASK,
+    model="GEM-3.0",
+    status="SUCCEEDED",
+    request_id="req-1",
+    images=[ImageFile(url="https://vod.example/fox.png", expires_at="2026-01-05T12:03:57Z", mime_type="image/png")],
+)
+LISTING = TaskList(
+    tasks=[
+        HistoryEntry(
+            task_id=TASK,
+            model="GEM-3.0",
+            status="FAILED",
+            created_at="2026-01-01T12:00:00Z",
+            prompt="a red fox in snow",
+            error_code="InvalidParameter.VoilationContent",
+            message="unsafe",
+        )
+    ]
+)
+
+
+def keys_anywhere(node: Any) -> set[str]:
+    """Every key of every object in the JSON value `node`."""
+    text = json.dumps(node)
+    found: set[str] = set()
+    json.loads(text, object_pairs_hook=lambda pairs: found.update(key for key, _ in pairs))
+    return found
+
+
+def test_a_result_leaves_out_the_fields_that_are_not_set_rather_than_sending_null() -> None:
+    dumped = DONE.dump()
+
+    assert "null" not in json.dumps(dumped)
+    assert set(dumped) == {"task_id", "model", "status", "request_id", "images", "notes"}
+    assert dumped["images"] == [
+        {"url": "https://vod.example/fox.png", "expires_at": "2026-01-05T12:03:57Z", "mime_type": "image/png"}
+    ]
+
+
+@pytest.mark.parametrize("model", [TaskResult, TaskList])
+def test_an_output_schema_has_no_references_and_no_nullable_unions(model: type[BaseModel]) -> None:
+    schema = output_schema(model)
+
+    Draft202012Validator.check_schema(schema)
+    assert not {"$ref", "$defs", "anyOf"} & keys_anywhere(schema)
+    assert "null" not in json.dumps(schema)
+
+
+@pytest.mark.parametrize(
+    ("model", "result", "broken"),
+    [(TaskResult, DONE, {**DONE.dump(), "status": "UNKNOWN"}), (TaskList, LISTING, {"tasks": [{"task_id": TASK}]})],
+)
+def test_an_output_schema_accepts_the_results_it_describes_and_nothing_else(
+    model: type[BaseModel], result: TaskResult | TaskList, broken: dict[str, Any]
+) -> None:
+    validator = Draft202012Validator(output_schema(model))
+
+    assert accepts(validator, result.dump())
+    assert not accepts(validator, broken)
+
+
+def test_an_optional_field_keeps_its_description_once_its_null_is_dropped() -> None:
+    properties = output_schema(TaskResult)["properties"]
+
+    assert properties["request_id"] == {
+        "type": "string",
+        "title": "Request Id",
+        "description": "Tencent's RequestId of the submit, for support.",
+    }
+    assert properties["images"]["items"]["properties"]["url"]["type"] == "string"

@@ -1,0 +1,105 @@
+"""The real console script over stdio, as Claude Desktop runs it, against a fake relay on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.types import TextContent
+
+from ..conftest import CANARY_KEY
+from ..support.fake_relay import FakeRelay, serve
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
+
+
+def environment(**values: str) -> dict[str, str]:
+    """A clean environment: the developer's own QUICKROUTER_*/AIGC_IMAGE_* never leak into the server."""
+    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), **values}
+
+
+@pytest.mark.anyio
+async def test_the_console_script_serves_generate_image_over_stdio_against_a_real_http_relay() -> None:
+    relay = FakeRelay()
+    with serve(relay) as base_url:
+        server = StdioServerParameters(
+            command=SCRIPT, env=environment(QUICKROUTER_API_KEY=CANARY_KEY, QUICKROUTER_BASE_URL=base_url)
+        )
+        async with Client(server, mode="legacy") as client:
+            tools = await client.list_tools()
+            result = await client.call_tool("generate_image", {"model": "Hunyuan-3.0", "prompt": "a lighthouse"})
+
+    assert [tool.name for tool in tools.tools] == ["generate_image", "get_image_task", "list_image_tasks"]
+    assert not result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["task_id"] == "task-1"
+    assert relay.submits == [{"model_name": "Hunyuan", "model_version": "3.0", "prompt": "a lighthouse"}]
+    assert relay.requests[0].headers["authorization"] == f"Bearer {CANARY_KEY}"
+    assert isinstance(result.content[0], TextContent)
+
+
+def run_script(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SCRIPT, *args], env=environment(**env), input="", capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_a_malformed_models_file_stops_the_server_at_start_with_a_clear_message(tmp_path: Path) -> None:
+    models = tmp_path / "models.json"
+    models.write_text(json.dumps({"models": [{"id": "GG-3.1", "model_name": "GG", "model_version": "3.1"}]}))
+
+    finished = run_script(AIGC_IMAGE_MODELS_FILE=str(models))
+
+    assert finished.returncode != 0
+    assert finished.stdout == ""
+    assert "AIGC_IMAGE_MODELS_FILE" in finished.stderr
+    assert "models.0.max_reference_images: Field required" in finished.stderr
+
+
+def test_an_invalid_setting_names_the_variable_and_what_is_allowed() -> None:
+    finished = run_script(AIGC_IMAGE_SCHEMA="fancy")
+
+    assert finished.returncode != 0
+    assert "AIGC_IMAGE_SCHEMA: Input should be 'portable' or 'full'" in finished.stderr
+
+
+def test_python_dash_m_runs_the_same_program() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "aigc_image_mcp", "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert finished.returncode == 0
+    assert finished.stdout.startswith("aigc-image-mcp ")
+
+
+def test_a_line_that_is_no_json_rpc_message_is_answered_with_an_error_and_the_server_serves_on() -> None:
+    initialize = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    lines = [
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize}),
+        "this is not JSON",
+        '{"jsonrpc": "2.0", "id": 2, "method": "ping", "params": {"note": "\\ud800"}}',  # a lone surrogate
+        '{"jsonrpc": "2.0", "id": 3}',  # JSON, but no message: neither a method nor a result
+        "",
+        json.dumps({"jsonrpc": "2.0", "id": 4, "method": "ping"}),
+    ]
+    done = subprocess.run(
+        [SCRIPT],
+        env=environment(QUICKROUTER_API_KEY=CANARY_KEY),
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    errors = [(answer["id"], answer["error"]["code"]) for answer in answers if "error" in answer]
+
+    assert sorted(errors, key=str) == [(3, -32600), (None, -32700), (None, -32700)], done.stdout
+    assert {answer["id"] for answer in answers if "result" in answer} == {1, 4}
+    assert "Traceback" not in done.stderr
