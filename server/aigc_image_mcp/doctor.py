@@ -214,17 +214,10 @@ def main(overrides: Mapping[str, Any], as_json: bool) -> int:
 
 
 async def _ask_upstream(settings: Settings, caller: Caller, transport: httpx2.AsyncBaseTransport | None) -> list[Check]:
-    import httpx2
-
-    from . import __version__
     from .backends import open_backend
+    from .state import http_client
 
-    async with httpx2.AsyncClient(
-        base_url=settings.base_url,
-        timeout=httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
-        headers={"User-Agent": f"aigc-image-mcp/{__version__} doctor", "Accept": "application/json"},
-        transport=transport,
-    ) as http:
+    async with http_client(settings, transport, agent="doctor") as http:
         backend = open_backend(settings, http)
         try:
             return await upstream_checks(settings, lambda task_id: backend.query(task_id, caller))
