@@ -54,7 +54,7 @@ _SUBMIT = Wording(
 )
 _QUERY = Wording(
     refused_key="The relay refused the API key when asked about task {task_id} (HTTP {status}{detail}). Check "
-    "QUICKROUTER_API_KEY: it must be the key the task was submitted with.",
+    "QUICKROUTER_API_KEY: a valid QuickRouter key, and for a task you made, the key it was submitted with.",
     rate_limited="The relay is rate-limiting queries (HTTP 429{detail}).",
     failed="The relay failed to answer about task {task_id} (HTTP {status}{detail}).",
     refused="The relay refused the query of task {task_id} (HTTP {status}{detail}).",
