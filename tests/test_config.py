@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from aigc_image_mcp.__main__ import doctor_command
 from aigc_image_mcp.config import Settings
 
 from .conftest import make_settings
@@ -66,6 +67,25 @@ def test_a_setting_the_server_refuses_at_start_is_named_by_its_environment_varia
     assert done.returncode == 1
     (problem,) = [text for text in done.stderr.splitlines() if text.startswith("- ")]
     assert problem.startswith(f"- {variable}: ")
+
+
+@pytest.mark.parametrize(
+    ("on_path", "uv", "command"),
+    [
+        (True, "", "aigc-image-mcp doctor"),
+        (False, "/usr/bin/uv", "uv run aigc-image-mcp doctor"),
+        (False, "", f"{sys.executable} -m aigc_image_mcp doctor"),
+    ],
+    ids=["installed", "a clone run by uv", "another interpreter"],
+)
+def test_the_greeting_names_the_doctor_command_that_works_where_the_server_runs(
+    monkeypatch: pytest.MonkeyPatch, on_path: bool, uv: str, command: str
+) -> None:
+    monkeypatch.setattr(sys, "argv", [SCRIPT])
+    monkeypatch.setenv("PATH", str(Path(SCRIPT).parent) if on_path else "/nowhere")
+    monkeypatch.setenv("UV", uv)
+
+    assert doctor_command() == command
 
 
 @pytest.mark.slow
@@ -163,6 +183,43 @@ def test_folders_given_with_a_tilde_are_expanded(tmp_path: Path) -> None:
 
     assert settings.images_dir == tmp_path / "home" / "art"
     assert settings.history_file == tmp_path / "home" / "state" / "history.sqlite3"
+
+
+def test_relative_folders_are_taken_from_the_home_folder_not_from_where_the_server_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIGC_IMAGE_INPUT_DIRS", "photos, ~/scans")
+    settings = make_settings(output_dir="art", data_dir="state/aigc")
+
+    assert settings.images_dir == tmp_path / "home" / "art"
+    assert settings.history_file == tmp_path / "home" / "state" / "aigc" / "history.sqlite3"
+    assert Settings().input_dirs == (tmp_path / "home" / "photos", tmp_path / "home" / "scans")
+
+
+@pytest.mark.parametrize(
+    ("variable", "field", "value"),
+    [
+        ("AIGC_IMAGE_BASE_URL", "base_url", "http://elsewhere.example"),
+        ("AIGC_IMAGE_SCHEMA_PROFILE", "schema_profile", "full"),
+        ("AIGC_IMAGE_API_KEY", "api_key", "sk-not-read-from-here"),
+    ],
+)
+def test_each_setting_is_read_from_its_one_documented_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, field: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    assert getattr(Settings(), field) == Settings.model_fields[field].default
+
+
+def test_an_invalid_yes_or_no_lists_the_values_it_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIGC_IMAGE_INLINE", "maybe")
+
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+
+    assert "'maybe' is not one of 0, 1, f, false, n, no, off, on, t, true, y, yes" in str(raised.value)
 
 
 @pytest.mark.parametrize("path", ["/tencent-vod/v1/query", "tencent-vod/v1/query/{task_id}"])

@@ -4,6 +4,7 @@ when a call has everything it needs, and otherwise names the fix."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -331,3 +332,49 @@ def test_doctor_names_the_tencent_variables_when_they_are_missing_or_refused(tmp
     )
     assert line(refused, "credentials accepted").startswith("✗ credentials accepted: Tencent Cloud refused the")
     assert "fix: check TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY" in line(refused, "credentials accepted")
+
+
+@pytest.mark.slow
+def test_doctor_makes_no_folder_and_no_history_file_and_says_when_they_will_be_made(tmp_path: Path) -> None:
+    done = doctor(tmp_path, QUICKROUTER_API_KEY=CANARY_KEY, QUICKROUTER_BASE_URL="http://127.0.0.1:9")
+
+    assert done.returncode == 1  # the relay is not there
+    assert (
+        line(done.stdout, "output folder")
+        == f"✓ output folder: {tmp_path / 'images'} is writable (made with the first image)"
+    )
+    assert line(done.stdout, "history").startswith(f"✓ history: {tmp_path / 'data' / 'history.sqlite3'} is made")
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_offline_doctor_names_the_tencent_endpoint_once(tmp_path: Path) -> None:
+    done = doctor(
+        tmp_path,
+        TENCENTCLOUD_SECRET_ID=TENCENT_ID,
+        TENCENTCLOUD_SECRET_KEY=TENCENT_KEY,
+        AIGC_IMAGE_TENCENTCLOUD_ENDPOINT="http://127.0.0.1:9",
+    )
+
+    upstream = line(done.stdout, "upstream")
+    assert upstream.startswith("✗ upstream: tencentcloud at http://127.0.0.1:9 cannot be reached")
+    assert upstream.count("127.0.0.1:9") == 1
+    assert "fix: check AIGC_IMAGE_TENCENTCLOUD_ENDPOINT" in upstream
+
+
+@pytest.mark.slow
+def test_doctor_piped_into_a_reader_that_stopped_ends_without_a_traceback(tmp_path: Path) -> None:
+    # As `doctor | head -1` when head is gone before the report is written: the pipe's reading end is closed.
+    env = clean_env(QUICKROUTER_API_KEY=CANARY_KEY, QUICKROUTER_BASE_URL="http://127.0.0.1:9", HOME=str(tmp_path))
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        done = subprocess.run(
+            [SCRIPT, "doctor"], env=env, stdout=writing, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT, check=False
+        )
+    finally:
+        os.close(writing)
+
+    assert done.returncode == 1  # the report says the relay is not there; nobody read it
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr

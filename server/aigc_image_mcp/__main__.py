@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
@@ -61,11 +63,23 @@ def _in_a_terminal() -> None:
     signal.signal(signal.SIGINT, _quit)
     print(  # noqa: T201 - stderr: stdout belongs to the protocol
         f"{NAME} {__version__}: an MCP server that an MCP client (Claude Desktop, Claude Code, Cursor, VS Code) starts "
-        f"and talks to over stdin/stdout; add it to your client as the README says. Check the set-up: {NAME} doctor. "
+        f"and talks to over stdin/stdout; add it to your client as the README says. Check the set-up: "
+        f"{doctor_command()}. "
         "Ctrl+C quits.",
         file=sys.stderr,
         flush=True,
     )
+
+
+def doctor_command() -> str:
+    """How to run doctor from where this server was started: its console script when the shell finds this very one,
+    else through uv (in a clone, `uv run` is how the server started) or this interpreter."""
+    found = shutil.which(NAME)
+    if found is not None and Path(found).resolve() == Path(sys.argv[0]).resolve():
+        return f"{NAME} doctor"
+    if os.environ.get("UV"):  # set by `uv run` for the commands it starts
+        return f"uv run {NAME} doctor"
+    return f"{sys.executable} -m aigc_image_mcp doctor"
 
 
 def _quit(signum: int, frame: FrameType | None) -> NoReturn:

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast, get_args, get_origin
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.quickrouter.ai"
 DEFAULT_SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
@@ -18,8 +19,23 @@ DEFAULT_INLINE_BUDGET = 300_000
 """Characters of base64 the previews of one result may take: well under the 1 MB clients accept."""
 APP_DIR = "aigc-image-mcp"
 MIN_TOKEN_LENGTH = 16
+_BOOLEANS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0", "t", "f", "y", "n"})
+"""What pydantic takes as a yes or a no, in any case."""
 # An MCP bundle host leaves `${user_config.x}` as it is when the user set no value and the manifest has no default.
 _PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
+
+
+class _OneVariableEach(EnvSettingsSource):
+    """The environment, each setting read from its one documented variable: one named by an alias (QUICKROUTER_*,
+    TENCENTCLOUD_*, AIGC_IMAGE_SCHEMA) is not also read from AIGC_IMAGE_<field name>, which pydantic-settings adds
+    when fields may be given by name (as the command line's flags and the tests give them). Overrides a method of
+    pydantic-settings' own; tests/test_config.py fails if an upgrade changes it."""
+
+    def _extract_field_info(
+        self, field: FieldInfo, field_name: str, model_config: Any = None
+    ) -> list[tuple[str, str, bool]]:
+        found = super()._extract_field_info(field, field_name, model_config)
+        return found[:1] if isinstance(field.validation_alias, str) else found
 
 
 class Settings(BaseSettings):
@@ -36,12 +52,12 @@ class Settings(BaseSettings):
 
     api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("QUICKROUTER_API_KEY", "api_key"),
+        validation_alias="QUICKROUTER_API_KEY",
         description="The QuickRouter API key; without it generate_image answers with an error saying so.",
     )
     base_url: str = Field(
         default=DEFAULT_BASE_URL,
-        validation_alias=AliasChoices("QUICKROUTER_BASE_URL", "base_url"),
+        validation_alias="QUICKROUTER_BASE_URL",
         description="Any relay that serves the same routes.",
     )
     submit_path: str = Field(default=DEFAULT_SUBMIT_PATH, pattern=r"^/")
@@ -71,9 +87,7 @@ class Settings(BaseSettings):
     download_timeout: float = Field(
         default=45.0, gt=0, description="Seconds one image download may take in all, redirects included."
     )
-    schema_profile: Literal["portable", "full"] = Field(
-        default="portable", validation_alias=AliasChoices("AIGC_IMAGE_SCHEMA", "schema_profile")
-    )
+    schema_profile: Literal["portable", "full"] = Field(default="portable", validation_alias="AIGC_IMAGE_SCHEMA")
     models_file: Path | None = Field(default=None, description="A JSON file of models added to the catalog.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -107,21 +121,17 @@ class Settings(BaseSettings):
     )
 
     # Tencent Cloud direct (backend tencentcloud), with Tencent's own variable names; local pictures (media/).
-    secret_id: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("TENCENTCLOUD_SECRET_ID", "secret_id")
-    )
-    secret_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("TENCENTCLOUD_SECRET_KEY", "secret_key")
-    )
+    secret_id: SecretStr | None = Field(default=None, validation_alias="TENCENTCLOUD_SECRET_ID")
+    secret_key: SecretStr | None = Field(default=None, validation_alias="TENCENTCLOUD_SECRET_KEY")
     session_token: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("TENCENTCLOUD_SESSION_TOKEN", "session_token"),
+        validation_alias="TENCENTCLOUD_SESSION_TOKEN",
         description="Only with temporary credentials.",
     )
     vod_subapp_id: int | None = Field(
         default=None, ge=1, description="Sent as SubAppId; required for VOD accounts opened after 2023-12-25."
     )
-    region: str = Field(default="", validation_alias=AliasChoices("TENCENTCLOUD_REGION", "region"))
+    region: str = Field(default="", validation_alias="TENCENTCLOUD_REGION")
     tencentcloud_endpoint: str = Field(
         default=DEFAULT_TENCENTCLOUD_ENDPOINT,
         description="A host (vod.intl.tencentcloudapi.com for international accounts) or a full URL.",
@@ -151,6 +161,17 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds a connection has to send a request's headers, new or idle between requests; then closed.",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _OneVariableEach(settings_cls), dotenv_settings, file_secret_settings
 
     @model_validator(mode="before")
     @classmethod
@@ -189,7 +210,7 @@ class Settings(BaseSettings):
     @classmethod
     def _paths(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(Path(item.strip()).expanduser() for item in value.split(",") if item.strip())
+            return tuple(from_home(Path(item.strip())) for item in value.split(",") if item.strip())
         return value
 
     @field_validator("api_key", "secret_id", "secret_key", "session_token", mode="before")
@@ -203,7 +224,8 @@ class Settings(BaseSettings):
     @field_validator("output_dir", "data_dir")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
-        return None if value is None else value.expanduser().absolute()
+        # A relative folder is taken from the home folder, not from wherever the client happened to start us.
+        return None if value is None else from_home(value)
 
     @field_validator("http_tokens", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod
@@ -255,11 +277,19 @@ class Settings(BaseSettings):
         return platformdirs.user_data_path(APP_DIR, appauthor=False) / "history.sqlite3"
 
 
+def from_home(path: Path) -> Path:
+    """`path` with ~ expanded; a relative one taken from the home folder."""
+    path = path.expanduser()
+    return path if path.is_absolute() else Path.home() / path
+
+
 def forgiving(value: object, annotation: object) -> object:
     """`value` as the choice of `annotation` (a Literal of strings, or bool) it names in any case, spaces around."""
     if not isinstance(value, str):
         return value
     if annotation is bool:
+        if value.strip().casefold() not in _BOOLEANS:
+            raise ValueError(f"{value.strip()!r} is not one of {', '.join(sorted(_BOOLEANS))}")
         return value.strip()
     if get_origin(annotation) is Literal:
         choices = {str(choice).casefold(): choice for choice in get_args(annotation)}
@@ -271,8 +301,8 @@ def variable_of(field_name: str) -> str:
     """The environment variable that sets `field_name` (errors name it: it is what the user can change)."""
     field = Settings.model_fields.get(field_name)
     alias = field.validation_alias if field is not None else None
-    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
-        return alias.choices[0]
+    if isinstance(alias, str):
+        return alias
     if field is None and field_name.isupper():
         return field_name  # already a variable's name
     return f"AIGC_IMAGE_{field_name.upper()}"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -88,21 +88,23 @@ async def upstream_checks(settings: Settings, query: Query) -> list[Check]:
 
 
 def folder_check(name: str, folder: Path, variable: str) -> Check:
-    """Whether a file can be created in `folder` (made if missing)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
-            pass
-    except OSError as exc:
-        fix = f"set {variable} to a folder this user can write to, or fix the permissions of {folder}"
-        return Check(name, "fail", f"{folder} is not writable ({type(exc).__name__}: {exc.strerror or exc})", fix)
-    return Check(name, "ok", f"{folder} is writable")
+    """Whether a file can be created in `folder`, or the folder made; doctor itself makes nothing."""
+    existing = next((place for place in (folder, *folder.parents) if place.exists()), None)
+    if existing is not None and existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        made = "" if existing == folder else " (made with the first image)"
+        return Check(name, "ok", f"{folder} is writable{made}")
+    fix = f"set {variable} to a folder this user can write to, or fix the permissions of {existing or folder}"
+    why = "not a folder" if existing is not None and not existing.is_dir() else "no permission to write"
+    return Check(name, "fail", f"{folder} is not writable ({existing}: {why})", fix)
 
 
 async def history_check(settings: Settings) -> Check:
-    """Whether the task history (SQLite, or PostgreSQL when configured) opens and reads."""
+    """Whether the task history (SQLite, or PostgreSQL when configured) opens and reads; a history file that does
+    not exist yet is not made (the first call makes it in the data folder, checked before)."""
     from .history.opener import open_history
 
+    if settings.database_url is None and not settings.history_file.exists():
+        return Check("history", "ok", f"{settings.history_file} is made with the first call")
     try:
         history = open_history(settings)
     except ConfigError as exc:
@@ -214,17 +216,10 @@ def main(overrides: Mapping[str, Any], as_json: bool) -> int:
 
 
 async def _ask_upstream(settings: Settings, caller: Caller, transport: httpx2.AsyncBaseTransport | None) -> list[Check]:
-    import httpx2
-
-    from . import __version__
     from .backends import open_backend
+    from .state import http_client
 
-    async with httpx2.AsyncClient(
-        base_url=settings.base_url,
-        timeout=httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
-        headers={"User-Agent": f"aigc-image-mcp/{__version__} doctor", "Accept": "application/json"},
-        transport=transport,
-    ) as http:
+    async with http_client(settings, transport, agent="doctor") as http:
         backend = open_backend(settings, http)
         try:
             return await upstream_checks(settings, lambda task_id: backend.query(task_id, caller))
@@ -236,4 +231,7 @@ def print_report(checks: list[Check], as_json: bool) -> None:
     stdout: object = sys.stdout
     if isinstance(stdout, io.TextIOWrapper):
         stdout.reconfigure(errors="replace")  # ✓ and ✗ on a console that cannot show them
-    print(report(checks, as_json))  # noqa: T201 - the report is the command's output
+    try:
+        print(report(checks, as_json), flush=True)  # noqa: T201 - the report is the command's output
+    except BrokenPipeError:  # `doctor | head -2`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the exit's flush stays quiet

@@ -39,7 +39,7 @@ class AppState:
             from .backends import open_backend
             from .core.tracker import Tracker
 
-            self._http = _http_client(self.settings, self.transport)
+            self._http = http_client(self.settings, self.transport)
             self._backend = open_backend(self.settings, self._http)
             clock = self.clock or RealClock()
             self._tracker = Tracker(self.settings, self.catalog, self._backend, self._http, clock)
@@ -55,16 +55,19 @@ class AppState:
             await self._http.aclose()
 
 
-def _http_client(settings: Settings, transport: httpx2.AsyncBaseTransport | None) -> httpx2.AsyncClient:
+def http_client(
+    settings: Settings, transport: httpx2.AsyncBaseTransport | None, *, agent: str = ""
+) -> httpx2.AsyncClient:
     """The one client of the process: connection reuse across calls, the configured timeouts. Over HTTP many calls
     share it: it keeps a connection per concurrent call rather than httpx2's 20, so a busy server does not open (and
-    TLS-handshake) a new relay connection for most calls. Made with the first call: its TLS set-up costs ~80 ms."""
+    TLS-handshake) a new relay connection for most calls. Made with the first call: its TLS set-up costs ~80 ms.
+    `agent` is added to the User-Agent (doctor's own client says so)."""
     import httpx2
 
     return httpx2.AsyncClient(
         base_url=settings.base_url,
         timeout=httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
-        headers={"User-Agent": f"{NAME}/{__version__}", "Accept": "application/json"},
+        headers={"User-Agent": f"{NAME}/{__version__}{agent and ' ' + agent}", "Accept": "application/json"},
         transport=transport,
         limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
     )

@@ -69,6 +69,11 @@ async def look_up(fake: FakeTencent, tmp_path: Path) -> CallToolResult:
         return await client.call_tool("get_image_task", {"task_id": TASK_ID, "wait_seconds": 0})
 
 
+async def list_tasks(fake: FakeTencent, tmp_path: Path) -> CallToolResult:
+    async with connected(fake, tmp_path) as client:
+        return await client.call_tool("list_image_tasks", {})
+
+
 def refused(result: CallToolResult) -> str:
     """The text of a tool error that is ours: a crash would read only "Error executing tool <name>"."""
     text = text_of(result)
@@ -342,3 +347,24 @@ async def test_an_error_without_a_task_id_is_tencents_refusal_and_odd_json_is_un
         "Tencent Cloud's answer is not the CreateAigcImageTask response it should be: "
         '"{\\"Response\\": []}". The task may have been created and billed'
     )
+
+
+@pytest.mark.parametrize(
+    ("task_id", "shown"),
+    [("../../x", '"../../x"'), ("<b>task</b>\n", '"<b>task</b>\\n"'), ("t" * 300_000, "cut to 200 of 300000")],
+    ids=["a path", "HTML", "300,000 characters"],
+)
+async def test_a_task_id_the_server_could_not_follow_is_refused_shown_escaped_and_short(
+    fake: FakeTencent, tmp_path: Path, task_id: str, shown: str
+) -> None:
+    fake.submits.append(raw_json(json.dumps({"Response": {"TaskId": task_id, "RequestId": "req-9"}})))
+
+    result = await generate(fake, tmp_path)
+    listing = await list_tasks(fake, tmp_path)
+
+    text = refused(result)
+    assert shown in text
+    assert "keep this TaskId and ask Tencent Cloud support about it" in text
+    assert len(text) < 2_000
+    assert fake.actions("DescribeTaskDetail") == []  # never followed, never filed as a task
+    assert "0 tasks" in text_of(listing) or "No tasks" in text_of(listing)

@@ -155,7 +155,7 @@ async def test_a_failed_download_leaves_the_url_and_says_why(
     assert not folders["output_dir"].exists() or list(folders["output_dir"].iterdir()) == []
 
 
-async def test_an_output_folder_that_cannot_be_written_is_named_with_the_setting_to_change(
+async def test_an_output_folder_that_cannot_be_written_is_named_and_the_preview_and_type_still_come(
     connect: Connect, relay: FakeRelay, tmp_path: Path
 ) -> None:
     blocker = tmp_path / "not-a-folder"
@@ -165,8 +165,10 @@ async def test_an_output_folder_that_cannot_be_written_is_named_with_the_setting
     result = await generate(connect, output_dir=blocker / "images")
 
     assert first_image(result)["url"] == "https://relay.test/files/a.png"
+    assert first_image(result)["mime_type"] == "image/png"
+    assert first_image(result).get("local_path") is None
     assert "AIGC_IMAGE_OUTPUT_DIR" in text_of(result)
-    assert len(previews(result)) == 0
+    assert len(previews(result)) == 1  # the downloaded bytes still make the preview
 
 
 @pytest.mark.slow

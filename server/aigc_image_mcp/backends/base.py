@@ -4,16 +4,21 @@ the server's start path."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
-from ..errors import RelayConnectionError, RelayRateLimitError, RelayUnavailableError, UpstreamError
+from ..catalog.fields import TASK_ID, TASK_ID_PATTERN
+from ..errors import RelayConnectionError, RelayProtocolError, RelayRateLimitError, RelayUnavailableError, UpstreamError
 
 if TYPE_CHECKING:
     from ..catalog.request import SubmitRequest
 
+_SHOWN = 200
+"""Characters of a TaskId a message shows at most."""
 # Tencent's codes for "busy, ask again": a query changes nothing, so it is always safe to repeat.
 _BUSY = ("RequestLimitExceeded", "InternalError")
 
@@ -109,3 +114,21 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, UpstreamError):
         return exc.code.startswith(_BUSY)
     return isinstance(exc, RelayConnectionError | RelayUnavailableError | RelayRateLimitError)
+
+
+def check_task_id(task_id: str, request_id: str | None, *, upstream: str, ask: str, retry: str) -> None:
+    """On every backend, a TaskId get_image_task would refuse (a `/`, a control character, only dots, over its
+    length) is refused as the upstream's fault, shown escaped and cut short, so that the paid task is not lost:
+    the message keeps what can be kept of it. `upstream` names who answered, `ask` whom to ask about the task, `retry`
+    how to retry safely."""
+    if re.search(TASK_ID_PATTERN, task_id) and len(task_id) <= (TASK_ID.max_length or 128):
+        return
+    shown = json.dumps(task_id[:_SHOWN], ensure_ascii=True) + (
+        f" (cut to {_SHOWN} of {len(task_id)} characters)" * (len(task_id) > _SHOWN)
+    )
+    raise RelayProtocolError(
+        f"{upstream} accepted a task but named it {shown} (RequestId {request_id}), which is not a TaskId this "
+        "server can follow (letters, digits, '.', '_' and '-' only, at most 128). The task may have been created and "
+        f"billed: keep this TaskId and ask {ask} about it. {retry}",
+        status_code=200,
+    )

@@ -127,6 +127,12 @@ class _TencentCloud(Profile):
 
     def endpoint_fix(self, settings: Settings) -> str:
         return (
+            "check AIGC_IMAGE_TENCENTCLOUD_ENDPOINT (Tencent's VOD API is vod.tencentcloudapi.com, or "
+            "vod.intl.tencentcloudapi.com for international accounts) and the network"
+        )
+
+    def route_fix(self, settings: Settings) -> str:  # the line does not name the endpoint: the fix does
+        return (
             f"check AIGC_IMAGE_TENCENTCLOUD_ENDPOINT (now {settings.tencentcloud_endpoint}; Tencent's VOD API is "
             "vod.tencentcloudapi.com) and the network"
         )

@@ -3,20 +3,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from typing import Any
 from urllib.parse import quote
 
 import httpx2
 
-from ..catalog.fields import TASK_ID, TASK_ID_PATTERN
 from ..catalog.request import SubmitRequest
 from ..config import Settings
 from ..errors import ConfigError, NoSuchTaskError, RelayAuthError, RelayError, RelayProtocolError, UpstreamError
 from .answers import Call, Wording, excerpt, exchange, parse
-from .base import Caller, Submission, TaskDetail
+from .base import Caller, Submission, TaskDetail, check_task_id
 from .tencent_shapes import (
     REFUSED_CREDENTIALS,
     UNKNOWN_TASK,
@@ -57,7 +54,7 @@ _SUBMIT = Wording(
 )
 _QUERY = Wording(
     refused_key="The relay refused the API key when asked about task {task_id} (HTTP {status}{detail}). Check "
-    "QUICKROUTER_API_KEY: it must be the key the task was submitted with.",
+    "QUICKROUTER_API_KEY: a valid QuickRouter key, and for a task you made, the key it was submitted with.",
     rate_limited="The relay is rate-limiting queries (HTTP 429{detail}).",
     failed="The relay failed to answer about task {task_id} (HTTP {status}{detail}).",
     refused="The relay refused the query of task {task_id} (HTTP {status}{detail}).",
@@ -97,7 +94,9 @@ class QuickRouter:
         payload = await exchange(self._http, call)
         answer = parse(payload, SubmitEnvelope, call.reading).response
         if answer.task_id:
-            _check_task_id(answer.task_id, answer.request_id)
+            check_task_id(
+                answer.task_id, answer.request_id, upstream="The relay", ask="the relay's operator", retry=_RETRY_SAFELY
+            )
             if answer.error is not None:
                 logger.warning("The relay gave TaskId %s and an error %s: kept the task", answer.task_id, answer.error)
             logger.info("The relay accepted task %s (RequestId %s)", answer.task_id, answer.request_id)
@@ -149,20 +148,6 @@ class QuickRouter:
 def relay_body(request: SubmitRequest) -> dict[str, Any]:
     """The relay's JSON body: the request's snake_case fields as they are, only those the caller gave."""
     return request.model_dump(mode="json", exclude_none=True)
-
-
-def _check_task_id(task_id: str, request_id: str | None) -> None:
-    """A TaskId get_image_task would refuse (a `/`, a control character) is refused here too, shown in full (escaped)
-    so that the paid task is not lost."""
-    if re.search(TASK_ID_PATTERN, task_id) and len(task_id) <= (TASK_ID.max_length or 128):
-        return
-    shown = json.dumps(task_id, ensure_ascii=True)
-    raise RelayProtocolError(
-        f"The relay accepted a task but named it {shown} (RequestId {request_id}), which is not a TaskId this server "
-        "can follow (letters, digits, '.', '_' and '-' only). The task may have been created and billed: keep this "
-        f"TaskId and ask the relay's operator about it. {_RETRY_SAFELY}",
-        status_code=200,
-    )
 
 
 def _unknown_or_failed(error: TencentError, request_id: str | None, task_id: str) -> RelayError:

@@ -49,7 +49,7 @@ from .answers import (
     read_bounded,
     scrub,
 )
-from .base import Caller, Submission, TaskDetail
+from .base import Caller, Submission, TaskDetail, check_task_id
 from .tencent_shapes import REFUSED_CREDENTIALS, UNKNOWN_TASK, DetailEnvelope, SubmitEnvelope, detail_of
 
 logger = logging.getLogger(__name__)
@@ -175,6 +175,13 @@ class TencentCloud:
                 f"billed, but it cannot be followed from here. {_RETRY_SAFELY}",
                 status_code=200,
             )
+        check_task_id(
+            answer.task_id,
+            answer.request_id,
+            upstream="Tencent Cloud",
+            ask="Tencent Cloud support",
+            retry=_RETRY_SAFELY,
+        )
         logger.info("Tencent Cloud accepted task %s (RequestId %s)", answer.task_id, answer.request_id)
         return Submission(task_id=answer.task_id, request_id=answer.request_id or "")
 

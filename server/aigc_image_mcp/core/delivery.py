@@ -83,14 +83,20 @@ class Keeper:
             if copy is not None:
                 return Kept(image.model_copy(update={"mime_type": copy[1]}), copy[0])
             # moved, deleted or replaced since: fetch it again
-        saved, problem = await _attempt(partial(self._fetch, task_id, number, image.url, folder))
-        if saved is None:
-            until = f" (until {image.expires_at})" if image.expires_at else ""
+        fetched, problem = await _attempt(partial(self._fetch, image.url))
+        until = f" Its URL works (until {image.expires_at})." if image.expires_at else " Its URL works."
+        if fetched is None:
             lost = image.model_copy(update={"local_path": None})
-            return Kept(lost, note=f"Image {number} has no local copy: {problem}. Its URL works{until}.")
-        path, data, kind = saved
-        local = None if path is None else str(path)
-        return Kept(image.model_copy(update={"local_path": local, "mime_type": kind}), data)
+            return Kept(lost, note=f"Image {number} has no local copy: {problem}.{until}")
+        data, kind = fetched
+        typed = image.model_copy(update={"local_path": None, "mime_type": kind})
+        if folder is None:
+            return Kept(typed, data)
+        stem = file_stem(datetime.now(UTC).date(), task_id, number)
+        path, problem = await _attempt(partial(self._save, folder, stem, data, kind))
+        if path is None:  # the bytes are here all the same: the preview and the type still come with the result
+            return Kept(typed, data, f"Image {number} has no local copy: {problem}.{until}")
+        return Kept(typed.model_copy(update={"local_path": str(path)}), data)
 
     async def _read(self, path: Path) -> tuple[bytes, str]:
         try:
@@ -99,14 +105,12 @@ class Keeper:
             raise ImageError(f"the local copy cannot be read ({exc.strerror or type(exc).__name__})") from None
         return data, await anyio.to_thread.run_sync(identify, data)
 
-    async def _fetch(self, task_id: str, number: int, url: str, folder: Path | None) -> tuple[Path | None, bytes, str]:
+    async def _fetch(self, url: str) -> tuple[bytes, str]:
         data = await download(self._http, url, self._policy, deadline=self._settings.download_timeout)
-        kind = await anyio.to_thread.run_sync(identify, data)
-        if folder is None:
-            return None, data, kind
-        stem = file_stem(datetime.now(UTC).date(), task_id, number)
-        path = await anyio.to_thread.run_sync(save, folder, stem, data, kind)
-        return path, data, kind
+        return data, await anyio.to_thread.run_sync(identify, data)
+
+    async def _save(self, folder: Path, stem: str, data: bytes, kind: str) -> Path:
+        return await anyio.to_thread.run_sync(save, folder, stem, data, kind)
 
     async def _preview(self, data: bytes, budget: int) -> bytes:
         return await anyio.to_thread.run_sync(preview, data, budget, limiter=self._decoding)

@@ -8,13 +8,16 @@ brings an older history up to date when it opens it (schema.py). A store's every
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
 
 from pydantic import ValidationError
 
 from ..errors import HistoryError
 from ..results import HistoryEntry, TaskResult
+from . import schema
 
 _PROMPT_SHOWN = 200
 
@@ -89,6 +92,72 @@ class HistoryStore(Protocol):
     async def aclose(self) -> None:
         """Close the store's connections."""
         ...
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The statements of schema.py, in one driver's parameter style."""
+
+    save: str
+    get: str
+    record: str
+    cancel: str
+    recent: str
+    recent_in: str
+    take_slot: str
+    give_back: str
+    used: str
+
+    @classmethod
+    def of(cls, translate: Callable[[str], str] = str) -> Statements:
+        """schema.py's statements, each passed through `translate` (e.g. to the driver's parameter style)."""
+        return cls(**{item.name: translate(getattr(schema, item.name.upper())) for item in fields(cls)})
+
+
+class SqlStore:
+    """What both stores do alike: each operation of HistoryStore is one statement of schema.py, run by the store's
+    own `_run` (a store's every fault a HistoryError)."""
+
+    _sql: ClassVar[Statements]
+
+    @property
+    def where(self) -> str:
+        raise NotImplementedError
+
+    async def _run(self, statement: str, values: dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    async def save(self, owner: str, task: TaskResult, prompt: str = "") -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        values = {"owner": owner, "task_id": task.task_id, "prompt": prompt, "now": now}
+        await self._run(self._sql.save, values | {"status": task.status, "result": stored_form(task)})
+
+    async def get(self, owner: str, task_id: str) -> TaskResult | None:
+        rows = await self._run(self._sql.get, {"owner": owner, "task_id": task_id})
+        return None if not rows else parse_task(rows[0][0], self.where)
+
+    async def record(self, owner: str, task_id: str) -> Record | None:
+        rows = await self._run(self._sql.record, {"owner": owner, "task_id": task_id})
+        return None if not rows else record_of(rows[0], self.where)
+
+    async def cancel(self, owner: str, task_id: str) -> None:
+        await self._run(self._sql.cancel, {"owner": owner, "task_id": task_id})
+
+    async def recent(self, owner: str, limit: int, status: str | None = None) -> Listing:
+        values: dict[str, Any] = {"owner": owner, "limit": limit, "status": status}
+        statement = self._sql.recent if status is None else self._sql.recent_in
+        return listing(await self._run(statement, values))
+
+    async def take_slot(self, owner: str, day: str, limit: int) -> int | None:
+        rows = await self._run(self._sql.take_slot, {"owner": owner, "day": day, "limit": limit})
+        return int(rows[0][0]) if rows else None
+
+    async def give_back(self, owner: str, day: str) -> None:
+        await self._run(self._sql.give_back, {"owner": owner, "day": day})
+
+    async def used(self, owner: str, day: str) -> int:
+        rows = await self._run(self._sql.used, {"owner": owner, "day": day})
+        return int(rows[0][0]) if rows else 0
 
 
 def parse_task(text: str, where: str) -> TaskResult:

@@ -8,7 +8,6 @@ statement commits itself (autocommit): one round trip per write, no BEGIN/COMMIT
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any, LiteralString, cast
 
 import anyio
@@ -18,9 +17,8 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import SecretStr
 
 from ..errors import HistoryError
-from ..results import TaskResult
 from . import schema
-from .base import Listing, Record, listing, parse_task, record_of, stored_form
+from .base import SqlStore, Statements
 
 _POOL_SIZE = 10
 _WAIT = 5.0
@@ -29,29 +27,15 @@ _UPGRADE_LOCK = 0x41_49_47_43  # any constant shared by every replica: "AIGC"
 _Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
 
 
-def _native(statement: str) -> LiteralString:
+def _native(statement: str) -> str:
     """A statement of schema.py with psycopg's %(name)s parameters for its :name ones."""
-    return cast(LiteralString, re.sub(r":(\w+)", r"%(\1)s", statement))
+    return re.sub(r":(\w+)", r"%(\1)s", statement)
 
 
-_SAVE, _GET, _RECORD, _CANCEL, _RECENT, _RECENT_IN, _TAKE_SLOT, _GIVE_BACK, _USED = map(
-    _native,
-    (
-        schema.SAVE,
-        schema.GET,
-        schema.RECORD,
-        schema.CANCEL,
-        schema.RECENT,
-        schema.RECENT_IN,
-        schema.TAKE_SLOT,
-        schema.GIVE_BACK,
-        schema.USED,
-    ),
-)
-
-
-class PostgresHistory:
+class PostgresHistory(SqlStore):
     """A pool of connections to one PostgreSQL database; `url` may hold a password and is never shown."""
+
+    _sql = Statements.of(_native)
 
     def __init__(self, url: SecretStr) -> None:
         self._url = url
@@ -64,48 +48,17 @@ class PostgresHistory:
     def where(self) -> str:
         return self._where
 
-    async def save(self, owner: str, task: TaskResult, prompt: str = "") -> None:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        values = {"owner": owner, "task_id": task.task_id, "prompt": prompt, "now": now}
-        await self._run(_SAVE, values | {"status": task.status, "result": stored_form(task)})
-
-    async def get(self, owner: str, task_id: str) -> TaskResult | None:
-        rows = await self._run(_GET, {"owner": owner, "task_id": task_id})
-        return None if not rows else parse_task(rows[0][0], self.where)
-
-    async def record(self, owner: str, task_id: str) -> Record | None:
-        rows = await self._run(_RECORD, {"owner": owner, "task_id": task_id})
-        return None if not rows else record_of(rows[0], self.where)
-
-    async def cancel(self, owner: str, task_id: str) -> None:
-        await self._run(_CANCEL, {"owner": owner, "task_id": task_id})
-
-    async def recent(self, owner: str, limit: int, status: str | None = None) -> Listing:
-        values: dict[str, Any] = {"owner": owner, "limit": limit, "status": status}
-        return listing(await self._run(_RECENT if status is None else _RECENT_IN, values))
-
-    async def take_slot(self, owner: str, day: str, limit: int) -> int | None:
-        rows = await self._run(_TAKE_SLOT, {"owner": owner, "day": day, "limit": limit})
-        return int(rows[0][0]) if rows else None
-
-    async def give_back(self, owner: str, day: str) -> None:
-        await self._run(_GIVE_BACK, {"owner": owner, "day": day})
-
-    async def used(self, owner: str, day: str) -> int:
-        rows = await self._run(_USED, {"owner": owner, "day": day})
-        return int(rows[0][0]) if rows else 0
-
     async def aclose(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
 
-    async def _run(self, statement: LiteralString, values: dict[str, Any]) -> list[Any]:
+    async def _run(self, statement: str, values: dict[str, Any]) -> list[Any]:
         """Run one statement on a pooled connection; any fault of the database becomes a HistoryError."""
         try:
             pool = await self._opened()
             async with pool.connection() as db:
-                cursor = await db.execute(statement, values)
+                cursor = await db.execute(cast(LiteralString, statement), values)  # schema.py's, translated
                 return await cursor.fetchall() if cursor.description is not None else []
         except (psycopg.Error, OSError) as exc:
             raise HistoryError(

@@ -19,16 +19,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Generator
 from contextlib import closing, contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 
 from ..errors import HistoryError
-from ..results import TaskResult
 from . import schema
-from .base import Listing, Record, listing, parse_task, record_of, stored_form
+from .base import SqlStore, Statements
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +35,10 @@ _WAIT_FOR_LOCK_MS = 5000
 _CHECKPOINT_EVERY = 1000
 
 
-class SqliteHistory:
+class SqliteHistory(SqlStore):
     """The history file; `locate` names it on first use (it may resolve the user's data folder)."""
+
+    _sql = Statements.of()
 
     def __init__(self, locate: Callable[[], Path]) -> None:
         self._locate = locate
@@ -54,37 +54,6 @@ class SqliteHistory:
         if self._path is None:
             self._path = self._locate()
         return str(self._path)
-
-    async def save(self, owner: str, task: TaskResult, prompt: str = "") -> None:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        values = {"owner": owner, "task_id": task.task_id, "prompt": prompt, "now": now}
-        await self._run(schema.SAVE, values | {"status": task.status, "result": stored_form(task)})
-
-    async def get(self, owner: str, task_id: str) -> TaskResult | None:
-        rows = await self._run(schema.GET, {"owner": owner, "task_id": task_id})
-        return None if not rows else parse_task(rows[0][0], self.where)
-
-    async def record(self, owner: str, task_id: str) -> Record | None:
-        rows = await self._run(schema.RECORD, {"owner": owner, "task_id": task_id})
-        return None if not rows else record_of(rows[0], self.where)
-
-    async def cancel(self, owner: str, task_id: str) -> None:
-        await self._run(schema.CANCEL, {"owner": owner, "task_id": task_id})
-
-    async def recent(self, owner: str, limit: int, status: str | None = None) -> Listing:
-        values: dict[str, Any] = {"owner": owner, "limit": limit, "status": status}
-        return listing(await self._run(schema.RECENT if status is None else schema.RECENT_IN, values))
-
-    async def take_slot(self, owner: str, day: str, limit: int) -> int | None:
-        rows = await self._run(schema.TAKE_SLOT, {"owner": owner, "day": day, "limit": limit})
-        return int(rows[0][0]) if rows else None
-
-    async def give_back(self, owner: str, day: str) -> None:
-        await self._run(schema.GIVE_BACK, {"owner": owner, "day": day})
-
-    async def used(self, owner: str, day: str) -> int:
-        rows = await self._run(schema.USED, {"owner": owner, "day": day})
-        return int(rows[0][0]) if rows else 0
 
     async def aclose(self) -> None:
         if self._checkpointer is not None:
