@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from pathlib import Path
 
 import anyio
@@ -17,6 +18,7 @@ from pydantic import FileUrl
 
 from aigc_image_mcp.catalog.request import FileInfo, SubmitRequest
 from aigc_image_mcp.errors import ArgumentsError
+from aigc_image_mcp.media import pictures
 from aigc_image_mcp.media.pictures import BUDGET, allowed_folders, embed
 from aigc_image_mcp.server import build_server
 
@@ -248,3 +250,33 @@ async def test_a_jpeg_photo_over_the_bound_is_decoded_at_a_reduced_scale_and_sen
     sent = await embed(request_for(uri), remote=False, folders=())
 
     assert max(decoded((sent.file_infos or [])[0].base64 or "").size) <= 4096
+
+
+@pytest.mark.anyio
+async def test_pictures_of_concurrent_calls_are_decoded_one_at_a_time(
+    connect: Connect, relay: FakeRelay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each decode may take ~130 MB: a burst of calls (over HTTP, many callers) must queue, not add up.
+    encode, active, peak, other = pictures._encode, [0], [0], threading.Event()  # pyright: ignore[reportPrivateUsage]
+
+    def counted(source: str, budget: int) -> bytes:
+        active[0] += 1
+        peak[0] = max(peak[0], active[0])
+        if active[0] > 1:
+            other.set()
+        other.wait(0.5)  # long enough for a second decode to start, were it allowed to
+        try:
+            return encode(source, budget)
+        finally:
+            active[0] -= 1
+
+    monkeypatch.setattr(pictures, "_encode", counted)
+    uri = "data:image/png;base64," + base64.b64encode(png()).decode()
+    arguments = {"model": "GEM-3.0", "prompt": "a red fox in snow", "reference_images": [uri], "wait_seconds": 0}
+
+    async with connect() as client, anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(client.call_tool, "generate_image", arguments)
+
+    assert peak[0] == 1
+    assert len(relay.submits) == 3

@@ -20,14 +20,12 @@ import httpx2
 from ..config import Settings
 from ..errors import ImageError
 from ..media.downloads import UrlPolicy, download, origin
-from ..media.images import file_stem, identify, preview, save
+from ..media.images import DECODES, file_stem, identify, preview, save
 from ..results import SHOWN, ImageFile, TaskResult
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-DECODES = 1
-"""Previews decoded at once in this process: each may take ~130 MB (see images.MAX_PIXELS)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,8 @@ class Keeper:
         tencent = (settings.tencentcloud_endpoint,) if "://" in settings.tencentcloud_endpoint else ()
         origins = frozenset(origin(url) for url in (settings.base_url, *tencent, *trusted))
         self._policy = UrlPolicy(trusted=origins, allow_private=settings.allow_private_urls)
-        self._decoding = anyio.CapacityLimiter(DECODES)
+        self.decoding = anyio.CapacityLimiter(DECODES)
+        """The server's one limit on decodes at once: previews here, the user's pictures (media.pictures) too."""
 
     async def deliver(self, task: TaskResult, into: Delivered, folder: Path | None) -> None:
         """Keep a local copy of each of the first SHOWN images in `folder` (None: fetch them, save none) and preview
@@ -113,7 +112,7 @@ class Keeper:
         return await anyio.to_thread.run_sync(save, folder, stem, data, kind)
 
     async def _preview(self, data: bytes, budget: int) -> bytes:
-        return await anyio.to_thread.run_sync(preview, data, budget, limiter=self._decoding)
+        return await anyio.to_thread.run_sync(preview, data, budget, limiter=self.decoding)
 
 
 async def _attempt(action: Callable[[], Awaitable[T]]) -> tuple[T | None, str]:

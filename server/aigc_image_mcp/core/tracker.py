@@ -174,6 +174,11 @@ class Tracker:
     def _keeper(self) -> Keeper:
         return Keeper(self._settings, self._http)
 
+    @property
+    def decoding(self) -> anyio.CapacityLimiter:
+        """The server's one limit on image decodes at once (media.images.DECODES)."""
+        return self._keeper.decoding
+
     async def _load(self, caller: Caller, task_id: str) -> TaskResult | None:
         try:
             return await self._history.get(caller.namespace, task_id)

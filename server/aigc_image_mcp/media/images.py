@@ -29,6 +29,9 @@ from ..errors import ImageError
 if TYPE_CHECKING:
     from PIL.Image import Image as Picture
 
+DECODES = 1
+"""Decodes at once in one server, previews and the user's own pictures alike: each may take ~130 MB (MAX_PIXELS), so
+a burst of calls (over HTTP, from many callers) queues for it instead of adding up."""
 MAX_PIXELS = 25_000_000
 """The largest image this server decodes, for a preview, a save_as conversion or a reference picture: above
 Tencent's largest output (4096x4096, 6198x2656), and small enough that decoding one (at most 4 bytes a pixel) and

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
 import anyio.to_thread
 
 from ..catalog.request import SubmitRequest
@@ -52,9 +53,11 @@ def has_local(request: SubmitRequest) -> bool:
     return any(info.source is not None for info in request.file_infos or [])
 
 
-async def embed(request: SubmitRequest, *, remote: bool, folders: Sequence[Path]) -> SubmitRequest:
+async def embed(
+    request: SubmitRequest, *, remote: bool, folders: Sequence[Path], limiter: anyio.CapacityLimiter | None = None
+) -> SubmitRequest:
     """The request with each local picture read, checked and re-encoded as Base64; ArgumentsError naming each
-    picture refused and the rule it broke."""
+    picture refused and the rule it broke. `limiter` bounds the decodes at once (the server's: images.DECODES)."""
     infos = request.file_infos or []
     local = [index for index, info in enumerate(infos) if info.source is not None]
     if not local:
@@ -63,7 +66,7 @@ async def embed(request: SubmitRequest, *, remote: bool, folders: Sequence[Path]
     problems = [p for source in sources for p in _refusal(source, remote, folders)]
     if problems:
         raise ArgumentsError(_TOOL, problems)
-    encoded = await anyio.to_thread.run_sync(_encode_all, sources)
+    encoded = await anyio.to_thread.run_sync(_encode_all, sources, limiter=limiter)
     replaced = list(infos)
     for index, data in zip(local, encoded, strict=True):
         replaced[index] = infos[index].model_copy(update={"base64": base64.b64encode(data).decode("ascii")})

@@ -167,10 +167,10 @@ async def _with_pictures(ctx: Context[AppState, Any], request: SubmitRequest, ca
     for only when there is a path to check."""
     if not has_local(request):
         return request
-    settings = ctx.request_context.lifespan_context.settings
+    state = ctx.request_context.lifespan_context
     roots = None if caller.remote else await client_roots(ctx)
-    folders = allowed_folders(settings.input_dirs, Path.home(), roots)
-    return await embed(request, remote=caller.remote, folders=folders)
+    folders = allowed_folders(state.settings.input_dirs, Path.home(), roots)
+    return await embed(request, remote=caller.remote, folders=folders, limiter=state.tracker.decoding)
 
 
 def _caller(ctx: Context[AppState, Any]) -> Caller:
