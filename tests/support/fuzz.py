@@ -17,7 +17,7 @@ from typing import Any
 from mcp import Client, MCPError
 from mcp.types import TextContent
 
-from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.catalog.models import Catalog, load_catalog
 
 CATALOG = load_catalog()
 TASK_IDS = ("task-1", "task-2", "task-3", "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t")
@@ -70,14 +70,14 @@ def anything(rng: random.Random) -> Any:
     return strings(rng)
 
 
-def valid(name: str, rng: random.Random) -> Any:
-    """A value the argument accepts (for some model at least)."""
-    spec = rng.choice([CATALOG.get(model_id) for model_id in CATALOG.ids])
+def valid(name: str, rng: random.Random, catalog: Catalog = CATALOG) -> Any:
+    """A value the argument accepts (for some model of `catalog` at least)."""
+    spec = rng.choice([catalog.get(model_id) for model_id in catalog.ids])
     assert spec is not None
     pools: dict[str, tuple[Any, ...]] = {
-        "model": CATALOG.ids,
+        "model": catalog.ids,
         "prompt": ("a red fox in snow", "雪の中の赤い狐"),
-        "resolution": spec.resolutions,
+        "resolution": spec.resolutions or ("1K",),
         "aspect_ratio": spec.aspect_ratios or ("1:1",),
         "reference_images": (["https://x.test/a.png"], ["123456"], '["https://x.test/a.png"]'),
         "reference_image_descriptions": (["the fox"],),
@@ -87,6 +87,7 @@ def valid(name: str, rng: random.Random) -> Any:
         "status": ("SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED"),
         "limit": (1, 10, 50),
         "session_id": ("s-1",),
+        "seed": (0, 7, 4294967295),
     }
     return rng.choice(pools.get(name, ("Enabled", "Disabled", "a note")))
 
@@ -109,6 +110,7 @@ TOOLS: dict[str, tuple[str, ...]] = {
         "aspect_ratio",
         "reference_images",
         "reference_image_descriptions",
+        "seed",
         "wait_seconds",
     ),
     "get_image_task": ("task_id", "wait_seconds"),
@@ -116,7 +118,7 @@ TOOLS: dict[str, tuple[str, ...]] = {
 }
 
 
-def arguments(tool: str, rng: random.Random) -> dict[str, Any]:
+def arguments(tool: str, rng: random.Random, catalog: Catalog = CATALOG) -> dict[str, Any]:
     """Arguments for `tool`: each a valid value, a hostile one, or left out; sometimes an unknown name."""
     names = TOOLS[tool]
     chosen = {name for name in names if rng.random() < 0.3}
@@ -125,7 +127,7 @@ def arguments(tool: str, rng: random.Random) -> dict[str, Any]:
     if tool == "get_image_task" and rng.random() < 0.8:
         chosen.add("task_id")
     hostile = 0.0 if rng.random() < 0.3 else 0.4  # some calls all valid, to reach the submit and the delivery
-    result = {name: anything(rng) if rng.random() < hostile else valid(name, rng) for name in sorted(chosen)}
+    result = {name: anything(rng) if rng.random() < hostile else valid(name, rng, catalog) for name in sorted(chosen)}
     if rng.random() < 0.05:
         result[rng.choice(("Model", "wait", "__proto__", "prompt ", ""))] = anything(rng)
     return result
@@ -142,14 +144,14 @@ Call = tuple[str, str, Any]
 """("tool", name, arguments) or ("resource", uri, None)."""
 
 
-def calls(seed: int, count: int) -> Iterator[Call]:
+def calls(seed: int, count: int, catalog: Catalog = CATALOG) -> Iterator[Call]:
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not a secret
     for _ in range(count):
         if rng.random() < 0.1:
             yield ("resource", uri(rng), None)
         else:
             tool = rng.choice(tuple(TOOLS))
-            yield ("tool", tool, arguments(tool, rng))
+            yield ("tool", tool, arguments(tool, rng, catalog))
 
 
 @dataclass
@@ -172,10 +174,17 @@ class Tracebacks(logging.Handler):
             self.records.append(record)
 
 
-async def run(client: Client, seed: int, count: int, on_call: Callable[[int], None] = lambda _: None) -> Tally:
-    """`count` fuzzed calls on `client`; what came back, and every unexplained error."""
+async def run(
+    client: Client,
+    seed: int,
+    count: int,
+    on_call: Callable[[int], None] = lambda _: None,
+    catalog: Catalog = CATALOG,
+) -> Tally:
+    """`count` fuzzed calls on `client`, valid values drawn from `catalog`; what came back, and every unexplained
+    error."""
     tally = Tally()
-    for number, (kind, name, args) in enumerate(calls(seed, count)):
+    for number, (kind, name, args) in enumerate(calls(seed, count, catalog)):
         tally.calls += 1
         if kind == "resource":
             try:
