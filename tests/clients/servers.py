@@ -129,8 +129,9 @@ def node_packages(*packages: str) -> str:
 class Seen:
     """What a library handed its model (or its caller) after one tool call."""
 
-    ok: bool
-    """Whether the library presented the result as a success (no is_error, no error status, no exception)."""
+    ok: bool | None
+    """Whether the library presented the result as a success (no is_error, no error status, no exception); None
+    where it hands the model no such flag, only the text."""
     text: str
     """The text of what the model read."""
     raw: object = None
@@ -159,7 +160,7 @@ def in_order(seen: list[Seen]) -> tuple[Seen, Seen]:
 
 
 def assert_call_succeeds(run: Run) -> None:
-    assert run.call.ok, f"the library presented a paid, finished task as a failure: {run.call.raw!r}"
+    assert run.call.ok is not False, f"the library presented a paid, finished task as a failure: {run.call.raw!r}"
     assert run.submits == 1
 
 
@@ -170,7 +171,7 @@ def assert_task_reaches_the_model(run: Run) -> None:
 
 def assert_refusal_names(run: Run, name: str, value: str) -> None:
     """The bad argument came back as an error the model can read and act on: the field and its value named."""
-    assert not run.refusal.ok, run.refusal.raw
+    assert run.refusal.ok is not True, run.refusal.raw
     assert re.search(rf"\b{name}\b", run.refusal.text), run.refusal.raw
     assert value in run.refusal.text, run.refusal.raw
     assert run.submits <= 1
