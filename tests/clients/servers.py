@@ -7,8 +7,11 @@ tests.http_server, tests.toolchain)."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
+import subprocess
 import sys
 import uuid
 from collections.abc import Generator
@@ -17,10 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
 
-from tests.conftest import CANARY_KEY
+from mcp import Client
+
+from aigc_image_mcp.server import build_server
+from tests.conftest import CANARY_KEY, make_settings
 from tests.fake_relay import FakeRelay, accepted, serve
 from tests.http_server import ROOT, clean_env, http_server
-from tests.toolchain import missing, node
+from tests.toolchain import missing, node, uv
 
 Transport = Literal["stdio", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("stdio", "http")
@@ -175,3 +181,45 @@ def assert_refusal_names(run: Run, name: str, value: str) -> None:
     assert re.search(rf"\b{name}\b", run.refusal.text), run.refusal.raw
     assert value in run.refusal.text, run.refusal.raw
     assert run.submits <= 1
+
+
+LEGACY = Path(__file__).parent / "legacy"
+"""The clients that cannot share the main uv.lock (they require mcp<2, or would move the server's own
+dependencies): a uv project of their own, with its own lock, and the script that drives them."""
+LEGACY_SYNC_TIMEOUT = 300.0
+"""A first sync on a fresh machine downloads ~70 packages; later ones take well under a second."""
+
+
+@functools.cache
+def legacy_python() -> Path:
+    """The legacy project's interpreter, its environment synced exactly to its lock (once per test run). Without uv,
+    or when the sync fails (no registry in reach), skipped locally and failed under CI=true."""
+    command = [uv(), "sync", "--locked", "--project", str(LEGACY), "--python", sys.executable]
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=LEGACY_SYNC_TIMEOUT, check=False)
+    if done.returncode != 0:
+        missing("the legacy clients' environment", f"`{' '.join(command)}` failed:\n{done.stderr}")
+    return LEGACY / ".venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def run_legacy(client: str, spec: dict[str, object], folder: Path) -> object:
+    """Runs tests/clients/legacy/clients.py for `client` with `spec`; its answer (see that script)."""
+    spec_file, answer_file = folder / f"{client}-spec.json", folder / f"{client}-answer.json"
+    spec_file.write_text(json.dumps(spec), encoding="utf-8")
+    command = [str(legacy_python()), str(LEGACY / "clients.py"), client, str(spec_file), str(answer_file)]
+    env = {key: value for key, value in clean_env(**OFFLINE).items() if key != "VIRTUAL_ENV"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=2 * TIMEOUT, check=False)
+    assert done.returncode == 0, f"{client} exited {done.returncode}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return json.loads(answer_file.read_text(encoding="utf-8"))
+
+
+async def input_schemas(folder: Path, profile: str) -> dict[str, dict[str, object]]:
+    """Each tool's inputSchema as the server lists it with the schema profile `profile` (in memory: the same
+    tools/list)."""
+    server = build_server(
+        make_settings(output_dir=folder / "images", data_dir=folder / "data", schema_profile=profile),
+        transport=FakeRelay().transport(),
+    )
+    async with Client(server) as client:
+        listed = await client.list_tools()
+    return {tool.name: tool.input_schema for tool in listed.tools}
