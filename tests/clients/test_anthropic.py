@@ -18,6 +18,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from .servers import (
+    GOOD,
     TIMEOUT,
     TRANSPORTS,
     UNKNOWN_MODEL,
@@ -28,7 +29,6 @@ from .servers import (
     assert_refusal_names,
     assert_task_reaches_the_model,
     in_order,
-    offline,
     serve,
     started,
     text_blocks,
@@ -58,7 +58,7 @@ async def session(target: Target) -> AsyncGenerator[ClientSession]:
 
 async def converse(target: Target) -> Run:
     task_id, url = target.new_task()
-    model = FakeMessages(calls=[{"model": "Hunyuan-3.0", "prompt": "a lighthouse at dusk"}, UNKNOWN_MODEL])
+    model = FakeMessages(calls=[GOOD, UNKNOWN_MODEL])
     with anyio.fail_after(TIMEOUT), serve(model) as model_url:
         async with session(target) as mcp:
             listed = await mcp.list_tools()
@@ -76,12 +76,12 @@ async def converse(target: Target) -> Run:
             for result in model.tool_results()
         ]
     )
-    return Run(call, refusal, task_id, url, len(target.relay.submits))
+    return Run(call, refusal, task_id, url, target.prompts())
 
 
 @pytest.fixture(scope="module", params=TRANSPORTS)
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    with started(request.param, tmp_path_factory.mktemp("anthropic")) as target, offline():
+    with started(request.param, tmp_path_factory.mktemp("anthropic")) as target:
         return anyio.run(converse, target)
 
 

@@ -15,6 +15,7 @@ from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
 
 from .servers import (
+    GOOD,
     TIMEOUT,
     TRANSPORTS,
     UNKNOWN_MODEL,
@@ -59,12 +60,12 @@ async def converse(target: Target) -> FastRun:
     task_id, url = target.new_task()
     with anyio.fail_after(TIMEOUT):
         async with client(target) as mcp:
-            good = await call(mcp, {"model": "Hunyuan-3.0", "prompt": "a lighthouse at dusk"})
+            good = await call(mcp, GOOD)
             bad = await call(mcp, UNKNOWN_MODEL)
     result = good.raw if isinstance(good.raw, CallToolResult) else None
     structured = (result.structured_content or {}) if result is not None else {}
     data = result.data if result is not None else None
-    return FastRun(good, bad, task_id, url, len(target.relay.submits), structured=structured, data=data)
+    return FastRun(good, bad, task_id, url, target.prompts(), structured=structured, data=data)
 
 
 @pytest.fixture(scope="module", params=TRANSPORTS)

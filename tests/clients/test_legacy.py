@@ -15,6 +15,7 @@ from typing import Any, cast
 import pytest
 
 from .servers import (
+    GOOD,
     TRANSPORTS,
     UNKNOWN_MODEL,
     Run,
@@ -53,10 +54,10 @@ def converse(client: str, target: Target, folder: Path) -> Run:
         server = {"transport": "stdio", "command": target.command, "args": target.args, "env": target.env}
     else:
         server = {"transport": "http", "url": target.url}
-    calls = [{"model": "Hunyuan-3.0", "prompt": "a lighthouse at dusk"}, UNKNOWN_MODEL]
+    calls = [GOOD, UNKNOWN_MODEL]
     answers = cast(list[dict[str, Any]], run_legacy(client, {"server": server, "calls": calls}, folder))
     good, bad = (seen(client, answer) for answer in answers)
-    return Run(good, bad, task_id, url, len(target.relay.submits))
+    return Run(good, bad, task_id, url, target.prompts())
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[f"{client}-{transport}" for client, transport in CASES])

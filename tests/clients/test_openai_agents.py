@@ -21,6 +21,8 @@ from agents.mcp import (
 from openai import AsyncOpenAI
 
 from .servers import (
+    GOOD,
+    REFUSED,
     TIMEOUT,
     TRANSPORTS,
     UNKNOWN_MODEL,
@@ -32,7 +34,6 @@ from .servers import (
     assert_refusal_names,
     assert_task_reaches_the_model,
     in_order,
-    offline,
     serve,
     started,
     text_blocks,
@@ -45,8 +46,7 @@ NO_STRICT_PROFILE = (
     "server defect (issue 16 items 1 and 2): there is no AIGC_IMAGE_SCHEMA=strict profile yet, and the server "
     "refuses the null a strict model must send for every optional property it does not use"
 )
-GOOD = {"model": "Hunyuan-3.0", "prompt": "a lighthouse at dusk"}
-CROSS_FIELD = {"model": "Qwen-0925", "prompt": "a lighthouse at dusk", "aspect_ratio": "16:9"}
+CROSS_FIELD = {"model": "Qwen-0925", "prompt": REFUSED, "aspect_ratio": "16:9"}
 """A bad argument a strict model can still send (every value fits the schema): aspect_ratio is GEM's alone."""
 
 
@@ -85,18 +85,18 @@ async def converse(target: Target, *, strict: bool, bad: dict[str, Any]) -> Agen
     # The library gives the model no error flag for an MCP result with isError: only the text.
     call, refusal = in_order([Seen(ok=None, text=text_blocks(output), raw=output) for output in model.outputs()])
     offered = FakeResponses.tool(model.bodies[0])
-    return AgentRun(call, refusal, task_id, url, len(target.relay.submits), offered=offered, served=served)
+    return AgentRun(call, refusal, task_id, url, target.prompts(), offered=offered, served=served)
 
 
 def failed(error: Exception) -> AgentRun:
     """A conversation that could not take place (the server did not start, the client could not connect)."""
     nothing = Seen(ok=False, text="", raw=f"no conversation: {error!r}")
-    return AgentRun(nothing, nothing, "(none)", "(none)", 0)
+    return AgentRun(nothing, nothing, "(none)", "(none)", ())
 
 
 @pytest.fixture(scope="module", params=TRANSPORTS)
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AgentRun:
-    with started(request.param, tmp_path_factory.mktemp("agents")) as target, offline():
+    with started(request.param, tmp_path_factory.mktemp("agents")) as target:
         return anyio.run(lambda: converse(target, strict=False, bad=UNKNOWN_MODEL))
 
 
@@ -114,7 +114,7 @@ def test_an_unknown_model_comes_back_to_the_model_as_a_refusal_naming_the_field(
 
 def converse_strict(transport: Transport, folder: Path) -> AgentRun:
     try:
-        with started(transport, folder, AIGC_IMAGE_SCHEMA="strict") as target, offline():
+        with started(transport, folder, AIGC_IMAGE_SCHEMA="strict") as target:
             return anyio.run(lambda: converse(target, strict=True, bad=CROSS_FIELD))
     # Today the server refuses to start with this profile: each test then fails on what it asserts, as an xfail.
     except Exception as error:  # noqa: BLE001

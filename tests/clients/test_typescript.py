@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from .servers import (
+    GOOD,
     OFFLINE,
     TIMEOUT,
     TRANSPORTS,
@@ -47,7 +48,7 @@ def seen(answer: dict[str, Any]) -> Seen:
 def converse(package: str, target: Target) -> Run:
     node = node_packages(*PACKAGES.values())
     task_id, url = target.new_task()
-    calls = [{"name": TOOL, "arguments": {"model": "Hunyuan-3.0", "prompt": "a lighthouse at dusk"}}]
+    calls = [{"name": TOOL, "arguments": GOOD}]
     calls.append({"name": TOOL, "arguments": UNKNOWN_MODEL})
     spec: dict[str, Any] = {"package": package, "transport": target.transport, "calls": calls}
     if target.transport == "stdio":
@@ -66,7 +67,7 @@ def converse(package: str, target: Target) -> Run:
     answer = json.loads(done.stdout)
     assert answer["tools"][0] == TOOL
     good, bad = (seen(call) for call in answer["calls"])
-    return Run(good, bad, task_id, url, len(target.relay.submits))
+    return Run(good, bad, task_id, url, target.prompts())
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[f"{package}-{transport}" for package, transport in CASES])
