@@ -10,8 +10,6 @@ from typing import Any
 
 import anyio
 import pytest
-from anthropic import AsyncAnthropic
-from anthropic.lib.tools.mcp import async_mcp_tool
 from mcp import StdioServerParameters
 from mcp.client.session import ClientSession
 from mcp.client.stdio import stdio_client
@@ -57,6 +55,10 @@ async def session(target: Target) -> AsyncGenerator[ClientSession]:
 
 
 async def converse(target: Target) -> Run:
+    # Imported where it runs: collecting the suite should not cost the SDK's import time.
+    from anthropic import AsyncAnthropic
+    from anthropic.lib.tools.mcp import async_mcp_tool
+
     task_id, url = target.new_task()
     model = FakeMessages(calls=[GOOD, UNKNOWN_MODEL])
     with anyio.fail_after(TIMEOUT), serve(model) as model_url:

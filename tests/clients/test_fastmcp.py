@@ -5,14 +5,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
-from fastmcp import Client
-from fastmcp.client.client import CallToolResult
-from fastmcp.client.transports import StdioTransport
-from fastmcp.exceptions import ToolError
 
 from .servers import (
     GOOD,
@@ -30,6 +26,9 @@ from .servers import (
 )
 from .stand_ins import TOOL
 
+if TYPE_CHECKING:  # the library is imported where it runs: collecting the suite should not cost its import time
+    from fastmcp import Client
+
 pytestmark = pytest.mark.slow
 
 
@@ -42,12 +41,17 @@ class FastRun(Run):
 
 
 def client(target: Target) -> Client[Any]:
+    from fastmcp import Client
+    from fastmcp.client.transports import StdioTransport
+
     if target.transport == "stdio":
         return Client(StdioTransport(command=target.command, args=target.args, env=target.env), timeout=TIMEOUT)
     return Client(target.url, timeout=TIMEOUT)
 
 
 async def call(mcp: Client[Any], arguments: dict[str, Any]) -> Seen:
+    from fastmcp.exceptions import ToolError
+
     try:
         result = await mcp.call_tool(TOOL, arguments)
     except ToolError as error:
@@ -57,6 +61,8 @@ async def call(mcp: Client[Any], arguments: dict[str, Any]) -> Seen:
 
 
 async def converse(target: Target) -> FastRun:
+    from fastmcp.client.client import CallToolResult
+
     task_id, url = target.new_task()
     with anyio.fail_after(TIMEOUT):
         async with client(target) as mcp:

@@ -7,18 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
-from agents import Agent, OpenAIResponsesModel, Runner, set_tracing_disabled
-from agents.mcp import (
-    MCPServerStdio,
-    MCPServerStdioParams,
-    MCPServerStreamableHttp,
-    MCPServerStreamableHttpParams,
-)
-from openai import AsyncOpenAI
 
 from .servers import (
     GOOD,
@@ -40,6 +32,9 @@ from .servers import (
 )
 from .stand_ins import TOOL, FakeResponses
 
+if TYPE_CHECKING:  # the library is imported where it runs: collecting the suite should not cost its import time
+    from agents.mcp import MCPServerStdio, MCPServerStreamableHttp
+
 pytestmark = pytest.mark.slow
 
 NO_STRICT_PROFILE = (
@@ -59,6 +54,13 @@ class AgentRun(Run):
 
 
 def mcp_server(target: Target) -> MCPServerStdio | MCPServerStreamableHttp:
+    from agents.mcp import (
+        MCPServerStdio,
+        MCPServerStdioParams,
+        MCPServerStreamableHttp,
+        MCPServerStreamableHttpParams,
+    )
+
     if target.transport == "stdio":
         params = MCPServerStdioParams(command=target.command, args=target.args, env=target.env)
         return MCPServerStdio(params=params, client_session_timeout_seconds=TIMEOUT)
@@ -67,6 +69,9 @@ def mcp_server(target: Target) -> MCPServerStdio | MCPServerStreamableHttp:
 
 
 async def converse(target: Target, *, strict: bool, bad: dict[str, Any]) -> AgentRun:
+    from agents import Agent, OpenAIResponsesModel, Runner, set_tracing_disabled
+    from openai import AsyncOpenAI
+
     set_tracing_disabled(True)  # the default exporter would send traces to OpenAI
     task_id, url = target.new_task()
     model = FakeResponses(calls=[GOOD, bad], strict=strict)
