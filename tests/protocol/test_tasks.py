@@ -225,6 +225,20 @@ async def test_a_call_with_save_as_waits_as_for_any_client_so_its_answer_can_say
     assert answer["structuredContent"]["images"][0]["saved_as"] == str(folders["output_dir"] / "hero.png")
 
 
+@pytest.mark.parametrize("save_as", [None, ""])
+async def test_a_call_with_save_as_null_or_empty_is_a_task_like_one_without_it(
+    open_raw: Open, relay: FakeRelay, save_as: str | None
+) -> None:
+    relay.script.append(accepted(TASK))
+    params = {"name": "generate_image", "arguments": ARGUMENTS | {"save_as": save_as, "overwrite": None}}
+
+    async with open_raw() as call:
+        answer = (await call("tools/call", params, TASKS))["result"]
+
+    assert (answer["resultType"], answer["taskId"]) == ("task", TASK)
+    assert relay.queried == []
+
+
 async def test_a_fault_of_this_server_while_polling_is_failed_with_an_error_and_no_result(
     open_raw: Open, relay: FakeRelay
 ) -> None:

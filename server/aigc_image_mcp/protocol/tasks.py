@@ -61,7 +61,8 @@ def makes_task(
     no save_as asks for a file (a task's answer could not say where it went; such a call waits, as any other)."""
     extensions = capabilities.extensions if capabilities is not None else None
     declared = bool(extensions) and EXTENSION_ID in cast(Mapping[str, Any], extensions)
-    return declared and version in MODERN_PROTOCOL_VERSIONS and SAVE_AS.name not in (arguments or {})
+    no_file = SAVE_AS.not_given((arguments or {}).get(SAVE_AS.name))
+    return declared and version in MODERN_PROTOCOL_VERSIONS and no_file
 
 
 @dataclass(frozen=True)

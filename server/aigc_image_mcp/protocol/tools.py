@@ -27,7 +27,7 @@ from ..catalog.fields import (
     WAIT_AGAIN,
 )
 from ..catalog.request import SubmitRequest
-from ..catalog.validation import parse_arguments, parse_plain, wait_seconds
+from ..catalog.validation import parse_arguments, parse_plain, present, wait_seconds
 from ..errors import AigcImageError, RelayError
 from ..media.images import EXTENSIONS, kind_name
 from ..media.pictures import allowed_folders, base64_hint, embed, has_local
@@ -66,6 +66,7 @@ async def generate_image(
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
     state = ctx.request_context.lifespan_context
     request: SubmitRequest | None = None
+    arguments = present(arguments, state.catalog)  # null, "" and [] are not given, for every step below
     try:
         spec, request = parse_arguments(arguments, state.catalog)
         caller = _caller(ctx)
