@@ -26,6 +26,7 @@ SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
     [
         ("AIGC_IMAGE_SCHEMA", "Full", "schema_profile", "full"),
         ("AIGC_IMAGE_SCHEMA", " portable", "schema_profile", "portable"),
+        ("AIGC_IMAGE_SCHEMA", "Strict", "schema_profile", "strict"),
         ("AIGC_IMAGE_TRANSPORT", "HTTP ", "transport", "http"),
         ("AIGC_IMAGE_LOG_LEVEL", "debug", "log_level", "DEBUG"),
         ("AIGC_IMAGE_BACKEND", " QuickRouter", "backend", "quickrouter"),

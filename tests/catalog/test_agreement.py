@@ -1,7 +1,7 @@
 """The `full` schema and the server agree on every argument set, for each backend's catalog; what they accept is what
 the seed documents (the relay) or what Tencent's SDK documents (Tencent Cloud direct). Every profile shares one
 rule the schemas describe but do not spell out: an optional argument sent as null, "" (a string) or [] (an array) is
-not given."""
+not given. The `strict` schema accepts every valid set filled in with null, and the server sends the same request."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ TENCENT = load_catalog(backend="tencentcloud")
 SCHEMAS = {id(c): input_schema(c, "full") for c in (CATALOG, TENCENT)}
 VALIDATORS = {key: Draft202012Validator(schema) for key, schema in SCHEMAS.items()}
 VALIDATOR = VALIDATORS[id(CATALOG)]
+STRICT = {id(c): input_schema(c, "strict") for c in (CATALOG, TENCENT)}
 
 # The relay's API document (its create call), written out by hand so that the catalog is checked against it, not itself.
 SEED_MODELS = {("GEM", "2.5"), ("GEM", "3.0"), ("Qwen", "0925"), ("Hunyuan", "3.0")}
@@ -152,6 +153,20 @@ def test_the_full_schema_and_the_server_agree_on_every_argument_set(catalog: Cat
     arguments = data.draw(st.one_of(near_valid_arguments(catalog), st.fixed_dictionaries({}, optional=WILD)))
     given_only = as_given(arguments, SCHEMAS[id(catalog)])
     assert accepts(VALIDATORS[id(catalog)], given_only) == server_accepts(arguments, catalog)
+
+
+@pytest.mark.parametrize("catalog", [CATALOG, TENCENT], ids=["quickrouter", "tencentcloud"])
+@settings(max_examples=500, deadline=None)
+@given(data=st.data())
+def test_a_valid_set_filled_in_as_a_strict_model_must_fits_the_strict_schema_and_sends_the_same_request(
+    catalog: Catalog, data: st.DataObject
+) -> None:
+    arguments = data.draw(valid_arguments(catalog))
+    schema = STRICT[id(catalog)]
+    filled = {name: arguments.get(name) for name in schema["properties"]}
+
+    assert accepts(Draft202012Validator(schema), filled)
+    assert parse_arguments(filled, catalog) == parse_arguments(arguments, catalog)
 
 
 @st.composite
