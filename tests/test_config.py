@@ -31,6 +31,7 @@ SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
         ("AIGC_IMAGE_LOG_LEVEL", "debug", "log_level", "DEBUG"),
         ("AIGC_IMAGE_BACKEND", " QuickRouter", "backend", "quickrouter"),
         ("AIGC_IMAGE_INLINE", " False ", "inline", False),
+        ("AIGC_IMAGE_RESOURCE_LINKS", " True ", "resource_links", True),
     ],
 )
 def test_an_enumerated_setting_takes_any_case_and_spaces_around_it(

@@ -82,7 +82,7 @@ async def test_tasks_get_reports_tencents_progress_then_the_very_result_generate
     assert second["pollIntervalMs"] >= 1000
     assert done["status"] == "completed"
     assert done["result"]["structuredContent"]["status"] == "SUCCEEDED"
-    assert [block["type"] for block in done["result"]["content"]] == ["text", "image", "resource_link"]
+    assert [block["type"] for block in done["result"]["content"]] == ["text", "image"]
     assert _without_volatile(done["result"]) == _without_volatile(plain)
 
 
