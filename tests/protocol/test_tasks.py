@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,25 @@ async def test_tasks_get_reports_tencents_progress_then_the_very_result_generate
     assert done["result"]["structuredContent"]["status"] == "SUCCEEDED"
     assert [block["type"] for block in done["result"]["content"]] == ["text", "image"]
     assert _without_volatile(done["result"]) == _without_volatile(plain)
+
+
+async def test_a_task_has_one_created_at_in_its_create_result_and_every_tasks_get(
+    open_raw: Open, relay: FakeRelay
+) -> None:
+    relay.script.append(accepted(TASK))
+    relay.queries[TASK] = deque([running(TASK, 30)])
+
+    async with open_raw() as call:
+        created = (await call("tools/call", GENERATE, TASKS))["result"]
+        working = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
+        del relay.queries[TASK]
+        done = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
+    async with open_raw() as call:  # after a restart, from the history
+        again = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
+
+    assert created["createdAt"] == working["createdAt"] == done["createdAt"] == again["createdAt"]
+    assert datetime.fromisoformat(created["createdAt"]).tzinfo == UTC
+    assert created["lastUpdatedAt"] <= working["lastUpdatedAt"]
 
 
 async def test_a_task_tencent_refused_is_completed_with_the_tools_error_result_and_its_reason(
