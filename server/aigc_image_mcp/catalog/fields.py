@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,6 +35,16 @@ class Argument:
         string, [] for an array). Clients that fill in every property (OpenAI strict mode, LangChain adapters) send
         these for what they leave out; none of them is ever sent upstream."""
         return value is None or (self.kind == "string" and value == "") or (self.kind == "array" and value == [])
+
+
+def given(raw: Mapping[str, Any], accepted: Mapping[str, Argument], required: tuple[str, ...]) -> dict[str, Any]:
+    """`raw` without the optional arguments of `accepted` that are not given (`Argument.not_given`); a required or
+    unknown one stays, to be refused by name."""
+    return {
+        name: value
+        for name, value in raw.items()
+        if name in required or name not in accepted or not accepted[name].not_given(value)
+    }
 
 
 # Arguments whose rules differ per model; schema.py and validation.py handle them from the catalog.

@@ -34,6 +34,7 @@ from .fields import (
     TASK_ID_PATTERN,
     WAIT_SECONDS,
     Argument,
+    given,
 )
 from .models import Catalog, ModelSpec
 from .request import FileInfo, OutputConfig, SubmitRequest
@@ -48,18 +49,8 @@ def present(raw: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
     """generate_image's arguments as given: arrays sent as JSON strings decoded, and the optional arguments that are
     not given (null, "", []) left out. Everything else, unknown names included, stays for parse_arguments to judge."""
     arguments = {name: _decode_array(name, value) for name, value in raw.items()}
-    offered = [*PER_MODEL, *catalog.shared.values(), *_STEERING.values()]
-    known = {*catalog.shared, *catalog.per_model, *_STEERING}
-    return given(arguments, {a.name: a for a in offered if a.name in known}, REQUIRED)
-
-
-def given(raw: Mapping[str, Any], accepted: Mapping[str, Argument], required: tuple[str, ...]) -> dict[str, Any]:
-    """`raw` without the optional arguments of `accepted` whose value means "not given"."""
-    return {
-        name: value
-        for name, value in raw.items()
-        if name in required or name not in accepted or not accepted[name].not_given(value)
-    }
+    offered = [a for a in PER_MODEL if a.name in catalog.per_model] + [*catalog.shared.values(), *_STEERING.values()]
+    return given(arguments, {a.name: a for a in offered}, REQUIRED)
 
 
 def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
