@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 from anthropic.lib.tools import ToolError
-from anthropic.lib.tools.mcp import UnsupportedMCPValueError, async_mcp_tool, mcp_content
+from anthropic.lib.tools.mcp import UnsupportedMCPValueError, async_mcp_tool, mcp_content, mcp_resource_to_content
 from mcp import Client
 
 from ..conftest import Connect
@@ -59,6 +59,16 @@ async def test_every_block_of_a_real_result_converts_with_the_helpers_mcp_conten
 
     converted = [mcp_content(block) for block in result.content]
     assert TASK in texts(cast(list[dict[str, Any]], converted))
+
+
+async def test_a_saved_image_read_as_a_resource_converts_to_an_image_block(connect: Connect, relay: FakeRelay) -> None:
+    relay.script.append(accepted(TASK))
+    async with connect() as client:
+        await client.call_tool("generate_image", ARGS)
+        read = await client.read_resource(f"aigc-image://tasks/{TASK}/image-1.png")
+
+    block = cast(dict[str, Any], mcp_resource_to_content(read))
+    assert (block["type"], block["source"]["media_type"]) == ("image", "image/png")
 
 
 async def test_a_task_still_running_hands_the_model_its_task_id(connect: Connect, relay: FakeRelay) -> None:
