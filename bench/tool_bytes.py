@@ -1,5 +1,6 @@
 """Model-facing bytes per tool in tools/list (name + description + inputSchema, compact JSON), for each backend and
-schema profile, as a client receives them. The goal: generate_image within 8 KB in the portable profile.
+schema profile (portable, full, strict), as a client receives them. The goal: generate_image within 8 KB in the
+portable profile; the strict profile (for OpenAI strict mode) is reported beside it.
 
 uv run python bench/tool_bytes.py
 """
@@ -38,7 +39,7 @@ async def sizes(backend: str, profile: str, folder: Path) -> dict[str, int]:
 async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for backend in CREDENTIALS:
-            for profile in ("portable", "full"):
+            for profile in ("portable", "full", "strict"):
                 measured = await sizes(backend, profile, Path(folder))
                 row = ", ".join(f"{name} {size:,} B" for name, size in measured.items())
                 print(f"{backend:>12} {profile:>8}: {row}")

@@ -27,10 +27,12 @@ SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
     [
         ("AIGC_IMAGE_SCHEMA", "Full", "schema_profile", "full"),
         ("AIGC_IMAGE_SCHEMA", " portable", "schema_profile", "portable"),
+        ("AIGC_IMAGE_SCHEMA", "Strict", "schema_profile", "strict"),
         ("AIGC_IMAGE_TRANSPORT", "HTTP ", "transport", "http"),
         ("AIGC_IMAGE_LOG_LEVEL", "debug", "log_level", "DEBUG"),
         ("AIGC_IMAGE_BACKEND", " QuickRouter", "backend", "quickrouter"),
         ("AIGC_IMAGE_INLINE", " False ", "inline", False),
+        ("AIGC_IMAGE_RESOURCE_LINKS", " True ", "resource_links", True),
     ],
 )
 def test_an_enumerated_setting_takes_any_case_and_spaces_around_it(

@@ -87,7 +87,17 @@ class Settings(BaseSettings):
     download_timeout: float = Field(
         default=45.0, gt=0, description="Seconds one image download may take in all, redirects included."
     )
-    schema_profile: Literal["portable", "full"] = Field(default="portable", validation_alias="AIGC_IMAGE_SCHEMA")
+    schema_profile: Literal["portable", "full", "strict"] = Field(
+        default="portable",
+        validation_alias="AIGC_IMAGE_SCHEMA",
+        description="portable: flat, every provider accepts it; full: adds the per-model rules; strict: for OpenAI "
+        "strict mode (every property required, the optional ones nullable).",
+    )
+    resource_links: bool = Field(
+        default=False,
+        description="Whether results also carry a resource_link block per image URL (the URL is always in the text "
+        "and the structured content); some clients fail a whole result on one.",
+    )
     models_file: Path | None = Field(default=None, description="A JSON file of models added to the catalog.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

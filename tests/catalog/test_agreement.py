@@ -1,5 +1,7 @@
 """The `full` schema and the server agree on every argument set, for each backend's catalog; what they accept is what
-the seed documents (the relay) or what Tencent's SDK documents (Tencent Cloud direct)."""
+the seed documents (the relay) or what Tencent's SDK documents (Tencent Cloud direct). Every profile shares one
+rule the schemas describe but do not spell out: an optional argument sent as null, "" (a string) or [] (an array) is
+not given. The `strict` schema accepts every valid set filled in with null, and the server sends the same request."""
 
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ pytestmark = pytest.mark.slow
 
 CATALOG = load_catalog()
 TENCENT = load_catalog(backend="tencentcloud")
-VALIDATORS = {id(c): Draft202012Validator(input_schema(c, "full")) for c in (CATALOG, TENCENT)}
+SCHEMAS = {id(c): input_schema(c, "full") for c in (CATALOG, TENCENT)}
+VALIDATORS = {key: Draft202012Validator(schema) for key, schema in SCHEMAS.items()}
 VALIDATOR = VALIDATORS[id(CATALOG)]
+STRICT = {id(c): input_schema(c, "strict") for c in (CATALOG, TENCENT)}
 
 # The relay's API document (its create call), written out by hand so that the catalog is checked against it, not itself.
 SEED_MODELS = {("GEM", "2.5"), ("GEM", "3.0"), ("Qwen", "0925"), ("Hunyuan", "3.0")}
@@ -99,11 +103,14 @@ WILD: dict[str, st.SearchStrategy[Any]] = {
 
 @st.composite
 def near_valid_arguments(draw: st.DrawFn, catalog: Catalog) -> dict[str, Any]:
-    """A valid set with up to three changes: a wild value, another model, more images, a missing argument."""
+    """A valid set with up to three changes: a wild value, another model, more images, a missing argument, an argument
+    sent as not given (null, "" or [], whichever its type or not)."""
     arguments = draw(valid_arguments(catalog))
     for _ in range(draw(st.integers(0, 3))):
-        change = draw(st.sampled_from(["wild", "wild", "model", "more images", "drop"]))
-        if change == "wild":
+        change = draw(st.sampled_from(["wild", "wild", "model", "more images", "drop", "empty"]))
+        if change == "empty":
+            arguments[draw(st.sampled_from(sorted(WILD)))] = draw(st.sampled_from([None, "", []]))
+        elif change == "wild":
             name = draw(st.sampled_from(sorted(WILD)))
             arguments[name] = draw(WILD[name])
         elif change == "model":
@@ -113,6 +120,22 @@ def near_valid_arguments(draw: st.DrawFn, catalog: Catalog) -> dict[str, Any]:
         elif arguments:
             arguments.pop(draw(st.sampled_from(sorted(arguments))))
     return arguments
+
+
+def as_given(arguments: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """`arguments` without the optional ones a client left out: null, "" for a string or [] for an array property
+    (the rule written out here from the schema's own types, not taken from the server)."""
+    properties: dict[str, Any] = schema["properties"]
+
+    def left_out(name: str, value: Any) -> bool:
+        kind = properties[name].get("type")
+        return value is None or (kind == "string" and value == "") or (kind == "array" and value == [])
+
+    return {
+        name: value
+        for name, value in arguments.items()
+        if name in schema["required"] or name not in properties or not left_out(name, value)
+    }
 
 
 def server_accepts(arguments: dict[str, Any], catalog: Catalog) -> bool:
@@ -128,7 +151,22 @@ def server_accepts(arguments: dict[str, Any], catalog: Catalog) -> bool:
 @given(data=st.data())
 def test_the_full_schema_and_the_server_agree_on_every_argument_set(catalog: Catalog, data: st.DataObject) -> None:
     arguments = data.draw(st.one_of(near_valid_arguments(catalog), st.fixed_dictionaries({}, optional=WILD)))
-    assert accepts(VALIDATORS[id(catalog)], arguments) == server_accepts(arguments, catalog)
+    given_only = as_given(arguments, SCHEMAS[id(catalog)])
+    assert accepts(VALIDATORS[id(catalog)], given_only) == server_accepts(arguments, catalog)
+
+
+@pytest.mark.parametrize("catalog", [CATALOG, TENCENT], ids=["quickrouter", "tencentcloud"])
+@settings(max_examples=500, deadline=None)
+@given(data=st.data())
+def test_a_valid_set_filled_in_as_a_strict_model_must_fits_the_strict_schema_and_sends_the_same_request(
+    catalog: Catalog, data: st.DataObject
+) -> None:
+    arguments = data.draw(valid_arguments(catalog))
+    schema = STRICT[id(catalog)]
+    filled = {name: arguments.get(name) for name in schema["properties"]}
+
+    assert accepts(Draft202012Validator(schema), filled)
+    assert parse_arguments(filled, catalog) == parse_arguments(arguments, catalog)
 
 
 @st.composite

@@ -35,11 +35,6 @@ from .stand_ins import FakeMessages
 
 pytestmark = pytest.mark.slow
 
-RESOURCE_LINK = (
-    "server defect (issue 16 item 3): the helper raises UnsupportedMCPValueError on our resource_link blocks, so a "
-    "paid, finished task reaches the model as is_error, without its TaskId"
-)
-
 
 @asynccontextmanager
 async def session(target: Target) -> AsyncGenerator[ClientSession]:
@@ -87,12 +82,10 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         return anyio.run(converse, target)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RESOURCE_LINK)
 def test_a_finished_task_is_a_successful_tool_result(run: Run) -> None:
     assert_call_succeeds(run)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RESOURCE_LINK)
 def test_the_task_id_and_the_image_url_reach_the_model(run: Run) -> None:
     assert_task_reaches_the_model(run)
 

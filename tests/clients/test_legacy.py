@@ -31,13 +31,8 @@ from .servers import (
 
 pytestmark = pytest.mark.slow
 
-NULLS = (
-    "server defect (issue 16 item 1): mcp-use's LangChainAdapter sends null for every optional field the model left "
-    "out, and the server refuses null instead of reading it as not given"
-)
 CLIENTS = ("langchain", "mcp-use", "mcp-use-adapter")
 CASES = [(client, transport) for client in CLIENTS for transport in TRANSPORTS]
-ADAPTER_CASES = [("mcp-use-adapter", transport) for transport in TRANSPORTS]
 
 
 def seen(client: str, answer: dict[str, Any]) -> Seen:
@@ -68,30 +63,10 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         return converse(client, target, folder)
 
 
-def xfail_for_the_adapter(test: Any) -> Any:
-    """The test, expected to fail (strictly) for mcp-use's LangChainAdapter until the server reads null as unset."""
-    return pytest.mark.parametrize(
-        "run",
-        [
-            pytest.param(
-                case,
-                id=f"{case[0]}-{case[1]}",
-                marks=[pytest.mark.xfail(strict=True, raises=AssertionError, reason=NULLS)]
-                if case in ADAPTER_CASES
-                else [],
-            )
-            for case in CASES
-        ],
-        indirect=True,
-    )(test)
-
-
-@xfail_for_the_adapter
 def test_a_finished_task_is_a_successful_result(run: Run) -> None:
     assert_call_succeeds(run)
 
 
-@xfail_for_the_adapter
 def test_the_task_id_and_the_image_url_reach_the_model(run: Run) -> None:
     assert_task_reaches_the_model(run)
 

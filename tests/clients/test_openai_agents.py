@@ -37,10 +37,6 @@ if TYPE_CHECKING:  # the library is imported where it runs: collecting the suite
 
 pytestmark = pytest.mark.slow
 
-NO_STRICT_PROFILE = (
-    "server defect (issue 16 items 1 and 2): there is no AIGC_IMAGE_SCHEMA=strict profile yet, and the server "
-    "refuses the null a strict model must send for every optional property it does not use"
-)
 CROSS_FIELD = {"model": "Qwen-0925", "prompt": REFUSED, "aspect_ratio": "16:9"}
 """A bad argument a strict model can still send (every value fits the schema): aspect_ratio is GEM's alone."""
 
@@ -93,12 +89,6 @@ async def converse(target: Target, *, strict: bool, bad: dict[str, Any]) -> Agen
     return AgentRun(call, refusal, task_id, url, target.prompts(), offered=offered, served=served)
 
 
-def failed(error: Exception) -> AgentRun:
-    """A conversation that could not take place (the server did not start, the client could not connect)."""
-    nothing = Seen(ok=False, text="", raw=f"no conversation: {error!r}")
-    return AgentRun(nothing, nothing, "(none)", "(none)", ())
-
-
 @pytest.fixture(scope="module", params=TRANSPORTS)
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AgentRun:
     with started(request.param, tmp_path_factory.mktemp("agents")) as target:
@@ -118,12 +108,8 @@ def test_an_unknown_model_comes_back_to_the_model_as_a_refusal_naming_the_field(
 
 
 def converse_strict(transport: Transport, folder: Path) -> AgentRun:
-    try:
-        with started(transport, folder, AIGC_IMAGE_SCHEMA="strict") as target:
-            return anyio.run(lambda: converse(target, strict=True, bad=CROSS_FIELD))
-    # Today the server refuses to start with this profile: each test then fails on what it asserts, as an xfail.
-    except Exception as error:  # noqa: BLE001
-        return failed(error)
+    with started(transport, folder, AIGC_IMAGE_SCHEMA="strict") as target:
+        return anyio.run(lambda: converse(target, strict=True, bad=CROSS_FIELD))
 
 
 @pytest.fixture(scope="module", params=TRANSPORTS)
@@ -131,23 +117,19 @@ def strict_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     return converse_strict(request.param, tmp_path_factory.mktemp("agents-strict"))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_STRICT_PROFILE)
 def test_strict_the_strict_profile_reaches_the_model_as_served(strict_run: AgentRun) -> None:
     """ensure_strict_json_schema leaves the strict profile's schema unchanged, and the tool is offered as strict."""
     assert strict_run.offered.get("strict") is True, strict_run.call.raw
     assert strict_run.offered["parameters"] == strict_run.served
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_STRICT_PROFILE)
 def test_strict_a_call_with_every_unused_property_null_succeeds(strict_run: AgentRun) -> None:
     assert_call_succeeds(strict_run)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_STRICT_PROFILE)
 def test_strict_the_task_id_and_the_image_url_reach_the_model(strict_run: AgentRun) -> None:
     assert_task_reaches_the_model(strict_run)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_STRICT_PROFILE)
 def test_strict_an_argument_the_model_does_not_take_comes_back_as_a_refusal_naming_it(strict_run: AgentRun) -> None:
     assert_refusal_names(strict_run, "aspect_ratio", "Qwen-0925")

@@ -77,10 +77,18 @@ async def test_the_image_is_saved_full_size_and_shown_as_a_small_jpeg_preview_wi
     assert preview.data not in str(result.structured_content), "no base64 in the structured content"
 
 
-async def test_each_image_url_comes_as_a_resource_link(connect: Connect, relay: FakeRelay) -> None:
+async def test_each_image_url_is_in_the_text_and_a_resource_link_only_when_the_operator_asks(
+    connect: Connect, relay: FakeRelay
+) -> None:
     finish_with(relay, "a.png", httpx2.Response(200, content=png(300, 200)))
-    result = await generate(connect)
+    plain = await generate(connect)
+    finish_with(relay, "a.png", httpx2.Response(200, content=png(300, 200)))
+    result = await generate(connect, resource_links=True)
     (link,) = [block for block in result.content if isinstance(block, ResourceLink)]
+
+    assert [block.type for block in plain.content] == ["text", "image"]
+    assert "URL https://relay.test/files/a.png, valid until 2026-01-05T12:03:57Z" in text_of(plain)
+    assert [block.type for block in result.content] == ["text", "image", "resource_link"]
 
     assert (str(link.uri), link.mime_type) == ("https://relay.test/files/a.png", "image/png")
     assert link.description is not None

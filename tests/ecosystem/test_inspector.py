@@ -57,7 +57,7 @@ def payload(done: subprocess.CompletedProcess[str], *, exit_code: int = 0) -> di
     return json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("profile", ["portable", "full"])
+@pytest.mark.parametrize("profile", ["portable", "full", "strict"])
 def test_the_inspector_lists_the_tool_and_its_strict_lint_finds_no_error(
     relay_url: tuple[FakeRelay, str], tmp_path: Path, profile: str
 ) -> None:

@@ -55,11 +55,15 @@ async def test_the_view_is_served_as_an_mcp_app_with_no_external_script(call: Ra
     assert "https://" not in content["text"]
 
 
-async def test_a_result_for_the_view_has_previews_and_no_resource_link(call: Raw, relay: FakeRelay) -> None:
+async def test_a_result_for_the_view_has_previews_and_no_resource_link_even_when_links_are_asked_for(
+    relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]
+) -> None:
     relay.script.extend([accepted(TASK), accepted("task-2")])
+    server = build_server(make_settings(**folders, resource_links=True), transport=relay.transport(), clock=clock)
 
-    for_view = (await call("tools/call", GENERATE, UI))["result"]
-    plain = (await call("tools/call", GENERATE))["result"]
+    async with in_memory(server) as call:
+        for_view = (await call("tools/call", GENERATE, UI))["result"]
+        plain = (await call("tools/call", GENERATE))["result"]
 
     assert [block["type"] for block in for_view["content"]] == ["text", "image"]
     assert [block["type"] for block in plain["content"]] == ["text", "image", "resource_link"]

@@ -71,7 +71,7 @@ async def test_every_argument_lands_in_its_seed_field(connect: Connect, relay: F
         "session_id": "image-task-67890",
         "session_context": '{"user_id": "123"}',
         "tasks_priority": 10,
-        "ext_info": "",
+        "ext_info": "reserved",
     }
     result = await call(connect, arguments)
 
@@ -98,7 +98,7 @@ async def test_every_argument_lands_in_its_seed_field(connect: Connect, relay: F
             "session_id": "image-task-67890",
             "session_context": '{"user_id": "123"}',
             "tasks_priority": 10,
-            "ext_info": "",
+            "ext_info": "reserved",
         }
     ]
 

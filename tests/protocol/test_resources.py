@@ -1,9 +1,11 @@
 """resources/list shows the caller's recent saved images, newest first, so a client's resource picker offers them;
-each one reads back through the image template."""
+each one reads back through the image template. Over HTTP too, when the operator keeps callers' images, and still
+without ever showing a remote caller a path on the server's disk."""
 
 from __future__ import annotations
 
 import base64
+import json
 from collections import deque
 
 import httpx2
@@ -14,8 +16,10 @@ from mcp.types import BlobResourceContents, Resource
 from aigc_image_mcp.protocol import resources as listing
 from aigc_image_mcp.protocol.gallery import VIEW_URI
 
-from ..conftest import Connect
+from ..conftest import CANARY_KEY, Connect
 from ..support.fake_relay import FakeRelay, accepted, png, rejected, task_detail
+from ..support.helpers import TASK, structured
+from ..support.http_server import mcp_client, served
 
 pytestmark = pytest.mark.anyio
 
@@ -96,6 +100,36 @@ async def test_only_the_newest_tasks_are_listed(
         "aigc-image://tasks/task-2/image-1.png",
         "aigc-image://tasks/task-1/image-1.png",
     ]
+
+
+@pytest.mark.slow
+async def test_over_http_the_callers_saved_images_are_listed_and_read_and_no_path_is_shown() -> None:
+    with served() as it:  # each caller pays with its own key; the images are kept in AIGC_IMAGE_OUTPUT_DIR
+        it.relay.script.append(accepted(TASK))
+        async with mcp_client(it.server.mcp_url, CANARY_KEY) as client:
+            result = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "a harbour at night"})
+            listed = await saved_images(client)
+            (contents,) = (await client.read_resource(listed[0].uri)).contents
+            history = await client.call_tool("list_image_tasks", {})
+            raw_listing = await client.list_resources()
+        async with mcp_client(it.server.mcp_url, "sk-someone-else-1234") as stranger:
+            assert await saved_images(stranger) == []
+
+    assert [str(resource.uri) for resource in listed] == [f"aigc-image://tasks/{TASK}/image-1.png"]
+    assert listed[0].title == "a harbour at night"
+    assert isinstance(contents, BlobResourceContents)
+    assert base64.b64decode(contents.blob) == png()
+    for shown in (structured(result), structured(history), raw_listing.model_dump(mode="json")):
+        assert "local_path" not in json.dumps(shown)
+        assert "/images/" not in json.dumps(shown)
+
+
+@pytest.mark.slow
+async def test_over_http_without_an_output_folder_nothing_is_kept_so_nothing_is_listed() -> None:
+    with served(AIGC_IMAGE_OUTPUT_DIR="") as it:
+        async with mcp_client(it.server.mcp_url, CANARY_KEY) as client:
+            await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "a harbour at night"})
+            assert await saved_images(client) == []
 
 
 def _jpeg() -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,27 @@ async def test_tasks_get_reports_tencents_progress_then_the_very_result_generate
     assert second["pollIntervalMs"] >= 1000
     assert done["status"] == "completed"
     assert done["result"]["structuredContent"]["status"] == "SUCCEEDED"
-    assert [block["type"] for block in done["result"]["content"]] == ["text", "image", "resource_link"]
+    assert [block["type"] for block in done["result"]["content"]] == ["text", "image"]
     assert _without_volatile(done["result"]) == _without_volatile(plain)
+
+
+async def test_a_task_has_one_created_at_in_its_create_result_and_every_tasks_get(
+    open_raw: Open, relay: FakeRelay
+) -> None:
+    relay.script.append(accepted(TASK))
+    relay.queries[TASK] = deque([running(TASK, 30)])
+
+    async with open_raw() as call:
+        created = (await call("tools/call", GENERATE, TASKS))["result"]
+        working = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
+        del relay.queries[TASK]
+        done = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
+    async with open_raw() as call:  # after a restart, from the history
+        again = (await call("tasks/get", {"taskId": TASK}, TASKS))["result"]
+
+    assert created["createdAt"] == working["createdAt"] == done["createdAt"] == again["createdAt"]
+    assert datetime.fromisoformat(created["createdAt"]).tzinfo == UTC
+    assert created["lastUpdatedAt"] <= working["lastUpdatedAt"]
 
 
 async def test_a_task_tencent_refused_is_completed_with_the_tools_error_result_and_its_reason(
@@ -223,6 +243,20 @@ async def test_a_call_with_save_as_waits_as_for_any_client_so_its_answer_can_say
 
     assert answer["resultType"] == "complete"
     assert answer["structuredContent"]["images"][0]["saved_as"] == str(folders["output_dir"] / "hero.png")
+
+
+@pytest.mark.parametrize("save_as", [None, ""])
+async def test_a_call_with_save_as_null_or_empty_is_a_task_like_one_without_it(
+    open_raw: Open, relay: FakeRelay, save_as: str | None
+) -> None:
+    relay.script.append(accepted(TASK))
+    params = {"name": "generate_image", "arguments": ARGUMENTS | {"save_as": save_as, "overwrite": None}}
+
+    async with open_raw() as call:
+        answer = (await call("tools/call", params, TASKS))["result"]
+
+    assert (answer["resultType"], answer["taskId"]) == ("task", TASK)
+    assert relay.queried == []
 
 
 async def test_a_fault_of_this_server_while_polling_is_failed_with_an_error_and_no_result(

@@ -42,6 +42,7 @@ def _check(answers: list[dict[str, Any]]) -> None:
     assert completed["result"]["status"] == "completed"
     assert completed["result"]["result"]["structuredContent"]["status"] == "SUCCEEDED"
     assert unknown["error"]["code"] == -32602
+    assert created["result"]["createdAt"] == working["result"]["createdAt"] == completed["result"]["createdAt"]
 
 
 async def test_tasks_over_stdio_with_the_real_process(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ def test_an_invalid_setting_names_the_variable_and_what_is_allowed() -> None:
     finished = run_script(AIGC_IMAGE_SCHEMA="fancy")
 
     assert finished.returncode != 0
-    assert "AIGC_IMAGE_SCHEMA: Input should be 'portable' or 'full'" in finished.stderr
+    assert "AIGC_IMAGE_SCHEMA: Input should be 'portable', 'full' or 'strict'" in finished.stderr
 
 
 def test_python_dash_m_runs_the_same_program() -> None:

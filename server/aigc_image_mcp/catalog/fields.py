@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 # `$(?!\n)`: Python's `$` also matches before a final newline; ECMA-262's never does. This keeps both strict.
 REFERENCE_PATTERN = r"^(?:https?://\S+|[0-9]+|data:image/[A-Za-z0-9.+-]+;base64,[A-Za-z0-9+/=]+|(?:~|[A-Za-z]:)?[\\/][^\x00-\x1f]*)$(?!\n)"
@@ -29,6 +30,22 @@ class Argument:
     output: bool = False
     """Sent inside `output_config` rather than at the top of the request."""
 
+    def not_given(self, value: Any) -> bool:
+        """Whether `value` stands for leaving this argument out: null, or the empty value of its kind ("" for a
+        string, [] for an array). Clients that fill in every property (OpenAI strict mode, LangChain adapters) send
+        these for what they leave out; none of them is ever sent upstream."""
+        return value is None or (self.kind == "string" and value == "") or (self.kind == "array" and value == [])
+
+
+def given(raw: Mapping[str, Any], accepted: Mapping[str, Argument], required: tuple[str, ...]) -> dict[str, Any]:
+    """`raw` without the optional arguments of `accepted` that are not given (`Argument.not_given`); a required or
+    unknown one stays, to be refused by name."""
+    return {
+        name: value
+        for name, value in raw.items()
+        if name in required or name not in accepted or not accepted[name].not_given(value)
+    }
+
 
 # Arguments whose rules differ per model; schema.py and validation.py handle them from the catalog.
 MODEL = "model"
@@ -40,6 +57,18 @@ OUTPUT_IMAGE_COUNT = "output_image_count"
 SCENE_TYPE = "scene_type"
 MASK_IMAGE = "mask_image"
 REQUIRED = (MODEL, "prompt")
+
+PER_MODEL: tuple[Argument, ...] = (
+    Argument(MODEL, "string", ""),
+    Argument(RESOLUTION, "string", ""),
+    Argument(ASPECT_RATIO, "string", ""),
+    Argument(REFERENCE_IMAGES, "array", ""),
+    Argument(REFERENCE_DESCRIPTIONS, "array", ""),
+    Argument(OUTPUT_IMAGE_COUNT, "integer", ""),
+    Argument(SCENE_TYPE, "string", ""),
+    Argument(MASK_IMAGE, "string", ""),
+)
+"""The kinds of the arguments whose rules differ per model; schema.py writes their copy and limits from the catalog."""
 
 SHARED: tuple[Argument, ...] = (
     Argument("prompt", "string", "What the image should show. Required and not blank.", min_length=1),

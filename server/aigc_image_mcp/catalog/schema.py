@@ -1,8 +1,10 @@
-"""Builds generate_image's input schema and description from the catalog, in two profiles.
+"""Builds generate_image's input schema and description from the catalog, in three profiles.
 
 portable: the flat shape every client and model provider accepts (no root combinators, no nullable unions, no $ref,
 no nested objects); cross-field rules are in the descriptions and enforced by validation.py.
 full: the same properties plus one root if/then/else chain keyed on `model` that states every per-model rule.
+strict: the portable properties in OpenAI's strict subset (strict.py): closed, every property required, the optional
+ones nullable, which a strict model fills with null (validation.py takes null as "not given").
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from .fields import (
     Argument,
 )
 from .models import Catalog, ModelSpec
+from .strict import NULL_FOR_LEFT_OUT, Schema, strict
 
-Profile = Literal["portable", "full"]
-Schema = dict[str, Any]
+Profile = Literal["portable", "full", "strict"]
 _NEVER: Schema = {"not": {}}
 _Values = Callable[[ModelSpec], Sequence[str]]
 
@@ -46,16 +48,17 @@ def input_schema(catalog: Catalog, profile: Profile = "portable") -> Schema:
     schema: Schema = {"type": "object", "properties": properties, "required": list(REQUIRED)}
     if profile == "full":
         schema |= _rule_chain(catalog, names=list(properties))
-    return schema
+    return strict(schema) if profile == "strict" else schema
 
 
-def tool_description(catalog: Catalog) -> str:
+def tool_description(catalog: Catalog, profile: Profile = "portable") -> str:
     """The generate_image description: what it does, what it costs, and what each model is good for."""
     lines = [
         f"Generate an image with {catalog.service}. Each call submits one paid task, waits up to wait_seconds for "
         "it, and returns its TaskId with the image (URL, saved file, preview); a task still RUNNING is finished with "
         "get_image_task, never by calling this again. Pick `model` first: every argument says which models accept "
-        "it, and an argument a model does not accept must be left out.",
+        "it, and an argument a model does not accept must be left out."
+        + (f" {NULL_FOR_LEFT_OUT}" if profile == "strict" else ""),
         "Models:",
         *(f"- {_model_line(spec)}" for spec in catalog.models),
     ]
@@ -95,10 +98,13 @@ def _properties(catalog: Catalog) -> dict[str, Schema]:
     }
 
 
-def plain_schema(arguments: tuple[Argument, ...], required: tuple[str, ...] = ()) -> Schema:
-    """The inputSchema of a tool whose arguments do not depend on the model."""
+def plain_schema(
+    arguments: tuple[Argument, ...], required: tuple[str, ...] = (), profile: Profile = "portable"
+) -> Schema:
+    """The inputSchema of a tool whose arguments do not depend on the model (`full` is `portable` here)."""
     properties = {argument.name: _plain_property(argument) for argument in arguments}
-    return {"type": "object", "properties": properties, "required": list(required)}
+    schema: Schema = {"type": "object", "properties": properties, "required": list(required)}
+    return strict(schema) if profile == "strict" else schema
 
 
 def _shared_property(argument: Argument, catalog: Catalog) -> Schema:

@@ -1,7 +1,9 @@
 """Validates generate_image's arguments against the catalog and builds the relay request. Knows nothing of MCP.
 
 Every rule the `full` schema states is checked here, whatever profile is advertised, before anything is sent.
-All problems are reported at once, each naming the argument, the value given and what is allowed.
+All problems are reported at once, each naming the argument, the value given and what is allowed. An optional
+argument sent as null, or as the empty value of its kind, is not given (fields.Argument.not_given): it is dropped
+before any check, so it is neither refused nor sent upstream.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .fields import (
     NON_BLANK_PATTERN,
     OUTPUT_IMAGE_COUNT,
     OVERWRITE,
+    PER_MODEL,
     REFERENCE_DESCRIPTIONS,
     REFERENCE_IMAGES,
     REFERENCE_PATTERN,
@@ -31,6 +34,7 @@ from .fields import (
     TASK_ID_PATTERN,
     WAIT_SECONDS,
     Argument,
+    given,
 )
 from .models import Catalog, ModelSpec
 from .request import FileInfo, OutputConfig, SubmitRequest
@@ -41,9 +45,17 @@ _OUTPUT_PER_MODEL = (RESOLUTION, ASPECT_RATIO, OUTPUT_IMAGE_COUNT)
 _STEERING = {argument.name: argument for argument in (WAIT_SECONDS, SAVE_AS, OVERWRITE)}
 
 
+def present(raw: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """generate_image's arguments as given: arrays sent as JSON strings decoded, and the optional arguments that are
+    not given (null, "", []) left out. Everything else, unknown names included, stays for parse_arguments to judge."""
+    arguments = {name: _decode_array(name, value) for name, value in raw.items()}
+    offered = [a for a in PER_MODEL if a.name in catalog.per_model] + [*catalog.shared.values(), *_STEERING.values()]
+    return given(arguments, {a.name: a for a in offered}, REQUIRED)
+
+
 def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
     """The model and the request for valid arguments; ArgumentsError listing every problem otherwise."""
-    arguments = {name: _decode_array(name, value) for name, value in raw.items()}
+    arguments = present(raw, catalog)
     by_name = catalog.shared
     known = {*by_name, *catalog.per_model, *_STEERING}
     problems = [_unknown(name, known) for name in arguments if name not in known]
@@ -62,7 +74,7 @@ def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec
 
 
 def wait_seconds(raw: Mapping[str, Any]) -> int:
-    """generate_image's wait, from arguments parse_arguments accepted."""
+    """generate_image's wait, from the `present` arguments parse_arguments accepted."""
     return int(raw.get(WAIT_SECONDS.name, DEFAULT_WAIT))
 
 
@@ -71,6 +83,7 @@ def parse_plain(
 ) -> dict[str, Any]:
     """The arguments of a tool that does not use the catalog, checked; ArgumentsError listing every problem."""
     by_name = {argument.name: argument for argument in accepted}
+    raw = given(raw, by_name, required)
     names = ", ".join(by_name)
     problems = [f"{name}: unknown argument; the arguments are {names}" for name in raw if name not in by_name]
     problems += [f"{name}: required" for name in required if name not in raw]
@@ -264,7 +277,7 @@ def _file_info(reference: str) -> FileInfo:
 
 
 _REFERENCE = "an http(s) URL, a VOD FileId (digits), a local image path or a data:image/…;base64, URI"
-_COUNT = Argument(OUTPUT_IMAGE_COUNT, "integer", "")
+_COUNT = next(argument for argument in PER_MODEL if argument.name == OUTPUT_IMAGE_COUNT)
 
 
 def _is_unicode(text: str) -> bool:

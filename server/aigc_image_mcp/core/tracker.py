@@ -20,7 +20,7 @@ from ..config import Settings
 from ..errors import HistoryError, ImageError, RelayConnectionError, RelayError, UnknownTaskError
 from ..history.base import Record
 from ..history.opener import open_history
-from ..results import Delivery, ImageFile, TaskList, TaskResult
+from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
 from .delivery import Delivered, Keeper
 from .polling import GRACE, Clock, Outcome, wait_for
 from .privacy import images_folder, shown
@@ -125,6 +125,12 @@ class Tracker:
         today, most = await self._quota.today(caller.namespace)
         entries = [entry.model_copy(update={"images": shown(entry.images, caller)}) for entry in found.entries]
         return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most)
+
+    async def kept(self, caller: Caller, limit: int) -> list[HistoryEntry]:
+        """This caller's newest finished tasks with their images as the history keeps them, local copies included:
+        for this server to know which images it can serve (resources/list), never to be shown to a caller as they
+        are. HistoryError when the history cannot be read; a record this version cannot read is left out."""
+        return (await self._history.recent(caller.namespace, limit, "SUCCEEDED")).entries
 
     async def record(self, caller: Caller, task_id: str) -> Record | None:
         """The task as last recorded for this caller, with its dates; HistoryError when the history cannot be read."""

@@ -1,5 +1,9 @@
 """MCP wiring: a task or the history as a CallToolResult. The text is what the model reads; the structured content
-is the same facts as data; previews go in image blocks and never in the structured content."""
+is the same facts as data; previews go in image blocks and never in the structured content.
+
+A result holds only text and JPEG image blocks unless AIGC_IMAGE_RESOURCE_LINKS asks for a `resource_link` per image
+URL as well: some clients fail the whole result on one (the Anthropic SDK's MCP helper raises, so a paid task's
+TaskId never reaches the model), and the URL is in the text and the structured content either way."""
 
 from __future__ import annotations
 
@@ -18,10 +22,11 @@ RESULT_LIMIT = 950_000
 """Characters of JSON one tool result may take: clients refuse results over 1 MB."""
 
 
-def task_result(delivery: Delivery) -> CallToolResult:
-    """The task for the model: a summary, the previews, a link per image; an error result when it FAILED. At most
-    SHOWN images appear (a note counts the rest); a result still too large for a client is cut down to the task."""
-    result = _full(delivery)
+def task_result(delivery: Delivery, *, links: bool = False) -> CallToolResult:
+    """The task for the model: a summary, the previews and, with `links`, a link per image; an error result when it
+    FAILED. At most SHOWN images appear (a note counts the rest); a result still too large for a client is cut down
+    to the task."""
+    result = _full(delivery, links)
     size = len(result.model_dump_json(by_alias=True, exclude_none=True))
     if size <= RESULT_LIMIT:
         return result
@@ -37,7 +42,7 @@ def task_result(delivery: Delivery) -> CallToolResult:
     )
 
 
-def _full(delivery: Delivery) -> CallToolResult:
+def _full(delivery: Delivery, links: bool) -> CallToolResult:
     task = delivery.task
     content: list[ContentBlock] = [TextContent(type="text", text=describe(task))]
     content += [
@@ -45,7 +50,9 @@ def _full(delivery: Delivery) -> CallToolResult:
         for jpeg in delivery.previews[:SHOWN]
     ]
     content += [
-        link for number, image in enumerate(task.images[:SHOWN], start=1) if (link := _link(task, number, image))
+        link
+        for number, image in enumerate(task.images[:SHOWN], start=1)
+        if links and (link := _link(task, number, image))
     ]
     shown = task.model_copy(update={"images": task.images[:SHOWN]})
     return CallToolResult(content=content, structured_content=shown.dump(), is_error=task.status == "FAILED")

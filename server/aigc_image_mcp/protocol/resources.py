@@ -44,11 +44,13 @@ async def _saved(ctx: ServerRequestContext[AppState], uri: str, served: Mapping[
     headers = cast(Mapping[str, str] | None, getattr(ctx.request, "headers", None))
     try:
         caller = caller_of(state.settings, headers, remote=headers is not None)
-        listing = await state.tracker.recent(caller, LISTED_TASKS, "SUCCEEDED")
+        # The records with their local paths (a remote caller's listing has none): a URI is listed only for an image
+        # saved here, and no Resource carries the path.
+        entries = await state.tracker.kept(caller, LISTED_TASKS)
     except AigcImageError as exc:  # no key yet, or no history: nothing to list, and the templates still work
         logger.info("resources/list shows no saved images: %s", exc)
         return []
-    return [resource for entry in listing.tasks for resource in _resources(entry, uri, served)]
+    return [resource for entry in entries for resource in _resources(entry, uri, served)]
 
 
 def _resources(entry: HistoryEntry, uri: str, served: Mapping[str, str]) -> list[Resource]:

@@ -62,7 +62,8 @@ def makes_task(
     no save_as asks for a file (a task's answer could not say where it went; such a call waits, as any other)."""
     extensions = capabilities.extensions if capabilities is not None else None
     declared = bool(extensions) and EXTENSION_ID in cast(Mapping[str, Any], extensions)
-    return declared and version in MODERN_PROTOCOL_VERSIONS and SAVE_AS.name not in (arguments or {})
+    no_file = SAVE_AS.not_given((arguments or {}).get(SAVE_AS.name))
+    return declared and version in MODERN_PROTOCOL_VERSIONS and no_file
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,9 @@ class Tasks(Extension):
         if not isinstance(result, CallToolResult) or result.is_error or result.structured_content is None:
             return result  # refused before any submit: an ordinary tool error
         task = TaskResult.model_validate(result.structured_content)
-        now = _iso(datetime.now(UTC))
+        created, updated = await _dates(ctx, task.task_id)
         message = f"Submitted to Tencent as task {task.task_id} on {task.model}."
-        return TaskView(task.task_id, "working", now, now, message, int(FIRST_PAUSE * 1000)).wire("task")
+        return TaskView(task.task_id, "working", created, updated, message, int(FIRST_PAUSE * 1000)).wire("task")
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         state, caller, record = await _find(ctx, params.task_id)
@@ -189,6 +190,17 @@ async def _find(ctx: ServerRequestContext[Any, Any], task_id: str) -> tuple[AppS
     if record is None:
         raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {task_id}: no task of this caller has that id.")
     return state, caller, record
+
+
+async def _dates(ctx: ServerRequestContext[Any, Any], task_id: str) -> tuple[str, str]:
+    """The task's createdAt and lastUpdatedAt as tasks/get shows them: from its record in the history, the one place
+    a task's dates are kept; the present moment only when the submit could not be recorded (its notes say so)."""
+    try:
+        _, _, record = await _find(ctx, task_id)
+    except MCPError:
+        now = _iso(datetime.now(UTC))
+        return now, now
+    return _iso_of(record.created_at), _iso_of(record.updated_at)
 
 
 def _view(

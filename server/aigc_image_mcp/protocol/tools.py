@@ -28,7 +28,7 @@ from ..catalog.fields import (
     WAIT_AGAIN,
 )
 from ..catalog.request import SubmitRequest
-from ..catalog.validation import parse_arguments, parse_plain, wait_seconds
+from ..catalog.validation import parse_arguments, parse_plain, present, wait_seconds
 from ..errors import AigcImageError
 from ..media.images import EXTENSIONS, kind_name
 from ..media.pictures import allowed_folders, embed, has_local
@@ -66,6 +66,7 @@ async def generate_image(
 ) -> CallToolResult | InputRequiredResult:
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
     state = ctx.request_context.lifespan_context
+    arguments = present(arguments, state.catalog)  # null, "" and [] are not given, for every step below
     try:
         spec, request = parse_arguments(arguments, state.catalog)
         caller = _caller(ctx)
@@ -80,15 +81,15 @@ async def generate_image(
     if wait == 0 or makes_task(
         ctx.client_capabilities, ctx.protocol_version, arguments
     ):  # an MCP Task: the client polls tasks/get
-        return task_result(await saved(Delivery(task), save))
+        return _result(state, await saved(Delivery(task), save))
     try:
         report = _reporter(ctx)
         await report(0, f"Submitted task {task.task_id} on {task.model}; waiting up to {wait} s for the image.")
-        return task_result(await saved(await state.tracker.follow(task, caller, wait, report), save))
+        return _result(state, await saved(await state.tracker.follow(task, caller, wait, report), save))
     except Exception:  # a bug past this point must not cost the user the task they paid for
         logger.exception("Following task %s failed", task.task_id)
         note = "This server failed while waiting for the task (see its log); call get_image_task with this task_id."
-        return task_result(Delivery(task.model_copy(update={"notes": [*task.notes, note]})))
+        return _result(state, Delivery(task.model_copy(update={"notes": [*task.notes, note]})))
 
 
 async def get_image_task(
@@ -106,7 +107,7 @@ async def get_image_task(
         return needed.result
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
-    return task_result(await saved(delivery, save))
+    return _result(state, await saved(delivery, save))
 
 
 async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
@@ -146,7 +147,12 @@ def image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awai
 
 def render_task(delivery: Delivery, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
     """A task's CallToolResult for the client of `ctx` (tasks/get hands back what the tool would)."""
-    return shown(task_result(delivery), ctx)
+    return shown(_result(ctx.lifespan_context, delivery), ctx)
+
+
+def _result(state: AppState, delivery: Delivery) -> CallToolResult:
+    """The task's result, with resource links only when the operator asked for them (render.py says why)."""
+    return task_result(delivery, links=state.settings.resource_links)
 
 
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
