@@ -7,6 +7,10 @@ from typing import Any
 import pytest
 from mcp import MCPError
 
+from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.catalog.validation import parse_arguments
+from aigc_image_mcp.errors import ArgumentsError
+
 from ..conftest import Connect
 from ..support.fake_relay import FakeRelay
 from ..support.helpers import text_of
@@ -64,3 +68,34 @@ async def test_a_lone_surrogate_in_a_text_argument_is_refused_before_anything_is
     assert "- prompt: holds a lone surrogate" in text_of(prompt)
     assert "- reference_images: an item holds a lone surrogate" in text_of(references)
     assert relay.submits == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("prompt", "a fox\x00 in snow"),
+        ("negative_prompt", "\x00"),
+        ("reference_images", ["https://x.test/a\x00.png"]),
+    ],
+)
+async def test_a_nul_character_is_refused_before_anything_is_paid_since_no_history_can_keep_it(
+    connect: Connect, relay: FakeRelay, field: str, value: object
+) -> None:
+    async with connect() as client:
+        result = await client.call_tool("generate_image", {**ARGS, field: value})
+
+    assert result.is_error
+    assert f"- {field}: " in text_of(result)
+    assert "NUL character" in text_of(result)
+    assert relay.submits == []
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**63, 10**30])
+def test_a_seed_outside_32_bits_is_refused_before_anything_is_paid(seed: int) -> None:
+    catalog = load_catalog(backend="tencentcloud")  # the backend that takes a seed
+
+    with pytest.raises(ArgumentsError) as raised:
+        parse_arguments({"model": "GG-3.1", "prompt": "a fox", "seed": seed}, catalog)
+
+    assert f"- seed: {seed} is out of range; use 0 to 4294967295" in str(raised.value)
+    assert parse_arguments({"model": "GG-3.1", "prompt": "a fox", "seed": 2**32 - 1}, catalog)[1].seed == 2**32 - 1

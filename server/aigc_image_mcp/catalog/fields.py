@@ -10,6 +10,9 @@ from typing import Any, Literal
 REFERENCE_PATTERN = r"^(?:https?://\S+|[0-9]+|data:image/[A-Za-z0-9.+-]+;base64,[A-Za-z0-9+/=]+|(?:~|[A-Za-z]:)?[\\/][^\x00-\x1f]*)$(?!\n)"
 """An http(s) URL, a VOD FileId (digits), a data: URI of an image, or a local path (absolute, ~/…, C:\\…)."""
 NON_BLANK_PATTERN = r"\S"
+SEED_MAX = 2**32 - 1
+"""Tencent types Seed as an integer without a documented range: a seed is at most 32 bits wide in the models it
+serves, and anything larger would be cut or refused somewhere we cannot see."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,14 @@ SHARED: tuple[Argument, ...] = (
         minimum=-10,
         maximum=10,
     ),
-    Argument("seed", "integer", "The model's random seed: the same seed and arguments repeat an image.", option="seed"),
+    Argument(
+        "seed",
+        "integer",
+        "Random seed: the same seed and arguments repeat an image.",
+        minimum=0,
+        maximum=SEED_MAX,
+        option="seed",
+    ),
     Argument(
         "output_format",
         "string",

@@ -116,8 +116,9 @@ def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]
         return [] if isinstance(value, bool) else [f"{name}: must be true or false, got {_show(value)}"]
     if not isinstance(value, str):
         return [f"{name}: must be a string, got {_show(value)}"]
-    if not _is_unicode(value):
-        return [f"{name}: holds a lone surrogate (half of a UTF-16 pair), which is not text; send valid Unicode"]
+    unkept = _unkeepable(value)
+    if unkept:
+        return [f"{name}: {unkept}"]
     if argument.option is not None and catalog is not None:
         return _check_choice(name, value, getattr(catalog.options, argument.option), "")
     if argument.choices:
@@ -162,7 +163,9 @@ def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> li
     for name in (RESOLUTION, ASPECT_RATIO, SCENE_TYPE, MASK_IMAGE):
         if name in arguments and not isinstance(arguments[name], str):
             problems.append(f"{name}: must be a string, got {_show(arguments[name])}")
-    if isinstance(arguments.get(MASK_IMAGE), str) and not re.search(REFERENCE_PATTERN, arguments[MASK_IMAGE]):
+    if isinstance(arguments.get(MASK_IMAGE), str) and _unkeepable(arguments[MASK_IMAGE]):
+        problems.append(f"{MASK_IMAGE}: {_unkeepable(arguments[MASK_IMAGE])}")
+    elif isinstance(arguments.get(MASK_IMAGE), str) and not re.search(REFERENCE_PATTERN, arguments[MASK_IMAGE]):
         problems.append(f"{MASK_IMAGE}: {_show(arguments[MASK_IMAGE])} is not {_REFERENCE}")
     if OUTPUT_IMAGE_COUNT in arguments:
         problems += _check_integer(_COUNT, arguments[OUTPUT_IMAGE_COUNT])
@@ -204,8 +207,9 @@ def _check_strings(name: str, value: Any) -> list[str]:
     items = cast(list[Any], value) if isinstance(value, list) else None
     if items is None or not all(isinstance(item, str) for item in items):
         return [f"{name}: must be an array of strings, got {_show(value)}"]
-    if not all(_is_unicode(item) for item in items):
-        return [f"{name}: an item holds a lone surrogate (half of a UTF-16 pair), which is not text"]
+    unkept = next((problem for item in items if (problem := _unkeepable(item))), "")
+    if unkept:
+        return [f"{name}: an item {unkept}"]
     if name == REFERENCE_IMAGES:
         bad = [item for item in cast(list[str], items) if not re.search(REFERENCE_PATTERN, item)]
         if bad:
@@ -280,13 +284,17 @@ _REFERENCE = "an http(s) URL, a VOD FileId (digits), a local image path or a dat
 _COUNT = next(argument for argument in PER_MODEL if argument.name == OUTPUT_IMAGE_COUNT)
 
 
-def _is_unicode(text: str) -> bool:
-    # JSON can escape a lone surrogate ("\\ud800") that no UTF-8 store (the history) or upstream accepts.
+def _unkeepable(text: str) -> str:
+    """Why `text` could not be kept or sent, or "": checked before the submit, so that a paid task never fails to
+    reach the history (PostgreSQL keeps no NUL in text; no UTF-8 store or upstream takes a lone surrogate, which JSON
+    can still escape as "\\ud800")."""
+    if "\x00" in text:
+        return "holds a NUL character (\\u0000), which the task history cannot keep; remove it"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return "holds a lone surrogate (half of a UTF-16 pair), which is not text; send valid Unicode"
+    return ""
 
 
 def _show(value: Any) -> str:
