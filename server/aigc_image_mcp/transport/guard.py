@@ -28,6 +28,10 @@ REALM = 'Bearer realm="aigc-image-mcp"'
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 AuthMode = Literal["pass-through", "tokens", "open"]
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_AUTHORITY = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?"
+_HOST = re.compile(_AUTHORITY)
+"""A Host header: a name or an address, and perhaps a port; nothing else (no userinfo `@`, path, or space)."""
+_ORIGIN = re.compile(rf"[A-Za-z][A-Za-z0-9+.-]*://{_AUTHORITY}/?")
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +99,15 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        framing = _ambiguous(scope["headers"])
+        if framing is not None:
+            await _respond(send, 400, _error(framing), ((b"connection", b"close"),))
+            return
         if scope["path"] == HEALTH_PATH:
             await _respond(send, 200, {"status": "ok"})
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        refused = self._check_headers(headers)
+        refused = self._check_headers(headers, _count(scope["headers"], b"origin"))
         if refused is None:
             refused = self._authorize(headers)
         if refused is not None:
@@ -110,13 +118,16 @@ class Guard:
         if body is not None:
             await self.app(scope, _replay(body, receive), send)
 
-    def _check_headers(self, headers: dict[str, str]) -> _Refusal | None:
+    def _check_headers(self, headers: dict[str, str], origins: int) -> _Refusal | None:
         host = headers.get("host", "")
-        if not _matches(host, self.policy.hosts):
+        if not _HOST.fullmatch(host) or not _matches(host, self.policy.hosts):
             logger.warning("Refused a request for Host %r: not in the allow-list", host[:100])
             return 421, "This server does not answer for that Host; see AIGC_IMAGE_ALLOWED_HOSTS.", ()
+        if origins > 1:
+            logger.warning("Refused a request with %d Origin headers", origins)
+            return 403, "A request may carry one Origin header, not several.", ()
         origin = headers.get("origin")
-        if origin is not None and not _matches(origin.rstrip("/"), self.policy.origins):
+        if origin is not None and not (_ORIGIN.fullmatch(origin) and _matches(origin.rstrip("/"), self.policy.origins)):
             logger.warning("Refused a request from Origin %r: not in the allow-list", origin[:100])
             return 403, "Requests from this Origin are not allowed; see AIGC_IMAGE_ALLOWED_ORIGINS.", ()
         return None
@@ -171,6 +182,20 @@ class Guard:
 
 
 _Refusal = tuple[int, str, tuple[tuple[bytes, bytes], ...]]
+
+
+def _ambiguous(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """Why the request's Host or body framing could be read two ways (a proxy in front may read it the other way
+    and pass a second request inside the body), or None. HTTP/1.1 requires a 400 for both."""
+    if _count(headers, b"host") > 1:
+        return "A request may carry one Host header, not several."
+    if _count(headers, b"transfer-encoding") and _count(headers, b"content-length"):
+        return "A request may give Content-Length or Transfer-Encoding, not both: send one of them."
+    return None
+
+
+def _count(headers: list[tuple[bytes, bytes]], name: bytes) -> int:
+    return sum(1 for key, _ in headers if key.lower() == name)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
