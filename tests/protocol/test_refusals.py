@@ -64,3 +64,15 @@ async def test_a_lone_surrogate_in_a_text_argument_is_refused_before_anything_is
     assert "- prompt: holds a lone surrogate" in text_of(prompt)
     assert "- reference_images: an item holds a lone surrogate" in text_of(references)
     assert relay.submits == []
+
+
+@pytest.mark.parametrize("task_id", [".", "..", "..."])
+async def test_a_task_id_of_dots_alone_is_refused_naming_the_field_and_nothing_reaches_the_relay(
+    connect: Connect, relay: FakeRelay, task_id: str
+) -> None:
+    async with connect() as client:
+        result = await client.call_tool("get_image_task", {"task_id": task_id, "wait_seconds": 0})
+
+    assert result.is_error
+    assert "- task_id: " in text_of(result), text_of(result)
+    assert relay.requests == []

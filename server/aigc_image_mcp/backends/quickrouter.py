@@ -15,7 +15,7 @@ from ..callers import Caller
 from ..catalog.fields import TASK_ID, TASK_ID_PATTERN
 from ..catalog.request import SubmitRequest
 from ..config import Settings
-from ..errors import ConfigError, RelayProtocolError, UpstreamError
+from ..errors import ArgumentsError, ConfigError, RelayProtocolError, UpstreamError
 from .answers import Call, Wording, excerpt, exchange, parse
 from .base import Submission, TaskDetail
 from .tencent_shapes import DetailEnvelope, SubmitEnvelope, TencentError, detail_of
@@ -101,7 +101,7 @@ class QuickRouter:
 
     async def query(self, task_id: str, caller: Caller) -> TaskDetail:
         """One query of `task_id`. Raises a RelayError when the relay's answer says nothing about the task."""
-        path = self._settings.query_path.replace("{task_id}", quote(task_id, safe=""))
+        path = self._settings.query_path.replace("{task_id}", _segment(task_id))
         call = self._call("GET", path, caller, _QUERY, facts={"task_id": task_id, "path": path})
         answer = parse(await exchange(self._http, call), DetailEnvelope, call.reading).response
         if answer.error is not None:
@@ -135,6 +135,21 @@ def relay_body(request: SubmitRequest) -> dict[str, Any]:
     return request.model_dump(mode="json", exclude_none=True)
 
 
+def _segment(task_id: str) -> str:
+    """`task_id` as one path segment that no normalisation changes: percent-encoded, and never empty or dots alone
+    (which escaping cannot protect: `%2E` means `.`)."""
+    if not task_id.strip("."):
+        shown = json.dumps(task_id, ensure_ascii=True)
+        raise ArgumentsError(
+            "get_image_task",
+            [
+                f"task_id: {shown} is not a TaskId (letters, digits, '.', '_' and '-', not dots alone); pass it "
+                "exactly as generate_image returned it"
+            ],
+        )
+    return quote(task_id, safe="")
+
+
 def _check_task_id(task_id: str, request_id: str | None) -> None:
     """A TaskId get_image_task would refuse (a `/`, a control character) is refused here too, shown in full (escaped)
     so that the paid task is not lost."""
@@ -143,8 +158,8 @@ def _check_task_id(task_id: str, request_id: str | None) -> None:
     shown = json.dumps(task_id, ensure_ascii=True)
     raise RelayProtocolError(
         f"The relay accepted a task but named it {shown} (RequestId {request_id}), which is not a TaskId this server "
-        "can follow (letters, digits, '.', '_' and '-' only). The task may have been created and billed: keep this "
-        f"TaskId and ask the relay's operator about it. {_RETRY_SAFELY}",
+        "can follow (letters, digits, '.', '_' and '-', not dots alone). The task may have been created and billed: "
+        f"keep this TaskId and ask the relay's operator about it. {_RETRY_SAFELY}",
         status_code=200,
     )
 
