@@ -212,3 +212,25 @@ async def test_save_as_of_a_bomb_keeps_the_task_and_says_why_the_file_was_not_wr
     assert TASK in text_of(result)
     assert "save_as: image 1 was not written" in text_of(result)
     assert "too large to decode (13000 x 13000 pixels" in text_of(result)
+
+
+async def test_save_as_of_a_task_with_thousands_of_images_writes_the_first_eight_with_one_note_for_the_rest(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    relay.script.append(accepted(TASK))
+    urls = tuple(f"https://relay.test/files/{number}.png" for number in range(5000))
+    relay.queries[TASK] = deque([task_detail(TASK, urls=urls)])
+    async with connect() as client:
+        result = await client.call_tool("generate_image", ARGUMENTS | {"save_as": "many/shot.png"})
+
+    assert result.structured_content is not None
+    folder = folders["output_dir"] / "many"
+    names = ["shot.png", *(f"shot-{number}.png" for number in range(2, 9))]
+    saved = [image.get("saved_as") for image in result.structured_content["images"]]
+    notes = [note for note in result.structured_content["notes"] if note.startswith("save_as")]
+    assert saved == [str(folder / name) for name in names]
+    assert sorted(path.name for path in folder.iterdir()) == sorted(names)
+    assert notes == [
+        "save_as: images 9 to 5000 were not written: one call writes the first 8 "
+        f"(read image n as the resource aigc-image://tasks/{TASK}/image-n.png)."
+    ]

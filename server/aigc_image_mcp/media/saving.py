@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ArgumentsError, ImageError
-from ..results import Delivery
+from ..results import SHOWN, Delivery
 from . import images
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -134,11 +134,18 @@ def apply(delivery: Delivery, target: Target) -> Delivery:
     if task.status != "SUCCEEDED":
         note = "save_as: the image is not ready yet; call get_image_task with this task_id and save_as once it is."
         return replace(delivery, task=task.model_copy(update={"notes": [*task.notes, note]}))
-    written, notes = write(target, [_read(image.local_path) for image in task.images])
+    shown = task.images[:SHOWN]  # the images a result downloads: the others have no copy to write
+    written, notes = write(target, [_read(image.local_path) for image in shown])
     images = [
         image.model_copy(update={"saved_as": str(path)}) if path is not None else image
-        for image, path in zip(task.images, written, strict=True)
+        for image, path in zip(shown, written, strict=True)
     ]
+    if len(task.images) > SHOWN:
+        images += task.images[SHOWN:]
+        notes.append(
+            f"save_as: images {SHOWN + 1} to {len(task.images)} were not written: one call writes the first {SHOWN} "
+            f"(read image n as the resource aigc-image://tasks/{task.task_id}/image-n.png)."
+        )
     return replace(delivery, task=task.model_copy(update={"images": images, "notes": [*task.notes, *notes]}))
 
 
