@@ -15,8 +15,8 @@ from mcp.client.context import ClientRequestContext
 from mcp.types import CallToolResult, ListRootsResult, Root, TextContent
 from PIL import Image
 
-from aigc_image_mcp.errors import ImageError
-from aigc_image_mcp.media.saving import FORMATS, convert
+from aigc_image_mcp.errors import ArgumentsError, ImageError
+from aigc_image_mcp.media.saving import FORMATS, convert, target
 from aigc_image_mcp.server import build_server
 
 from ..conftest import CANARY_KEY, Connect, FakeClock, make_settings
@@ -92,6 +92,12 @@ async def test_an_existing_file_is_kept_and_nothing_is_paid_unless_overwrite(
         ("/etc/hero.png", "outside the folders"),
         ("hero.gif", "must end in one of .png, .jpg, .jpeg, .webp"),
         ("hero", "must end in"),
+        ("x\n.png", "save_as: 'x\\n.png' holds a control character (\\n)"),
+        ("x\x00.png", "save_as: 'x\\x00.png' holds a control character (\\x00)"),
+        ("shots/\x7f/x.png", "holds a control character (\\x7f)"),
+        ("a" * 300 + ".png", f"save_as: the name '{'a' * 24}…' is 304 bytes; a file name takes at most 255"),
+        ("\u00e9" * 130 + "/x.png", "is 260 bytes; a file name takes at most 255"),
+        ("x" * 250 + ".png", "is 254 bytes; a file name takes at most 255 (less 2 for the -2 … -8 of further images)"),
     ],
 )
 async def test_a_path_not_allowed_is_refused_before_anything_is_paid(
@@ -103,6 +109,13 @@ async def test_a_path_not_allowed_is_refused_before_anything_is_paid(
     assert result.is_error
     assert says in text_of(result)
     assert relay.submits == []
+
+
+def test_a_path_longer_than_the_file_system_takes_is_refused_naming_save_as(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["d" * 200] * 19)  # 3,800 bytes and more
+
+    with pytest.raises(ArgumentsError, match=r"- save_as: '/.*…' is 42\d\d bytes in all; a path takes at most 4095"):
+        target("generate_image", f"{'e' * 200}/{'f' * 200}.png", roots=None, output_dir=deep, remote=False)
 
 
 async def test_get_image_task_saves_a_finished_task_and_says_when_the_image_is_not_ready(
