@@ -1,5 +1,6 @@
 """The HTTP front door, checked before any MCP processing: the Host/Origin allow-list against DNS rebinding,
-bearer authentication, and a request body bounded in size and in time. Pure ASGI; it knows nothing of MCP."""
+bearer authentication, and a request body bounded in size and in time (bodies.py). Pure ASGI; it knows nothing of
+MCP."""
 
 from __future__ import annotations
 
@@ -12,14 +13,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import anyio
-
 from ..callers import bearer_token
 from ..config import Settings
+from .bodies import BodyLimits, Message, Receive, Refused, read_body, replay
 
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -67,8 +65,7 @@ class Policy:
     tokens: tuple[bytes, ...]
     hosts: frozenset[str]
     origins: frozenset[str]
-    max_body: int
-    body_timeout: float
+    body: BodyLimits
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -83,8 +80,10 @@ class Policy:
             origins=frozenset(
                 origin.lower().rstrip("/").removesuffix(":*") for origin in {*origins, *settings.allowed_origins}
             ),
-            max_body=settings.max_body_bytes,
-            body_timeout=settings.body_timeout,
+            # The body's grace is the headers' deadline: a connection waiting on its client gets as long either way.
+            body=BodyLimits(
+                settings.max_body_bytes, settings.body_timeout, settings.body_min_rate, settings.header_timeout
+            ),
         )
 
 
@@ -114,9 +113,11 @@ class Guard:
             status, message, extra = refused
             await _respond(send, status, _error(message), extra)
             return
-        body = await self._read_body(headers, receive, send)
-        if body is not None:
-            await self.app(scope, _replay(body, receive), send)
+        body = await read_body(headers.get("content-length", ""), self.policy.body, receive)
+        if isinstance(body, Refused):  # a slow client's connection is not kept for another request
+            await _respond(send, body.status, _error(body.message), ((b"connection", b"close"),) * (body.status == 408))
+        elif body is not None:
+            await self.app(scope, replay(body, receive), send)
 
     def _check_headers(self, headers: dict[str, str], origins: int) -> _Refusal | None:
         host = headers.get("host", "")
@@ -155,31 +156,6 @@ class Guard:
         matches = [hmac.compare_digest(token, known) for known in self.policy.tokens]
         return any(matches)
 
-    async def _read_body(self, headers: dict[str, str], receive: Receive, send: Send) -> bytes | None:
-        """The whole body, or None once a refusal was sent (too large, too slow) or the client left."""
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.policy.max_body:
-            await _respond(send, 413, _error(f"The request body is over {self.policy.max_body} bytes."))
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        with anyio.move_on_after(self.policy.body_timeout):
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    return None  # the client disconnected
-                chunk: bytes = message.get("body", b"")
-                size += len(chunk)
-                if size > self.policy.max_body:
-                    await _respond(send, 413, _error(f"The request body is over {self.policy.max_body} bytes."))
-                    return None
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
-        late = _error(f"The request body did not arrive within {self.policy.body_timeout:g} s.")
-        await _respond(send, 408, late, ((b"connection", b"close"),))
-        return None
-
 
 _Refusal = tuple[int, str, tuple[tuple[bytes, bytes], ...]]
 
@@ -196,16 +172,6 @@ def _ambiguous(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 def _count(headers: list[tuple[bytes, bytes]], name: bytes) -> int:
     return sum(1 for key, _ in headers if key.lower() == name)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands the app the body already read, then what the client sends next (a disconnect)."""
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def replay() -> Message:
-        return pending.pop() if pending else await receive()
-
-    return replay
 
 
 def _matches(value: str, allowed: frozenset[str]) -> bool:

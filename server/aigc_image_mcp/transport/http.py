@@ -21,7 +21,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from ..config import Settings
 from ..errors import ConfigError
 from ..server import build_server
-from .connections import GuardedH11Protocol
+from .connections import GuardedH11Protocol, limit_per_client
 from .guard import ASGIApp, Guard, Policy, auth_mode, holds_credential, is_loopback
 from .ratelimit import RateLimit
 
@@ -102,6 +102,7 @@ def serve(settings: Settings, server: MCPServer[Any] | None = None) -> None:
     }
     if settings.workers == 1:
         app = http_app(server or build_server(settings), settings)
+        limit_per_client(settings.max_connections_per_client)
         settle(settings)
         uvicorn.run(app, **options)
         return
@@ -118,6 +119,7 @@ def app_from_environment() -> ASGIApp:
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     _quiet_access_log()
     app = http_app(build_server(settings), settings)
+    limit_per_client(settings.max_connections_per_client)
     settle(settings)
     return app
 
