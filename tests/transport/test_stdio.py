@@ -13,6 +13,7 @@ from mcp.types import TextContent
 
 from ..conftest import CANARY_KEY
 from ..support.fake_relay import FakeRelay, serve
+from ..support.raw_rpc import exchange_lines
 
 pytestmark = pytest.mark.slow
 
@@ -115,16 +116,7 @@ def test_an_unreadable_request_whose_id_can_be_read_is_answered_with_that_id_nam
         '{"jsonrpc": "2.0", "id": 1.5, "method": "ping", "params": {"x": "\\ud800"}}',  # not an id JSON-RPC allows
         json.dumps({"jsonrpc": "2.0", "id": 5, "method": "ping"}),
     ]
-    done = subprocess.run(
-        [SCRIPT],
-        env=environment(QUICKROUTER_API_KEY=CANARY_KEY),
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    answers = exchange_lines([SCRIPT], environment(QUICKROUTER_API_KEY=CANARY_KEY), lines, 6)
     errors = [(answer["id"], answer["error"]["code"], answer["error"]["message"]) for answer in answers[:-1]]
 
     assert [(number, code) for number, code, _ in errors] == [
@@ -133,7 +125,7 @@ def test_an_unreadable_request_whose_id_can_be_read_is_answered_with_that_id_nam
         (4, -32700),
         (None, -32700),
         (None, -32700),
-    ], done.stdout
+    ], answers
     assert "a lone surrogate" in errors[0][2]
     assert "nested deeper than the 200 levels" in errors[1][2]
     assert "nested deeper than the 200 levels" in errors[2][2]
