@@ -117,10 +117,22 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Larger HTTP request bodies are refused (413).")
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds a client has to send its request body.")
+    body_min_rate: int = Field(
+        default=1024,
+        gt=0,
+        description="Bytes per second a request body must average once header_timeout seconds are past; else 408.",
+    )
     max_connections: int = Field(
         default=1000,
         ge=2,
-        description="Open HTTP connections per worker; a new one closes the longest idle; all busy: 503.",
+        description="Open HTTP connections per worker; a new one closes the one waiting longest on its client (for a "
+        "request or its body); none waiting: 503.",
+    )
+    max_connections_per_client: int = Field(
+        default=50,
+        ge=0,
+        description="Open HTTP connections per client address; a new one past it closes that address's longest "
+        "waiting. 0: no cap (behind a proxy, whose connections all come from one address).",
     )
     shutdown_timeout: float = Field(default=60.0, gt=0, description="Seconds in-flight calls get at shutdown.")
 

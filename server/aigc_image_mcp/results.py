@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,12 +83,19 @@ class TaskList(_Result):
     notes: list[str] = Field(default_factory=lambda: [], description="What could not be listed, and why.")
 
 
+class Preview(NamedTuple):
+    """A JPEG preview of image `number` (from 1) of a task: an image may have none, so the number says which."""
+
+    number: int
+    jpeg: bytes
+
+
 @dataclass(frozen=True)
 class Delivery:
     """A task as a tool hands it back, with JPEG previews of its images when there are any."""
 
     task: TaskResult
-    previews: tuple[bytes, ...] = ()
+    previews: tuple[Preview, ...] = ()
 
 
 @cache  # two tools share TaskResult's; each costs milliseconds of the server's start

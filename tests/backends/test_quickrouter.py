@@ -11,7 +11,7 @@ import pytest
 from aigc_image_mcp.backends.base import Caller
 from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.catalog.request import SubmitRequest
-from aigc_image_mcp.errors import ConfigError, RelayProtocolError, UpstreamError
+from aigc_image_mcp.errors import ArgumentsError, ConfigError, RelayProtocolError, UpstreamError
 
 from ..conftest import CANARY_KEY, make_settings
 from ..support.fake_relay import answering, relay_backend
@@ -108,6 +108,35 @@ async def test_the_query_route_takes_the_task_id_escaped_into_the_configured_pat
     assert seen == ["/v2/tasks/a%2Fb%20c/detail"]
 
 
+async def test_the_relay_receives_the_exact_query_path_of_a_task_id_with_dots() -> None:
+    seen: list[bytes] = []
+
+    def relay(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.url.raw_path)
+        return tencent({"TaskType": "AigcImageTask", "Status": "PROCESSING"})
+
+    async with relay_backend(relay, SETTINGS) as backend:
+        await backend.query(f"{TASK}.v2", CALLER)
+        await backend.query(".a", CALLER)
+
+    assert seen == [f"/tencent-vod/v1/query/{TASK}.v2".encode(), b"/tencent-vod/v1/query/.a"]
+
+
+@pytest.mark.parametrize("task_id", [".", "..", "...", ""])
+async def test_a_task_id_that_normalisation_would_drop_from_the_path_is_never_sent(task_id: str) -> None:
+    seen: list[bytes] = []
+
+    def relay(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.url.raw_path)
+        return tencent({"TaskType": "AigcImageTask", "Status": "PROCESSING"})
+
+    async with relay_backend(relay, SETTINGS) as backend:
+        with pytest.raises(ArgumentsError, match=r"task_id: .* not dots alone"):
+            await backend.query(task_id, CALLER)
+
+    assert seen == []
+
+
 async def test_a_task_tencent_refused_is_an_upstream_error_with_its_code_message_and_request_id() -> None:
     answer = {"Error": {"Code": "InvalidParameter.ModelName", "Message": "no such model"}, "RequestId": "req-9"}
 
@@ -143,10 +172,13 @@ async def test_another_query_error_is_reported_with_tencents_code_and_request_id
     )
 
 
-async def test_a_task_id_that_could_not_be_followed_is_refused_at_the_submit_and_shown_escaped() -> None:
-    async with relay_backend(answering(tencent({"TaskId": "task/1\n", "RequestId": "req-9"})), SETTINGS) as backend:
+@pytest.mark.parametrize(("task_id", "shown"), [("task/1\n", '"task/1\\n"'), ("..", '".."')])
+async def test_a_task_id_that_could_not_be_followed_is_refused_at_the_submit_and_shown_escaped(
+    task_id: str, shown: str
+) -> None:
+    async with relay_backend(answering(tencent({"TaskId": task_id, "RequestId": "req-9"})), SETTINGS) as backend:
         with pytest.raises(RelayProtocolError) as raised:
             await backend.submit(REQUEST, CALLER)
 
-    assert 'named it "task/1\\n" (RequestId req-9)' in str(raised.value)
+    assert f"named it {shown} (RequestId req-9)" in str(raised.value)
     assert "keep this TaskId and ask the relay's operator about it" in str(raised.value)

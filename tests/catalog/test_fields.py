@@ -12,7 +12,21 @@ from aigc_image_mcp.catalog.fields import NON_BLANK_PATTERN, REFERENCE_PATTERN, 
 from ..support.helpers import TASK
 
 
-@pytest.mark.parametrize(("task_id", "followable"), [(TASK, True), (f"{TASK}\n", False), ("a/b", False), ("", False)])
+@pytest.mark.parametrize(
+    ("task_id", "followable"),
+    [
+        (TASK, True),
+        (f"{TASK}.v2", True),
+        (".a", True),
+        (f"{TASK}\n", False),
+        ("a/b", False),
+        ("", False),
+        (".", False),
+        ("..", False),
+        ("...", False),
+        ("..\n", False),
+    ],
+)
 def test_a_task_id_is_letters_digits_dots_underscores_and_dashes_and_nothing_after(
     task_id: str, followable: bool
 ) -> None:

@@ -7,6 +7,7 @@ import base64
 import io
 import threading
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -259,7 +260,7 @@ async def test_pictures_of_concurrent_calls_are_decoded_one_at_a_time(
     # Each decode may take ~130 MB: a burst of calls (over HTTP, many callers) must queue, not add up.
     encode, active, peak, other = pictures._encode, [0], [0], threading.Event()  # pyright: ignore[reportPrivateUsage]
 
-    def counted(source: str, budget: int) -> bytes:
+    def counted(source: Any, budget: int) -> bytes:
         active[0] += 1
         peak[0] = max(peak[0], active[0])
         if active[0] > 1:

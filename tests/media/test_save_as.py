@@ -15,8 +15,8 @@ from mcp.client.context import ClientRequestContext
 from mcp.types import CallToolResult, ListRootsResult, Root, TextContent
 from PIL import Image
 
-from aigc_image_mcp.errors import ImageError
-from aigc_image_mcp.media.saving import FORMATS, convert
+from aigc_image_mcp.errors import ArgumentsError, ImageError
+from aigc_image_mcp.media.saving import FORMATS, convert, target
 from aigc_image_mcp.server import build_server
 
 from ..conftest import CANARY_KEY, Connect, FakeClock, make_settings
@@ -92,6 +92,12 @@ async def test_an_existing_file_is_kept_and_nothing_is_paid_unless_overwrite(
         ("/etc/hero.png", "outside the folders"),
         ("hero.gif", "must end in one of .png, .jpg, .jpeg, .webp"),
         ("hero", "must end in"),
+        ("x\n.png", "save_as: 'x\\n.png' holds a control character (\\n)"),
+        ("x\x00.png", "save_as: holds a NUL character (\\u0000)"),
+        ("shots/\x7f/x.png", "holds a control character (\\x7f)"),
+        ("a" * 300 + ".png", f"save_as: the name '{'a' * 24}…' is 304 bytes; a file name takes at most 255"),
+        ("\u00e9" * 130 + "/x.png", "is 260 bytes; a file name takes at most 255"),
+        ("x" * 250 + ".png", "is 254 bytes; a file name takes at most 255 (less 2 for the -2 … -8 of further images)"),
     ],
 )
 async def test_a_path_not_allowed_is_refused_before_anything_is_paid(
@@ -103,6 +109,13 @@ async def test_a_path_not_allowed_is_refused_before_anything_is_paid(
     assert result.is_error
     assert says in text_of(result)
     assert relay.submits == []
+
+
+def test_a_path_longer_than_the_file_system_takes_is_refused_naming_save_as(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["d" * 200] * 19)  # 3,800 bytes and more
+
+    with pytest.raises(ArgumentsError, match=r"- save_as: '/.*…' is 42\d\d bytes in all; a path takes at most 4095"):
+        target("generate_image", f"{'e' * 200}/{'f' * 200}.png", roots=None, output_dir=deep, remote=False)
 
 
 async def test_get_image_task_saves_a_finished_task_and_says_when_the_image_is_not_ready(
@@ -212,3 +225,25 @@ async def test_save_as_of_a_bomb_keeps_the_task_and_says_why_the_file_was_not_wr
     assert TASK in text_of(result)
     assert "save_as: image 1 was not written" in text_of(result)
     assert "too large to decode (13000 x 13000 pixels" in text_of(result)
+
+
+async def test_save_as_of_a_task_with_thousands_of_images_writes_the_first_eight_with_one_note_for_the_rest(
+    connect: Connect, relay: FakeRelay, folders: dict[str, Path]
+) -> None:
+    relay.script.append(accepted(TASK))
+    urls = tuple(f"https://relay.test/files/{number}.png" for number in range(5000))
+    relay.queries[TASK] = deque([task_detail(TASK, urls=urls)])
+    async with connect() as client:
+        result = await client.call_tool("generate_image", ARGUMENTS | {"save_as": "many/shot.png"})
+
+    assert result.structured_content is not None
+    folder = folders["output_dir"] / "many"
+    names = ["shot.png", *(f"shot-{number}.png" for number in range(2, 9))]
+    saved = [image.get("saved_as") for image in result.structured_content["images"]]
+    notes = [note for note in result.structured_content["notes"] if note.startswith("save_as")]
+    assert saved == [str(folder / name) for name in names]
+    assert sorted(path.name for path in folder.iterdir()) == sorted(names)
+    assert notes == [
+        "save_as: images 9 to 5000 were not written: one call writes the first 8 "
+        f"(read image n as the resource aigc-image://tasks/{TASK}/image-n.png)."
+    ]

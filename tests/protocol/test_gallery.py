@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
 from aigc_image_mcp.protocol.gallery import VIEW_URI, view_html
 from aigc_image_mcp.server import build_server
 
 from ..conftest import FakeClock, make_settings
-from ..support.fake_relay import FakeRelay, accepted
+from ..support.fake_relay import FakeRelay, accepted, task_detail
 from ..support.raw_rpc import TASKS, UI, Raw, in_memory
 
 pytestmark = pytest.mark.anyio
@@ -81,3 +83,16 @@ async def test_a_task_polled_by_a_client_that_renders_apps_completes_with_the_vi
 
     assert created["resultType"] == "task"
     assert [block["type"] for block in done["result"]["content"]] == ["text", "image"]
+
+
+async def test_each_preview_says_which_image_it_shows_when_one_image_has_none(call: Raw, relay: FakeRelay) -> None:
+    relay.script.append(accepted(TASK))
+    urls = tuple(f"https://relay.test/files/{name}.png" for name in ("broken", "fine", "also-fine"))
+    relay.queries[TASK] = deque([task_detail(TASK, urls=urls)])
+    relay.files["broken.png"] = httpx2.Response(200, content=b"not an image at all")
+
+    result = (await call("tools/call", GENERATE, UI))["result"]
+
+    previews = [block for block in result["content"] if block["type"] == "image"]
+    assert [block["_meta"]["aigc-image/image"] for block in previews] == [2, 3]
+    assert len(result["structuredContent"]["images"]) == 3

@@ -99,3 +99,15 @@ def test_a_seed_outside_32_bits_is_refused_before_anything_is_paid(seed: int) ->
 
     assert f"- seed: {seed} is out of range; use 0 to 4294967295" in str(raised.value)
     assert parse_arguments({"model": "GG-3.1", "prompt": "a fox", "seed": 2**32 - 1}, catalog)[1].seed == 2**32 - 1
+
+
+@pytest.mark.parametrize("task_id", [".", "..", "..."])
+async def test_a_task_id_of_dots_alone_is_refused_naming_the_field_and_nothing_reaches_the_relay(
+    connect: Connect, relay: FakeRelay, task_id: str
+) -> None:
+    async with connect() as client:
+        result = await client.call_tool("get_image_task", {"task_id": task_id, "wait_seconds": 0})
+
+    assert result.is_error
+    assert "- task_id: " in text_of(result), text_of(result)
+    assert relay.requests == []

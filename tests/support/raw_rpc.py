@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Protocol
@@ -105,6 +106,26 @@ async def over_stdio(command: list[str], env: Mapping[str, str]) -> AsyncGenerat
         stdin.close()
         process.wait(timeout=20)
         stdout.close()
+
+
+def exchange_lines(command: list[str], env: Mapping[str, str], lines: list[str], answers: int) -> list[Any]:
+    """Raw `lines` (JSON-RPC or not) to the real process's stdin, and the first `answers` lines of its stdout, read
+    before its stdin is closed: at the end of its input the server stops, and may drop what it has not answered. A
+    process that answers less is killed after a minute (the test then fails rather than hangs)."""
+    process = _start(command, env)
+    assert process.stdin is not None
+    assert process.stdout is not None
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
+    try:
+        process.stdin.write("\n".join(lines) + "\n")
+        process.stdin.flush()
+        return [json.loads(process.stdout.readline() or "null") for _ in range(answers)]
+    finally:
+        watchdog.cancel()
+        process.stdin.close()
+        process.wait(timeout=20)
+        process.stdout.close()
 
 
 def _start(command: list[str], env: Mapping[str, str]) -> subprocess.Popen[str]:

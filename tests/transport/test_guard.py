@@ -120,3 +120,67 @@ def test_bearer_tokens_are_read_from_the_authorization_header_only() -> None:
     assert bearer_token({"authorization": "Token abc"}) is None
     assert bearer_token({}) is None
     assert bearer_token(None) is None
+
+
+async def raw_status(settings: Settings, headers: list[tuple[bytes, bytes]]) -> int:
+    """The guard's answer to a request whose header list is given as received: repeated names kept, in order."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": headers}
+    await Guard(reached, Policy.from_settings(settings))(scope, receive, send)
+    return int(sent[0]["status"])
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:1@evil.example",
+        "localhost@evil.example",
+        "mcp.example.com@evil.example:443",
+        "127.0.0.1:8000/evil",
+        "127.0.0.1:8000 evil.example",
+        "127.0.0.1:80:80",
+        "127.0.0.1:",
+        "127.0.0.1:port",
+    ],
+)
+async def test_a_host_that_is_not_a_name_and_port_is_refused_whatever_it_starts_with(host: str) -> None:
+    settings = make_settings(allowed_hosts="mcp.example.com")
+
+    assert await status(settings, {"Host": host}) == 421
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:1@evil.example", "http://127.0.0.1@evil.example", "https://app.example.com/x"]
+)
+async def test_an_origin_that_is_not_scheme_name_and_port_is_refused(origin: str) -> None:
+    assert await status(make_settings(allowed_origins="https://app.example.com"), {"Origin": origin}) == 403
+
+
+async def test_two_origin_headers_are_refused_whichever_comes_last() -> None:
+    settings = make_settings()
+    host = (b"host", b"127.0.0.1:8000")
+    one = [host, (b"origin", b"http://localhost:3000")]
+    two = [host, (b"origin", b"http://evil.example"), (b"origin", b"http://localhost:3000")]
+
+    assert await raw_status(settings, one) == 200
+    assert await raw_status(settings, two) == 403
+
+
+async def test_two_host_headers_are_refused() -> None:
+    two = [(b"host", b"evil.example"), (b"host", b"127.0.0.1:8000")]
+
+    assert await raw_status(make_settings(), two) == 400
+
+
+async def test_a_body_framed_both_by_length_and_by_chunks_is_refused() -> None:
+    framed = [(b"host", b"127.0.0.1:8000"), (b"content-length", b"2"), (b"transfer-encoding", b"chunked")]
+
+    assert await raw_status(make_settings(), framed) == 400
+    assert await raw_status(make_settings(), framed[:2]) == 200

@@ -13,6 +13,7 @@ from mcp.types import TextContent
 
 from ..conftest import CANARY_KEY
 from ..support.fake_relay import FakeRelay, serve
+from ..support.raw_rpc import exchange_lines
 
 pytestmark = pytest.mark.slow
 
@@ -100,6 +101,32 @@ def test_a_line_that_is_no_json_rpc_message_is_answered_with_an_error_and_the_se
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     errors = [(answer["id"], answer["error"]["code"]) for answer in answers if "error" in answer]
 
-    assert sorted(errors, key=str) == [(3, -32600), (None, -32700), (None, -32700)], done.stdout
+    assert sorted(errors, key=str) == [(2, -32700), (3, -32600), (None, -32700)], done.stdout
     assert {answer["id"] for answer in answers if "result" in answer} == {1, 4}
     assert "Traceback" not in done.stderr
+
+
+def test_an_unreadable_request_whose_id_can_be_read_is_answered_with_that_id_naming_the_problem() -> None:
+    deep = '{"a": ' * 300 + "1" + "}" * 300
+    lines = [
+        '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_image_tasks", "x": "\\ud800"}}',
+        '{"jsonrpc": "2.0", "id": "deep", "method": "ping", "params": ' + deep + "}",
+        '{"jsonrpc": "2.0", "method": "ping", "params": {"nest": ' + "[" * 300 + "]" * 300 + '}, "id": 4}',
+        '{"jsonrpc": "2.0", "method": "ping", "params": {"id": 99, "x": "\\udfff"}}',  # an id, but not the request's
+        '{"jsonrpc": "2.0", "id": 1.5, "method": "ping", "params": {"x": "\\ud800"}}',  # not an id JSON-RPC allows
+        json.dumps({"jsonrpc": "2.0", "id": 5, "method": "ping"}),
+    ]
+    answers = exchange_lines([SCRIPT], environment(QUICKROUTER_API_KEY=CANARY_KEY), lines, 6)
+    errors = [(answer["id"], answer["error"]["code"], answer["error"]["message"]) for answer in answers[:-1]]
+
+    assert [(number, code) for number, code, _ in errors] == [
+        (2, -32700),
+        ("deep", -32700),
+        (4, -32700),
+        (None, -32700),
+        (None, -32700),
+    ], answers
+    assert "a lone surrogate" in errors[0][2]
+    assert "nested deeper than the 200 levels" in errors[1][2]
+    assert "nested deeper than the 200 levels" in errors[2][2]
+    assert answers[-1] == {"jsonrpc": "2.0", "id": 5, "result": {}}

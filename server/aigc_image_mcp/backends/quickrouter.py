@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -11,7 +12,15 @@ import httpx2
 
 from ..catalog.request import SubmitRequest
 from ..config import Settings
-from ..errors import ConfigError, NoSuchTaskError, RelayAuthError, RelayError, RelayProtocolError, UpstreamError
+from ..errors import (
+    ArgumentsError,
+    ConfigError,
+    NoSuchTaskError,
+    RelayAuthError,
+    RelayError,
+    RelayProtocolError,
+    UpstreamError,
+)
 from .answers import Call, Wording, excerpt, exchange, parse
 from .base import Caller, Submission, TaskDetail, check_task_id
 from .tencent_shapes import (
@@ -116,7 +125,7 @@ class QuickRouter:
 
     async def query(self, task_id: str, caller: Caller) -> TaskDetail:
         """One query of `task_id`. Raises a RelayError when the relay's answer says nothing about the task."""
-        path = self._settings.query_path.replace("{task_id}", quote(task_id, safe=""))
+        path = self._settings.query_path.replace("{task_id}", _segment(task_id))
         call = self._call("GET", path, caller, _QUERY, facts={"task_id": task_id, "path": path})
         answer = parse(await exchange(self._http, call), DetailEnvelope, call.reading).response
         if answer.error is not None:
@@ -148,6 +157,21 @@ class QuickRouter:
 def relay_body(request: SubmitRequest) -> dict[str, Any]:
     """The relay's JSON body: the request's snake_case fields as they are, only those the caller gave."""
     return request.model_dump(mode="json", exclude_none=True)
+
+
+def _segment(task_id: str) -> str:
+    """`task_id` as one path segment that no normalisation changes: percent-encoded, and never empty or dots alone
+    (which escaping cannot protect: `%2E` means `.`)."""
+    if not task_id.strip("."):
+        shown = json.dumps(task_id, ensure_ascii=True)
+        raise ArgumentsError(
+            "get_image_task",
+            [
+                f"task_id: {shown} is not a TaskId (letters, digits, '.', '_' and '-', not dots alone); pass it "
+                "exactly as generate_image returned it"
+            ],
+        )
+    return quote(task_id, safe="")
 
 
 def _unknown_or_failed(error: TencentError, request_id: str | None, task_id: str) -> RelayError:

@@ -207,7 +207,9 @@ TASK_ID = Argument(
     min_length=1,
     max_length=128,
 )
-TASK_ID_PATTERN = r"^[A-Za-z0-9._-]+$(?!\n)"
+TASK_ID_PATTERN = r"^(?!\.+$)[A-Za-z0-9._-]+$(?!\n)"
+"""Letters, digits, '.', '_' and '-', not dots alone: a TaskId is a path segment in the relay's query URL, and `.`
+or `..` there would be normalised away (the relay would be asked about another route with the caller's key)."""
 DEFAULT_LIMIT = 10
 STATUS = Argument(
     "status",

@@ -289,7 +289,7 @@ def _unkeepable(text: str) -> str:
     reach the history (PostgreSQL keeps no NUL in text; no UTF-8 store or upstream takes a lone surrogate, which JSON
     can still escape as "\\ud800")."""
     if "\x00" in text:
-        return "holds a NUL character (\\u0000), which the task history cannot keep; remove it"
+        return "holds a NUL character (\\u0000), which no file name, history or upstream can take; remove it"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -21,7 +21,7 @@ from ..config import Settings
 from ..errors import ImageError
 from ..media.downloads import UrlPolicy, download, origin
 from ..media.images import DECODES, file_stem, identify, preview, save
-from ..results import SHOWN, ImageFile, TaskResult
+from ..results import SHOWN, ImageFile, Preview, TaskResult
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Delivered:
     """What a delivery has done so far: the task's images (kept ones replaced), previews, notes."""
 
     images: list[ImageFile]
-    previews: list[bytes] = field(default_factory=lambda: [])
+    previews: list[Preview] = field(default_factory=lambda: [])
     notes: list[str] = field(default_factory=lambda: [])
 
 
@@ -71,7 +71,7 @@ class Keeper:
             if kept.data is not None and self._settings.inline:
                 budget = self._settings.inline_budget // len(shown)
                 jpeg, problem = await _attempt(partial(self._preview, kept.data, budget))
-                into.previews += [jpeg] if jpeg is not None else []
+                into.previews += [Preview(number, jpeg)] if jpeg is not None else []
                 into.notes += [f"Image {number}: {problem}."] if problem else []
 
     async def keep(self, task_id: str, number: int, image: ImageFile, folder: Path | None) -> Kept:

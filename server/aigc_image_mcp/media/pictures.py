@@ -3,17 +3,21 @@ downsized when needed) so that all pictures of one task stay within Tencent's Ba
 Only re-encoded pixels leave the machine, never a file's own bytes. Knows nothing of MCP.
 
 A path is read only for a local (stdio) caller, and only inside the allowed folders: AIGC_IMAGE_INPUT_DIRS (default:
-the home folder), narrowed to the client's MCP roots when it sends them.
+the home folder), narrowed to the client's MCP roots when it sends them. The file is then read through one
+descriptor, walked from the allowed folder with no link followed (confined.py): a link swapped in after the check
+makes the read fail, and the size and type are checked on what that descriptor read.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import io
 import math
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 import anyio
@@ -21,7 +25,7 @@ import anyio.to_thread
 
 from ..catalog.request import SubmitRequest
 from ..errors import ArgumentsError
-from . import images
+from . import confined, images
 
 if TYPE_CHECKING:
     from PIL.Image import Image as Picture
@@ -35,6 +39,15 @@ LONGEST_SIDE = 4096
 """Pictures are scaled down to this first: no model takes a larger reference."""
 _TOOL = "generate_image"
 _WHERE = "reference_images/mask_image"
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A picture that passed the checks: a data: URI, or a file at `relative` inside the allowed `folder`."""
+
+    source: str
+    folder: Path | None = None
+    relative: PurePath | None = None
 
 
 def allowed_folders(input_dirs: Sequence[Path], home: Path, roots: Sequence[Path] | None) -> tuple[Path, ...]:
@@ -62,61 +75,63 @@ async def embed(
     local = [index for index, info in enumerate(infos) if info.source is not None]
     if not local:
         return request
-    sources = [str(infos[index].source) for index in local]
-    problems = [p for source in sources for p in _refusal(source, remote, folders)]
+    checked = [_check(str(infos[index].source), remote, folders) for index in local]
+    problems = [item for item in checked if isinstance(item, str)]
     if problems:
         raise ArgumentsError(_TOOL, problems)
-    encoded = await anyio.to_thread.run_sync(_encode_all, sources, limiter=limiter)
+    checked_only = [item for item in checked if isinstance(item, _Checked)]
+    encoded = await anyio.to_thread.run_sync(_encode_all, checked_only, limiter=limiter)
     replaced = list(infos)
     for index, data in zip(local, encoded, strict=True):
         replaced[index] = infos[index].model_copy(update={"base64": base64.b64encode(data).decode("ascii")})
     return request.model_copy(update={"file_infos": replaced})
 
 
-def _refusal(source: str, remote: bool, folders: Sequence[Path]) -> list[str]:
-    """What forbids reading `source` as a picture, checked before any file is opened."""
+def _check(source: str, remote: bool, folders: Sequence[Path]) -> _Checked | str:
+    """The picture where it may be read, or what forbids reading it; checked before any file is opened."""
     if source.startswith("data:"):
-        return []
+        return _Checked(source)
     if remote:
-        return [
+        return (
             f"{_WHERE}: {source} is a local path, and over HTTP this server never reads its own disk; send an "
             "http(s) URL or a data:image/…;base64, URI instead"
-        ]
+        )
     path = Path(source).expanduser()
     if not path.is_absolute():
-        return [f"{_WHERE}: {source} is not an absolute path; give the full path or one starting with ~/"]
+        return f"{_WHERE}: {source} is not an absolute path; give the full path or one starting with ~/"
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        return [f"{_WHERE}: {source} does not exist or cannot be reached"]
-    if not any(real.is_relative_to(folder) for folder in folders):
+        return f"{_WHERE}: {source} does not exist or cannot be reached"
+    inside = [folder for folder in folders if real.is_relative_to(folder)]
+    if not inside:
         shown = ", ".join(str(folder) for folder in folders) or "none"
-        return [
+        return (
             f"{_WHERE}: {source} is outside the folders this server may read pictures from ({shown}: "
             "AIGC_IMAGE_INPUT_DIRS, default the home folder, narrowed to the client's roots)"
-        ]
+        )
     if not real.is_file():
-        return [f"{_WHERE}: {source} is not a file"]
+        return f"{_WHERE}: {source} is not a file"
     if real.stat().st_size > MAX_FILE:
-        return [f"{_WHERE}: {source} is larger than {MAX_FILE // 1_048_576} MB"]
-    return []
+        return f"{_WHERE}: {source} is larger than {MAX_FILE // 1_048_576} MB"
+    return _Checked(source, inside[0], real.relative_to(inside[0]))
 
 
-def _encode_all(sources: list[str]) -> list[bytes]:
+def _encode_all(pictures: list[_Checked]) -> list[bytes]:
     """Each picture decoded and re-encoded in turn, sharing BUDGET: each gets an equal part of what the others
     left. One picture is decoded at a time."""
     encoded: list[bytes] = []
-    for number, source in enumerate(sources):
-        share = (BUDGET - sum(map(len, encoded))) // (len(sources) - number)
-        encoded.append(_encode(source, share))
+    for number, picture in enumerate(pictures):
+        share = (BUDGET - sum(map(len, encoded))) // (len(pictures) - number)
+        encoded.append(_encode(picture, share))
     return encoded
 
 
-def _encode(source: str, budget: int) -> bytes:
+def _encode(picture: _Checked, budget: int) -> bytes:
     """The picture decoded (bounded by images.MAX_PIXELS, checked from its header) and re-encoded within `budget`."""
     from PIL import UnidentifiedImageError  # Pillow is imported on the first local picture only
 
-    data, shown = _read(source)
+    data, shown = _read(picture)
     try:
         # A JPEG decodes at the smallest scale that keeps both sides at least half of LONGEST_SIDE: a 48-million
         # pixel photo decodes at half size, under images.MAX_PIXELS, and still well above what a model reads.
@@ -133,14 +148,24 @@ def _encode(source: str, budget: int) -> bytes:
         ) from None
 
 
-def _read(source: str) -> tuple[bytes, str]:
+def _read(picture: _Checked) -> tuple[bytes, str]:
     """The bytes of a data: URI or a file, and how to name it in a message."""
-    if source.startswith("data:"):
+    source = picture.source
+    if picture.folder is None or picture.relative is None:
         try:
             return base64.b64decode(source.partition(",")[2], validate=True), "a data: URI"
         except (binascii.Error, ValueError):
             raise ArgumentsError(_TOOL, [f"{_WHERE}: a data: URI whose Base64 does not decode"]) from None
-    return Path(source).expanduser().read_bytes(), source
+    try:
+        return confined.read(picture.folder, picture.relative, MAX_FILE), source
+    except OSError as exc:
+        problem = {
+            errno.EFBIG: f"is larger than {MAX_FILE // 1_048_576} MB",
+            errno.EINVAL: "is not a file",
+            errno.ELOOP: f"changed after it was checked ({exc.strerror}), so it was not read",
+            errno.ENOTDIR: f"changed after it was checked ({exc.strerror}), so it was not read",
+        }.get(exc.errno or 0, f"cannot be read ({exc.strerror or type(exc).__name__})")
+        raise ArgumentsError(_TOOL, [f"{_WHERE}: {source} {problem}"]) from None
 
 
 def _fit(shown: str, picture: Picture, budget: int) -> bytes:

@@ -3,23 +3,30 @@
 A relative path is taken from the client's first root, or else from the output folder; every path must stay inside
 the roots or the output folder (symbolic links resolved). The extension picks the format, converted with Pillow.
 An existing file is kept unless `overwrite`. Over HTTP the server's disk is not the caller's, so save_as is refused.
+The path is checked before anything is paid, and the write after the wait follows no link (see confined.py): a folder
+replaced by a link meanwhile makes the write fail rather than land outside.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ArgumentsError, ImageError
-from ..results import Delivery
-from . import images
+from ..results import SHOWN, Delivery
+from . import confined, images
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 """The file extensions save_as takes, and Pillow's format for each."""
+NAME_MAX = 255
+"""Bytes of one file or folder name (Linux, macOS, Windows); the `-2` … `-8` of further images take 2 more."""
+PATH_MAX = 4096
+"""Bytes of a whole path, its final NUL included (Linux)."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _REMOTE = (
     "save_as: not available over HTTP, because this server's disk is not yours; leave save_as out and download "
     "the image from its URL instead"
@@ -28,9 +35,10 @@ _REMOTE = (
 
 @dataclass(frozen=True)
 class Target:
-    """Where save_as writes: `path` for the first image, `name-2.ext`, … for the others."""
+    """Where save_as writes: `path` for the first image, `name-2.ext`, … for the others; all inside `root`."""
 
     path: Path
+    root: Path
     overwrite: bool = False
 
     def paths(self, count: int) -> list[Path]:
@@ -45,6 +53,9 @@ def target(
     """The checked target of `save_as`; ArgumentsError saying what is allowed otherwise (before anything is paid)."""
     if remote:
         raise ArgumentsError(tool, [_REMOTE])
+    if (control := _CONTROL.search(save_as)) is not None:
+        shown = repr(control.group())[1:-1]
+        raise ArgumentsError(tool, [f"save_as: {save_as!r} holds a control character ({shown}); use printable ones"])
     allowed = [Path(root).resolve() for root in roots or ()] + [output_dir.resolve()]
     base = Path(roots[0]) if roots else output_dir
     path = (base / Path(save_as).expanduser()).resolve()
@@ -56,9 +67,28 @@ def target(
     if not any(path.is_relative_to(folder) for folder in allowed) or path in allowed:
         places = ", ".join(str(folder) for folder in allowed)
         raise ArgumentsError(tool, [f"save_as: {save_as!r} is outside the folders this server may write to: {places}"])
+    if (too_long := _too_long(path)) is not None:
+        raise ArgumentsError(tool, [too_long])
     if path.exists() and not overwrite:
         raise ArgumentsError(tool, [f"save_as: {path} exists; pass overwrite: true to replace it, or another path"])
-    return Target(path, overwrite)
+    root = max((folder for folder in allowed if path.is_relative_to(folder)), key=lambda folder: len(folder.parts))
+    return Target(path, root, overwrite)
+
+
+def _too_long(path: Path) -> str | None:
+    """Why the file system would refuse `path` for its length (counted in bytes, as the system counts), or None."""
+    parts = path.parts[1:]
+    for number, part in enumerate(parts, start=1):
+        last = number == len(parts)
+        size, most = len(os.fsencode(part)), NAME_MAX - 2 * last
+        if size > most:
+            shown = part if len(part) <= 24 else f"{part[:24]}…"
+            also = " (less 2 for the -2 … -8 of further images)" * last
+            return f"save_as: the name '{shown}' is {size} bytes; a file name takes at most {NAME_MAX}{also}"
+    size = len(os.fsencode(str(path))) + 2
+    if size >= PATH_MAX:
+        return f"save_as: '{str(path)[:24]}…' is {size - 2} bytes in all; a path takes at most {PATH_MAX - 1}"
+    return None
 
 
 def write(target: Target, images: Sequence[bytes | None]) -> tuple[list[Path | None], list[str]]:
@@ -70,7 +100,7 @@ def write(target: Target, images: Sequence[bytes | None]) -> tuple[list[Path | N
         try:
             if data is None:
                 raise ImageError("this server has no copy of it")
-            _write(path, convert(data, FORMATS[path.suffix.lower()]), overwrite=target.overwrite)
+            _write(target, path, convert(data, FORMATS[path.suffix.lower()]))
         except ImageError as exc:
             notes.append(f"save_as: image {number} was not written to {path}: {exc}.")
             written.append(None)
@@ -102,28 +132,15 @@ def convert(data: bytes, kind: str) -> bytes:
     return out.getvalue()
 
 
-def _write(path: Path, data: bytes, *, overwrite: bool) -> None:
-    """Write through a temporary file in the same folder, then move it into place; without `overwrite`, a file
-    that appeared meanwhile is kept (os.link refuses an existing name)."""
-    partial: str | None = None
+def _write(target: Target, path: Path, data: bytes) -> None:
+    """Write `path` inside the target's root, following no link on the way; without `overwrite`, a file that
+    appeared meanwhile is kept."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        with os.fdopen(handle, "wb") as file:
-            if os.chmod in os.supports_fd:
-                os.chmod(file.fileno(), 0o644)
-            file.write(data)
-        if overwrite:
-            os.replace(partial, path)
-        else:
-            os.link(partial, path)
+        confined.write(target.root, path.relative_to(target.root), data, overwrite=target.overwrite)
     except FileExistsError:
         raise ImageError("that file exists now; pass overwrite: true to replace it") from None
     except OSError as exc:
-        raise ImageError(f"{exc.strerror or type(exc).__name__}") from None
-    finally:
-        if partial is not None:
-            Path(partial).unlink(missing_ok=True)
+        raise ImageError(f"{exc.strerror or type(exc).__name__}; nothing was written there") from None
 
 
 def apply(delivery: Delivery, target: Target) -> Delivery:
@@ -134,11 +151,18 @@ def apply(delivery: Delivery, target: Target) -> Delivery:
     if task.status != "SUCCEEDED":
         note = "save_as: the image is not ready yet; call get_image_task with this task_id and save_as once it is."
         return replace(delivery, task=task.model_copy(update={"notes": [*task.notes, note]}))
-    written, notes = write(target, [_read(image.local_path) for image in task.images])
+    shown = task.images[:SHOWN]  # the images a result downloads: the others have no copy to write
+    written, notes = write(target, [_read(image.local_path) for image in shown])
     images = [
         image.model_copy(update={"saved_as": str(path)}) if path is not None else image
-        for image, path in zip(task.images, written, strict=True)
+        for image, path in zip(shown, written, strict=True)
     ]
+    if len(task.images) > SHOWN:
+        images += task.images[SHOWN:]
+        notes.append(
+            f"save_as: images {SHOWN + 1} to {len(task.images)} were not written: one call writes the first {SHOWN} "
+            f"(read image n as the resource aigc-image://tasks/{task.task_id}/image-n.png)."
+        )
     return replace(delivery, task=task.model_copy(update={"images": images, "notes": [*task.notes, *notes]}))
 
 

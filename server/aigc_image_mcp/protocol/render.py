@@ -18,6 +18,8 @@ from ..results import SHOWN, Delivery, ImageFile, TaskList, TaskResult
 _DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
 
 
+PREVIEW_OF = "aigc-image/image"
+"""The `_meta` key of a preview's image block: the number of the image it shows (the gallery pairs them by it)."""
 RESULT_LIMIT = 950_000
 """Characters of JSON one tool result may take: clients refuse results over 1 MB."""
 
@@ -46,8 +48,13 @@ def _full(delivery: Delivery, links: bool) -> CallToolResult:
     task = delivery.task
     content: list[ContentBlock] = [TextContent(type="text", text=describe(task))]
     content += [
-        ImageContent(type="image", data=base64.b64encode(jpeg).decode("ascii"), mime_type="image/jpeg")
-        for jpeg in delivery.previews[:SHOWN]
+        ImageContent(
+            type="image",
+            data=base64.b64encode(jpeg).decode("ascii"),
+            mime_type="image/jpeg",
+            _meta={PREVIEW_OF: number},
+        )
+        for number, jpeg in delivery.previews[:SHOWN]
     ]
     content += [
         link

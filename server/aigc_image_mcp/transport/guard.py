@@ -1,5 +1,6 @@
 """The HTTP front door, checked before any MCP processing: the Host/Origin allow-list against DNS rebinding,
-bearer authentication, and a request body bounded in size and in time. Pure ASGI; it knows nothing of MCP."""
+bearer authentication, and a request body bounded in size and in time (bodies.py). Pure ASGI; it knows nothing of
+MCP."""
 
 from __future__ import annotations
 
@@ -12,15 +13,12 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import anyio
-
 from ..backends.profiles import holds_credential
 from ..callers import bearer_token
 from ..config import Settings
+from .bodies import BodyLimits, Message, Receive, Refused, read_body, replay
 
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -29,6 +27,10 @@ REALM = 'Bearer realm="aigc-image-mcp"'
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 AuthMode = Literal["pass-through", "tokens", "open"]
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_AUTHORITY = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?"
+_HOST = re.compile(_AUTHORITY)
+"""A Host header: a name or an address, and perhaps a port; nothing else (no userinfo `@`, path, or space)."""
+_ORIGIN = re.compile(rf"[A-Za-z][A-Za-z0-9+.-]*://{_AUTHORITY}/?")
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,7 @@ class Policy:
     tokens: tuple[bytes, ...]
     hosts: frozenset[str]
     origins: frozenset[str]
-    max_body: int
-    body_timeout: float
+    body: BodyLimits
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -74,8 +75,10 @@ class Policy:
             origins=frozenset(
                 origin.lower().rstrip("/").removesuffix(":*") for origin in {*origins, *settings.allowed_origins}
             ),
-            max_body=settings.max_body_bytes,
-            body_timeout=settings.body_timeout,
+            # The body's grace is the headers' deadline: a connection waiting on its client gets as long either way.
+            body=BodyLimits(
+                settings.max_body_bytes, settings.body_timeout, settings.body_min_rate, settings.header_timeout
+            ),
         )
 
 
@@ -90,28 +93,37 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        framing = _ambiguous(scope["headers"])
+        if framing is not None:
+            await _respond(send, 400, _error(framing), ((b"connection", b"close"),))
+            return
         if scope["path"] == HEALTH_PATH:
             await _respond(send, 200, {"status": "ok"})
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        refused = self._check_headers(headers)
+        refused = self._check_headers(headers, _count(scope["headers"], b"origin"))
         if refused is None:
             refused = self._authorize(headers)
         if refused is not None:
             status, message, extra = refused
             await _respond(send, status, _error(message), extra)
             return
-        body = await self._read_body(headers, receive, send)
-        if body is not None:
-            await self.app(scope, _replay(body, receive), send)
+        body = await read_body(headers.get("content-length", ""), self.policy.body, receive)
+        if isinstance(body, Refused):  # a slow client's connection is not kept for another request
+            await _respond(send, body.status, _error(body.message), ((b"connection", b"close"),) * (body.status == 408))
+        elif body is not None:
+            await self.app(scope, replay(body, receive), send)
 
-    def _check_headers(self, headers: dict[str, str]) -> _Refusal | None:
+    def _check_headers(self, headers: dict[str, str], origins: int) -> _Refusal | None:
         host = headers.get("host", "")
-        if not _matches(host, self.policy.hosts):
+        if not _HOST.fullmatch(host) or not _matches(host, self.policy.hosts):
             logger.warning("Refused a request for Host %r: not in the allow-list", host[:100])
             return 421, "This server does not answer for that Host; see AIGC_IMAGE_ALLOWED_HOSTS.", ()
+        if origins > 1:
+            logger.warning("Refused a request with %d Origin headers", origins)
+            return 403, "A request may carry one Origin header, not several.", ()
         origin = headers.get("origin")
-        if origin is not None and not _matches(origin.rstrip("/"), self.policy.origins):
+        if origin is not None and not (_ORIGIN.fullmatch(origin) and _matches(origin.rstrip("/"), self.policy.origins)):
             logger.warning("Refused a request from Origin %r: not in the allow-list", origin[:100])
             return 403, "Requests from this Origin are not allowed; see AIGC_IMAGE_ALLOWED_ORIGINS.", ()
         return None
@@ -139,43 +151,22 @@ class Guard:
         matches = [hmac.compare_digest(token, known) for known in self.policy.tokens]
         return any(matches)
 
-    async def _read_body(self, headers: dict[str, str], receive: Receive, send: Send) -> bytes | None:
-        """The whole body, or None once a refusal was sent (too large, too slow) or the client left."""
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.policy.max_body:
-            await _respond(send, 413, _error(f"The request body is over {self.policy.max_body} bytes."))
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        with anyio.move_on_after(self.policy.body_timeout):
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    return None  # the client disconnected
-                chunk: bytes = message.get("body", b"")
-                size += len(chunk)
-                if size > self.policy.max_body:
-                    await _respond(send, 413, _error(f"The request body is over {self.policy.max_body} bytes."))
-                    return None
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
-        late = _error(f"The request body did not arrive within {self.policy.body_timeout:g} s.")
-        await _respond(send, 408, late, ((b"connection", b"close"),))
-        return None
-
 
 _Refusal = tuple[int, str, tuple[tuple[bytes, bytes], ...]]
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands the app the body already read, then what the client sends next (a disconnect)."""
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
+def _ambiguous(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """Why the request's Host or body framing could be read two ways (a proxy in front may read it the other way
+    and pass a second request inside the body), or None. HTTP/1.1 requires a 400 for both."""
+    if _count(headers, b"host") > 1:
+        return "A request may carry one Host header, not several."
+    if _count(headers, b"transfer-encoding") and _count(headers, b"content-length"):
+        return "A request may give Content-Length or Transfer-Encoding, not both: send one of them."
+    return None
 
-    async def replay() -> Message:
-        return pending.pop() if pending else await receive()
 
-    return replay
+def _count(headers: list[tuple[bytes, bytes]], name: bytes) -> int:
+    return sum(1 for key, _ in headers if key.lower() == name)
 
 
 def _matches(value: str, allowed: frozenset[str]) -> bool:

@@ -22,7 +22,7 @@ from ..backends.profiles import holds_credential, profile_of
 from ..config import Settings
 from ..errors import ConfigError
 from ..server import build_server
-from .connections import GuardedH11Protocol
+from .connections import GuardedH11Protocol, limit_per_client
 from .guard import ASGIApp, Guard, Policy, auth_mode, is_loopback
 from .ratelimit import RateLimit
 
@@ -103,6 +103,7 @@ def serve(settings: Settings, server: MCPServer[Any] | None = None) -> None:
     }
     if settings.workers == 1:
         app = http_app(server or build_server(settings), settings)
+        limit_per_client(settings.max_connections_per_client)
         settle(settings)
         uvicorn.run(app, **options)
         return
@@ -119,6 +120,7 @@ def app_from_environment() -> ASGIApp:
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     _quiet_access_log()
     app = http_app(build_server(settings), settings)
+    limit_per_client(settings.max_connections_per_client)
     settle(settings)
     return app
 

@@ -5,11 +5,18 @@ no JSON-RPC message) into an exception on its read stream, and its dispatcher dr
 client never hears back and waits forever. Over HTTP the same line gets -32700. Here such an item is answered on
 the write stream instead, as JSON-RPC says: -32700 (parse error) or -32600 (invalid request). Everything else is
 the SDK's stdio_server as is, fd claim included.
+
+A line the parser refused may still be a request someone waits for: a lone surrogate escape (JavaScript clients send
+"\\ud800"), or nesting deeper than the parser's 200 levels. A scan of the line's top level, which builds no nested
+value, reads its id where it can; the answer then goes to that id and names the problem. Only a line whose id cannot
+be read is answered with id null.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from types import TracebackType
 from typing import Any, Protocol, Self, cast
 
@@ -21,6 +28,13 @@ from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import ValidationError
 
 logger = logging.getLogger(__name__)
+
+PARSER_DEPTH = 200
+"""Levels of nesting the SDK's JSON parser (jiter) reads."""
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[][{},:]', re.DOTALL)
+"""A string, or a character of JSON's structure: what the id scan looks at (numbers and literals are skipped)."""
+_ID_VALUE = re.compile(r'\s*:\s*(-?[0-9]{1,19}(?![0-9.eE])|"(?:[^"\\]|\\.)*")')
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class Inbound(Protocol):
@@ -89,12 +103,79 @@ def refusal(exc: Exception) -> JSONRPCError | None:
         return None
     errors = exc.errors(include_url=False)
     if errors and errors[0]["type"] == "json_invalid":
-        if not str(errors[0].get("input", "x")).strip():
+        line = str(errors[0].get("input", "x"))
+        if not line.strip():
             return None
-        logger.info("Answered a line that is not JSON with a parse error")
-        return _error(None, PARSE_ERROR, f"Parse error: not valid JSON ({errors[0]['msg']})")
+        request_id = readable_id(line)
+        logger.info("Answered a line that is not JSON with a parse error (to id %r)", request_id)
+        return _error(request_id, PARSE_ERROR, f"Parse error: {_unreadable(line, str(errors[0]['msg']))}")
     logger.info("Answered a JSON line that is not a JSON-RPC message with an invalid-request error")
     return _error(_request_id(errors), INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+
+
+def _unreadable(line: str, parser_says: str) -> str:
+    """What made `line` unreadable, in words the client's developer can act on."""
+    if "recursion limit" in parser_says:
+        return f"the JSON is nested deeper than the {PARSER_DEPTH} levels this server reads; send flatter values"
+    if _lone_surrogate(line):
+        return (
+            "a string holds a lone surrogate escape such as \\ud800 (half of a UTF-16 pair), which is not text; "
+            "send valid Unicode"
+        )
+    return f"not valid JSON ({parser_says})"
+
+
+def _lone_surrogate(line: str) -> bool:
+    """Whether `line` is JSON that Python's more tolerant parser reads, holding a lone surrogate in a string."""
+    try:
+        parsed = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    pending: list[Any] = [parsed]
+    while pending:  # a loop, not recursion: the value may be nested hundreds of levels
+        value = pending.pop()
+        if isinstance(value, str) and _SURROGATE.search(value):
+            return True
+        if isinstance(value, dict):
+            pending += [*cast(dict[str, Any], value).keys(), *cast(dict[str, Any], value).values()]
+        elif isinstance(value, list):
+            pending += cast(list[Any], value)
+    return False
+
+
+def readable_id(line: str) -> int | str | None:
+    """The "id" of the object `line` holds at its top level, read by a scan that builds no nested value; None when
+    the line is no object, has no such id, or its id is not one JSON-RPC allows (an integer or a string)."""
+    if not line.lstrip().startswith("{"):
+        return None
+    depth, key_next = 0, False
+    for token in _TOKENS.finditer(line):
+        text = token.group()
+        if text in ("{", "["):
+            depth += 1
+            key_next = depth == 1
+        elif text in ("}", "]"):
+            depth -= 1
+        elif text in (",", ":"):
+            key_next = depth == 1 and text == ","
+        elif depth == 1 and key_next:
+            key_next = False
+            if text == '"id"':
+                return _id_value(line, token.end())
+    return None
+
+
+def _id_value(line: str, position: int) -> int | str | None:
+    found = _ID_VALUE.match(line, position)
+    if found is None:
+        return None
+    try:
+        value = json.loads(found.group(1))
+    except ValueError:
+        return None
+    if isinstance(value, str) and _SURROGATE.search(value):
+        return None  # it could not be written back as UTF-8
+    return cast(int | str, value)
 
 
 def _request_id(errors: list[Any]) -> int | str | None:
