@@ -63,7 +63,7 @@ def test_every_setting_reaches_the_server_as_an_environment_variable() -> None:
     required = [key for key, option in config["user_config"].items() if option.get("required")]
     sensitive = [key for key, option in config["user_config"].items() if option.get("sensitive")]
     assert required == []  # a relay user has no Tencent credentials, a Tencent Cloud user no relay key
-    assert sensitive == ["api_key", "secret_id", "secret_key"]
+    assert sensitive == ["api_key", "secret_id", "secret_key", "session_token"]
     assert env["QUICKROUTER_API_KEY"] == "${user_config.api_key}"
 
 

@@ -85,7 +85,7 @@ def test_every_variable_is_described_and_the_credentials_are_secrets_of_which_no
             assert all(isinstance(choice, str) for choice in variable["choices"])
             assert variable.get("default", variable["choices"][0]) in variable["choices"]
         assert isinstance(variable.get("default", ""), str)
-    secrets = ["QUICKROUTER_API_KEY", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"]
+    secrets = ["QUICKROUTER_API_KEY", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN"]
     assert [name for name, variable in variables.items() if variable.get("isSecret")] == secrets
     # A relay user has no Tencent credentials and a Tencent Cloud user no relay key: the server says what is missing.
     assert [name for name, variable in variables.items() if variable.get("isRequired")] == []
