@@ -46,9 +46,17 @@ SEED_BODY = {"model_name", "model_version", "prompt", "file_infos", "negative_pr
 # What the catalog adds beyond the seed, from the current upstream documentation (upstream.md §1.6): GEM's 1K.
 UPSTREAM_ADDITIONS = {("GEM", "resolution"): {"1K"}}
 
+
+def text(min_size: int = 0, max_size: int | None = None) -> st.SearchStrategy[str]:
+    """Text both sides judge alike. The server also refuses a NUL character in any text (no history can keep it),
+    which the schema does not state; tests/protocol/test_refusals.py covers that."""
+    characters = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
+    return st.text(characters, min_size=min_size, max_size=max_size)
+
+
 ALL_RESOLUTIONS = sorted({r for c in (CATALOG, TENCENT) for spec in c.models for r in spec.resolutions})
 JUNK: st.SearchStrategy[Any] = st.one_of(
-    st.none(), st.booleans(), st.integers(-20, 20), st.floats(-20, 20), st.text(max_size=5)
+    st.none(), st.booleans(), st.integers(-20, 20), st.floats(-20, 20), text(max_size=5)
 )
 REFERENCE_OK = st.sampled_from(
     ["https://example.com/a.png", "http://h.test/x", "387702299774574677", "12", "/home/u/a.png", "~/b c.jpg",
@@ -58,7 +66,7 @@ REFERENCE = st.one_of(
     REFERENCE_OK,
     st.sampled_from(["ftp://x", "https://", "12a", "https://a b", "123\n", " https://x", "HTTPS://x", "", "~x", "a.png",
                      "/a\nb", "data:image/png;base64,", "data:text/plain;base64,QQ==", "data:image/png;base64,a b"]),
-    st.text(max_size=8),
+    text(max_size=8),
 )  # fmt: skip
 
 
@@ -76,20 +84,20 @@ def strings_or_junk(items: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 WILD: dict[str, st.SearchStrategy[Any]] = {
     "model": maybe(st.sampled_from([*CATALOG.ids, *TENCENT.ids, "GEM-3", "gem-2.5", "gg-3.1"])),
     "prompt": maybe(st.sampled_from(["a cat", " ", "", "\n", "猫"])),
-    "negative_prompt": maybe(st.text(max_size=5)),
+    "negative_prompt": maybe(text(max_size=5)),
     "enhance_prompt": maybe(st.sampled_from(["Enabled", "Disabled", "enabled"])),
     "reference_images": strings_or_junk(REFERENCE),
-    "reference_image_descriptions": strings_or_junk(st.one_of(st.text(max_size=3), st.integers())),
+    "reference_image_descriptions": strings_or_junk(st.one_of(text(max_size=3), st.integers())),
     "resolution": maybe(st.sampled_from([*ALL_RESOLUTIONS, "8K", "1k"])),
     "aspect_ratio": maybe(st.sampled_from([*SEED_RATIOS, "1:4", "auto", "9:21", "8:1"])),
     "person_generation": maybe(st.sampled_from(["AllowAdult", "Disallowed", "Allow"])),
     "input_compliance_check": maybe(st.sampled_from(sorted(SEED_SWITCH))),
     "output_compliance_check": maybe(st.sampled_from(sorted(SEED_SWITCH))),
     "storage_mode": maybe(st.sampled_from(["Temporary", "Permanent", "temporary"])),
-    "session_id": maybe(st.text(min_size=45, max_size=55)),
-    "session_context": maybe(st.text(max_size=3)),
+    "session_id": maybe(text(min_size=45, max_size=55)),
+    "session_context": maybe(text(max_size=3)),
     "tasks_priority": st.one_of(st.integers(-12, 12), st.sampled_from([3.0, 2.5, True, "1"]), JUNK),
-    "ext_info": maybe(st.text(max_size=3)),
+    "ext_info": maybe(text(max_size=3)),
     "wait_seconds": st.one_of(st.integers(-3, 60), st.sampled_from([0.0, 12.5, False]), JUNK),
     "seed": st.one_of(st.integers(), st.sampled_from([3.0, 2.5, True]), JUNK),
     "output_format": maybe(st.sampled_from(["jpeg", "png", "webp", "PNG"])),
@@ -175,12 +183,12 @@ def valid_arguments(draw: st.DrawFn, catalog: Catalog = CATALOG) -> dict[str, An
     spec = draw(st.sampled_from(catalog.models))
     images = draw(st.lists(REFERENCE_OK, max_size=spec.max_reference_images))
     optional: dict[str, st.SearchStrategy[Any]] = {
-        "negative_prompt": st.text(max_size=5),
+        "negative_prompt": text(max_size=5),
         "reference_images": st.just(images),
-        "session_id": st.text(max_size=50),
-        "session_context": st.text(max_size=30),
+        "session_id": text(max_size=50),
+        "session_context": text(max_size=30),
         "tasks_priority": st.integers(-10, 10),
-        "ext_info": st.text(max_size=5),
+        "ext_info": text(max_size=5),
         "wait_seconds": st.integers(0, 55),
         **{a.option: st.sampled_from(getattr(catalog.options, a.option))
            for a in catalog.shared.values() if a.kind == "string" and a.option},
@@ -198,7 +206,7 @@ def valid_arguments(draw: st.DrawFn, catalog: Catalog = CATALOG) -> dict[str, An
     if spec.aspect_ratios:
         optional["aspect_ratio"] = st.sampled_from(spec.aspect_ratios)
     if spec.reference_image_descriptions:
-        optional["reference_image_descriptions"] = st.lists(st.text(max_size=5), max_size=len(images))
+        optional["reference_image_descriptions"] = st.lists(text(max_size=5), max_size=len(images))
     arguments = draw(st.fixed_dictionaries({"model": st.just(spec.id), "prompt": st.just("a cat")}, optional=optional))
     if "reference_image_descriptions" in arguments:
         arguments["reference_images"] = images

@@ -148,7 +148,8 @@ async def test_reference_images_sent_as_a_json_string_are_decoded(connect: Conne
         ),
         (
             {"model": "GEM-3", "prompt": "p"},
-            'model: "GEM-3" is not offered; use one of GEM-2.5, GEM-3.0, Qwen-0925, Hunyuan-3.0',
+            'model: "GEM-3" is not offered (did you mean GEM-3.0?); use one of GEM-2.5, GEM-3.0, Qwen-0925, '
+            "Hunyuan-3.0",
         ),
         ({"model": "GEM-3.0", "prompt": "   "}, "prompt: must not be blank"),
         ({"model": "GEM-3.0"}, "prompt: required"),

@@ -111,3 +111,33 @@ async def test_a_task_id_of_dots_alone_is_refused_naming_the_field_and_nothing_r
     assert result.is_error
     assert "- task_id: " in text_of(result), text_of(result)
     assert relay.requests == []
+
+
+@pytest.mark.parametrize(
+    ("backend", "given", "says"),
+    [
+        (
+            "tencentcloud",
+            "GEM-3.0",
+            '"GEM-3.0" is not offered here: GEM-3.0 is the quickrouter backend\'s name for '
+            "Gemini 3 Pro Image, which this one calls GG-3.0",
+        ),
+        ("quickrouter", "GG-3.0", "which this one calls GEM-3.0"),
+        ("quickrouter", "GEM-3.1", '"GEM-3.1" is not offered (did you mean GEM-3.0?)'),
+    ],
+)
+def test_a_model_id_not_offered_gets_the_nearest_one_or_this_backends_name_for_it(
+    backend: str, given: str, says: str
+) -> None:
+    with pytest.raises(ArgumentsError) as raised:
+        parse_arguments({"model": given, "prompt": "a fox"}, load_catalog(backend=backend))
+
+    assert says in str(raised.value)
+
+
+@pytest.mark.parametrize(("given", "meant"), [("gem-3.0", "GEM-3.0"), ("QWEN-0925", "Qwen-0925")])
+def test_a_model_id_is_taken_in_any_case(given: str, meant: str) -> None:
+    spec, request = parse_arguments({"model": given, "prompt": "a fox"}, load_catalog())
+
+    assert spec.id == meant
+    assert (request.model_name, request.model_version) == (spec.model_name, spec.model_version)

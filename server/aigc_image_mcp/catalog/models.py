@@ -95,7 +95,12 @@ class Catalog(BaseModel):
         return {spec.id: spec for spec in self.models}
 
     def get(self, model_id: str) -> ModelSpec | None:
-        return self.by_id.get(model_id)
+        """The model of this id, in any case (`gem-3.0` is GEM-3.0)."""
+        return self.by_id.get(model_id) or self._by_folded_id.get(model_id.casefold())
+
+    @cached_property
+    def _by_folded_id(self) -> Mapping[str, ModelSpec]:
+        return {spec.id.casefold(): spec for spec in self.models}
 
     def find(self, model_name: str | None, model_version: str | None) -> ModelSpec | None:
         """The model an upstream names by its model_name and model_version, if the catalog has it."""

@@ -8,6 +8,7 @@ before any check, so it is neither refused nor sent upstream.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ from .fields import (
     Argument,
     given,
 )
-from .models import Catalog, ModelSpec
+from .models import CATALOG_FILES, Catalog, ModelSpec, load_catalog
 from .request import FileInfo, OutputConfig, SubmitRequest
 
 TOOL = "generate_image"
@@ -152,8 +153,21 @@ def _model(arguments: Mapping[str, Any], catalog: Catalog, problems: list[str]) 
     value = arguments[MODEL]
     spec = catalog.get(value) if isinstance(value, str) else None
     if spec is None:
-        problems.append(f"model: {_show(value)} is not offered; use one of {', '.join(catalog.ids)}")
+        hint = _nearest(value, catalog) if isinstance(value, str) else ""
+        problems.append(f"model: {_show(value)} is not offered{hint}; use one of {', '.join(catalog.ids)}")
     return spec
+
+
+def _nearest(value: str, catalog: Catalog) -> str:
+    """A hint for a model id that is not offered: the same model under this backend's id (the relay and Tencent
+    name some models differently), or the nearest id."""
+    for other in CATALOG_FILES:
+        spec = load_catalog(backend=other).get(value)
+        same = next((s for s in catalog.models if spec is not None and s.label and s.label == spec.label), None)
+        if spec is not None and same is not None and same.id != spec.id:
+            return f" here: {spec.id} is the {other} backend's name for {spec.label}, which this one calls {same.id}"
+    close = difflib.get_close_matches(value.casefold(), [i.casefold() for i in catalog.ids], n=1, cutoff=0.6)
+    return f" (did you mean {next(i for i in catalog.ids if i.casefold() == close[0])}?)" if close else ""
 
 
 def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> list[str]:
