@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections import deque
+from typing import Any, cast
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -12,8 +13,9 @@ from pydantic import BaseModel
 
 from aigc_image_mcp.results import HistoryEntry, ImageFile, TaskList, TaskResult, output_schema
 
-from ..conftest import accepts
-from ..support.helpers import TASK
+from ..conftest import Connect, accepts
+from ..support.fake_relay import FakeRelay, accepted, task_detail
+from ..support.helpers import TASK, text_of
 
 DONE = TaskResult(
     task_id=TASK,
@@ -86,3 +88,25 @@ def test_an_optional_field_keeps_its_description_once_its_null_is_dropped() -> N
         "description": "Tencent's RequestId of the submit, for support.",
     }
     assert properties["images"]["items"]["properties"]["url"]["type"] == "string"
+
+
+@pytest.mark.anyio
+async def test_a_history_of_tasks_with_enormous_urls_is_listed_within_what_a_client_accepts(
+    connect: Connect, relay: FakeRelay
+) -> None:
+    for number in range(6):
+        task = f"task-{number}"
+        relay.script.append(accepted(task))
+        relay.queries[task] = deque([task_detail(task, urls=(f"https://relay.test/files/{'x' * 200_000}.png",))])
+
+    async with connect() as client:
+        for _ in range(6):
+            await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "a fox"})
+        listing = await client.call_tool("list_image_tasks", {"limit": 50})
+
+    assert not listing.is_error
+    assert len(listing.model_dump_json(by_alias=True)) < 1_000_000
+    shown = cast(list[dict[str, Any]], (listing.structured_content or {})["tasks"])
+    assert 0 < len(shown) < 6
+    assert [entry["task_id"] for entry in shown] == [f"task-{n}" for n in range(5, 5 - len(shown), -1)]  # newest
+    assert f"The {6 - len(shown)} oldest of these tasks are left out" in text_of(listing)

@@ -65,6 +65,19 @@ def _full(delivery: Delivery, links: bool) -> CallToolResult:
     return CallToolResult(content=content, structured_content=shown.dump(), is_error=task.status == "FAILED")
 
 
+def list_result(listing: TaskList) -> CallToolResult:
+    """The history as a result a client accepts: each task with at most SHOWN images, and the oldest tasks left out
+    (with a note saying how many) while it is over RESULT_LIMIT, e.g. when their URLs are unusually long."""
+    tasks = [entry.model_copy(update={"images": entry.images[:SHOWN]}) for entry in listing.tasks]
+    shown = listing.model_copy(update={"tasks": tasks})
+    while len(shown.model_dump_json(exclude_none=True)) > RESULT_LIMIT // 2 and shown.tasks:  # text + structured
+        kept = shown.tasks[: len(shown.tasks) // 2]
+        left = len(listing.tasks) - len(kept)
+        note = f"The {left} oldest of these tasks are left out: the list would be more than a client accepts."
+        shown = shown.model_copy(update={"tasks": kept, "notes": [*listing.notes, note]})
+    return CallToolResult(content=[TextContent(type="text", text=task_list(shown))], structured_content=shown.dump())
+
+
 def task_list(listing: TaskList) -> str:
     """The history as lines the model can quote."""
     entries = listing.tasks

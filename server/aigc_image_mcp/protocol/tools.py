@@ -12,7 +12,7 @@ from typing import Any
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import CallToolResult, InputRequiredResult, TextContent
+from mcp.types import CallToolResult, InputRequiredResult
 
 from ..backends.base import Caller
 from ..callers import caller_of
@@ -35,7 +35,7 @@ from ..media.pictures import allowed_folders, embed, has_local
 from ..results import Delivery
 from ..state import AppState
 from .gallery import shown
-from .render import task_list, task_result
+from .render import list_result, task_result
 from .roots import RootsNeeded, client_roots
 from .save_as import save_target, saved
 from .tasks import makes_task
@@ -119,9 +119,7 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
         listing = await state.tracker.recent(_caller(ctx), limit, values.get(STATUS.name))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
-    return CallToolResult(
-        content=[TextContent(type="text", text=task_list(listing))], structured_content=listing.dump()
-    )
+    return list_result(listing)
 
 
 def image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awaitable[bytes]]:
