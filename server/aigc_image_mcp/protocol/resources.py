@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource
 
-from ..callers import caller_of
 from ..errors import AigcImageError
 from ..results import HistoryEntry
+from .caller import caller_in
 
 if TYPE_CHECKING:
     from ..state import AppState
@@ -41,9 +41,8 @@ def list_saved_images(server: MCPServer[AppState], uri: str, served: Mapping[str
 
 async def _saved(ctx: ServerRequestContext[AppState], uri: str, served: Mapping[str, str]) -> list[Resource]:
     state = ctx.lifespan_context
-    headers = cast(Mapping[str, str] | None, getattr(ctx.request, "headers", None))
     try:
-        caller = caller_of(state.settings, headers, remote=headers is not None)
+        caller = caller_in(ctx)
         # The records with their local paths (a remote caller's listing has none): a URI is listed only for an image
         # saved here, and no Resource carries the path.
         entries = await state.tracker.kept(caller, LISTED_TASKS)

@@ -24,11 +24,11 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
 from ..backends.base import Caller
-from ..callers import caller_of
 from ..catalog.fields import SAVE_AS
 from ..core.polling import FIRST_PAUSE, Reading, next_pause
 from ..errors import AigcImageError
 from ..results import Delivery, TaskResult
+from .caller import caller_in
 
 if TYPE_CHECKING:
     from ..history.base import Record
@@ -181,9 +181,8 @@ class Tasks(Extension):
 async def _find(ctx: ServerRequestContext[Any, Any], task_id: str) -> tuple[AppState, Caller, Record]:
     """The app, the caller and the caller's task `task_id` from the history; -32602 when there is none."""
     state = cast("AppState", ctx.lifespan_context)
-    headers = cast("Mapping[str, str] | None", getattr(ctx.request, "headers", None))
     try:
-        caller = caller_of(state.settings, headers, remote=headers is not None)  # the tools' rule
+        caller = caller_in(ctx)
         record = await state.tracker.record(caller, task_id)
     except AigcImageError as exc:
         raise MCPError(code=INVALID_PARAMS, message=f"Task {task_id} cannot be looked up: {exc}") from exc

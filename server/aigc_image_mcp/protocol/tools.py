@@ -15,7 +15,6 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 
 from ..backends.base import Caller
-from ..callers import caller_of
 from ..catalog.fields import (
     DEFAULT_LIMIT,
     DEFAULT_WAIT,
@@ -34,6 +33,7 @@ from ..media.images import EXTENSIONS, kind_name
 from ..media.pictures import allowed_folders, embed, has_local
 from ..results import Delivery
 from ..state import AppState
+from .caller import caller_in
 from .gallery import shown
 from .render import task_list, task_result
 from .roots import RootsNeeded, client_roots
@@ -69,7 +69,7 @@ async def generate_image(
     arguments = present(arguments, state.catalog)  # null, "" and [] are not given, for every step below
     try:
         spec, request = parse_arguments(arguments, state.catalog)
-        caller = _caller(ctx)
+        caller = caller_in(ctx.request_context)
         save = await save_target("generate_image", arguments, ctx, caller)  # refused before anything is paid
         request = await _with_pictures(ctx, request, caller)
         task = await state.tracker.submit(spec, request, caller)
@@ -100,7 +100,7 @@ async def get_image_task(
     try:
         values = parse_plain("get_image_task", arguments, GET_ARGUMENTS, required=(TASK_ID.name,))
         wait = int(values.get(WAIT_AGAIN.name, DEFAULT_WAIT))
-        caller = _caller(ctx)
+        caller = caller_in(ctx.request_context)
         save = await save_target("get_image_task", values, ctx, caller)
         delivery = await state.tracker.lookup(values[TASK_ID.name], caller, wait, _reporter(ctx))
     except RootsNeeded as needed:
@@ -116,7 +116,7 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     try:
         values = parse_plain("list_image_tasks", arguments, (STATUS, LIMIT))
         limit = int(values.get(LIMIT.name, DEFAULT_LIMIT))
-        listing = await state.tracker.recent(_caller(ctx), limit, values.get(STATUS.name))
+        listing = await state.tracker.recent(caller_in(ctx.request_context), limit, values.get(STATUS.name))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     return CallToolResult(
@@ -134,7 +134,7 @@ def image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awai
         if not re.search(TASK_ID_PATTERN, task_id) or len(task_id) > 128 or not re.fullmatch(r"[0-9]{1,4}", number):
             raise ResourceError(f"No such image: task {task_id[:128]!r}, image {number[:12]!r}.")
         try:
-            data, actual = await state.tracker.image(task_id, int(number), _caller(ctx))
+            data, actual = await state.tracker.image(task_id, int(number), caller_in(ctx.request_context))
         except AigcImageError as exc:
             raise ResourceError(str(exc)) from exc
         if actual != kind:
@@ -177,10 +177,3 @@ async def _with_pictures(ctx: Context[AppState, Any], request: SubmitRequest, ca
     roots = None if caller.remote else await client_roots(ctx)
     folders = allowed_folders(state.settings.input_dirs, Path.home(), roots)
     return await embed(request, remote=caller.remote, folders=folders, limiter=state.tracker.decoding)
-
-
-def _caller(ctx: Context[AppState, Any]) -> Caller:
-    """Who pays for this call and whose history it reads: every tool asks here (callers.py has the rule). Only an
-    HTTP request carries headers."""
-    headers = ctx.headers
-    return caller_of(ctx.request_context.lifespan_context.settings, headers, remote=headers is not None)
