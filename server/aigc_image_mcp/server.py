@@ -20,17 +20,14 @@ from .catalog.schema import input_schema, plain_schema, tool_description
 from .config import Settings
 from .core.polling import RealClock
 from .protocol.gallery import ViewInToolsList, gallery
-from .protocol.resources import list_saved_images
+from .protocol.resources import add_image_resources
 from .protocol.tasks import Tasks
 from .protocol.tools import (
     GET_ARGUMENTS,
     GET_DESCRIPTION,
-    IMAGE_URI,
     LIST_DESCRIPTION,
-    SERVED,
     generate_image,
     get_image_task,
-    image_reader,
     list_image_tasks,
     render_task,
 )
@@ -116,15 +113,7 @@ def build_server(
         extensions=[tasks, gallery(shown)],  # the first wraps the others: a task result is made from the view's
         middleware=[ViewInToolsList(shown)],
     )
-    for kind, extension in SERVED.items():
-        server.resource(
-            IMAGE_URI + extension,
-            name=f"generated-image{extension}",
-            title="Generated image",
-            description="A generated image, full size, from this server's local copy.",
-            mime_type=kind,
-        )(image_reader(kind))
-    list_saved_images(server, IMAGE_URI, SERVED)
+    add_image_resources(server)
     return server
 
 

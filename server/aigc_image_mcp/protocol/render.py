@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from ..media.images import EXTENSIONS
 from ..results import SHOWN, Delivery, ImageFile, TaskList, TaskResult
+from .resources import image_uri
 
 _DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
 
@@ -86,7 +87,7 @@ def describe(task: TaskResult) -> str:
     if len(task.images) > SHOWN:
         lines.append(
             f"Note: This task has {len(task.images)} images; this result shows the first {SHOWN}. Image n of them can "
-            f"be read as the resource aigc-image://tasks/{task.task_id}/image-n.png (.jpg, .gif, .webp by its type)."
+            f"be read as the resource {image_uri(task.task_id, 'n', '.png')} (.jpg, .gif, .webp by its type)."
         )
     lines += [f"Note: {note}" for note in task.notes]
     return "\n".join(lines)

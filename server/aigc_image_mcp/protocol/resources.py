@@ -1,28 +1,75 @@
-"""resources/list: the caller's recently saved images, newest first, so a client's resource picker shows them. Each
-one is read through the image templates server.py registers (aigc-image://tasks/<TaskId>/image-<n>.<ext>)."""
+"""The saved images as MCP resources: a template per image type reads one (aigc-image://tasks/<TaskId>/image-<n>.<ext>,
+full size, from this server's local copy), and resources/list shows the caller's recently saved images, newest first,
+so a client's resource picker offers them."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from mcp.server.context import ServerRequestContext
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource
 
+from ..catalog.fields import TASK_ID_PATTERN
 from ..errors import AigcImageError
+from ..media.images import EXTENSIONS, kind_name
 from ..results import HistoryEntry
+from ..state import AppState  # at run time: the SDK finds a reader's Context parameter by its annotation
 from .caller import caller_in
-
-if TYPE_CHECKING:
-    from ..state import AppState
 
 logger = logging.getLogger(__name__)
 
+IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
+"""The resource of a saved image, followed by its extension: `image_uri` fills it in."""
+SERVED = EXTENSIONS
+"""The types an image is saved as, each with a resource template: the type is fixed per template, so an image is
+served only by the template of the type its bytes really are."""
 LISTED_TASKS = 50
 """The newest finished tasks whose images are listed: a picker stays short, and the history query stays cheap."""
 _TITLE = 60
+
+
+def image_uri(task_id: str, number: int | str, extension: str) -> str:
+    """The URI of image `number` of a task, read through the template of `extension`."""
+    return IMAGE_URI.format(task_id=task_id, number=number) + extension
+
+
+def add_image_resources(server: MCPServer[AppState]) -> None:
+    """A resource template per served image type, and resources/list with the caller's saved images."""
+    for kind, extension in SERVED.items():
+        server.resource(
+            IMAGE_URI + extension,
+            name=f"generated-image{extension}",
+            title="Generated image",
+            description="A generated image, full size, from this server's local copy.",
+            mime_type=kind,
+        )(image_reader(kind))
+    list_saved_images(server, IMAGE_URI, SERVED)
+
+
+def image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awaitable[bytes]]:
+    """The reader of the resource template for images of type `kind`."""
+
+    async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
+        """A saved image of one of this key's tasks, full size."""
+        state = ctx.request_context.lifespan_context
+        # ASCII digits only, and few: str.isdigit() also takes "٣" and "²", and int() refuses 5,000 digits.
+        if not re.search(TASK_ID_PATTERN, task_id) or len(task_id) > 128 or not re.fullmatch(r"[0-9]{1,4}", number):
+            raise ResourceError(f"No such image: task {task_id[:128]!r}, image {number[:12]!r}.")
+        try:
+            data, actual = await state.tracker.image(task_id, int(number), caller_in(ctx.request_context))
+        except AigcImageError as exc:
+            raise ResourceError(str(exc)) from exc
+        if actual != kind:
+            right = image_uri(task_id, number, EXTENSIONS[actual])
+            raise ResourceError(f"Image {number} of task {task_id} is a {kind_name(actual)}: read it as {right}")
+        return data
+
+    return read_image
 
 
 def list_saved_images(server: MCPServer[AppState], uri: str, served: Mapping[str, str]) -> None:
@@ -61,7 +108,7 @@ def _resources(entry: HistoryEntry, uri: str, served: Mapping[str, str]) -> list
         prompt = entry.prompt if len(entry.prompt) <= _TITLE else entry.prompt[: _TITLE - 1] + "…"
         found.append(
             Resource(
-                uri=uri.format(task_id=entry.task_id, number=number) + extension,
+                uri=image_uri(entry.task_id, number, extension),
                 name=f"{entry.task_id}-{number}{extension}",
                 title=prompt or f"Image {number} of task {entry.task_id}",
                 description=f"{entry.model}, {entry.created_at}: {entry.prompt}",

@@ -1,17 +1,16 @@
-"""The tools' handlers: generate_image, get_image_task, list_image_tasks, and the reader of a saved image. Each
-checks its arguments, asks the tracker, and renders what it hands back; server.py registers them."""
+"""The tools' handlers: generate_image, get_image_task and list_image_tasks. Each checks its arguments, asks the
+tracker, and renders what it hands back; server.py registers them."""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 
 from ..backends.base import Caller
@@ -23,13 +22,11 @@ from ..catalog.fields import (
     SAVE_AS,
     STATUS,
     TASK_ID,
-    TASK_ID_PATTERN,
     WAIT_AGAIN,
 )
 from ..catalog.request import SubmitRequest
 from ..catalog.validation import parse_arguments, parse_plain, present, wait_seconds
 from ..errors import AigcImageError
-from ..media.images import EXTENSIONS, kind_name
 from ..media.pictures import allowed_folders, embed, has_local
 from ..results import Delivery
 from ..state import AppState
@@ -42,11 +39,6 @@ from .tasks import makes_task
 
 logger = logging.getLogger(__name__)
 
-IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
-"""The resource of a saved image, followed by its extension."""
-SERVED = EXTENSIONS
-"""The types an image is saved as, each with a resource template: the type is fixed per template, so an image is
-served only by the template of the type its bytes really are."""
 GET_ARGUMENTS = (TASK_ID, WAIT_AGAIN, SAVE_AS, OVERWRITE)
 
 
@@ -122,27 +114,6 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     return CallToolResult(
         content=[TextContent(type="text", text=task_list(listing))], structured_content=listing.dump()
     )
-
-
-def image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awaitable[bytes]]:
-    """The reader of the resource template for images of type `kind`."""
-
-    async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
-        """A saved image of one of this key's tasks, full size."""
-        state = ctx.request_context.lifespan_context
-        # ASCII digits only, and few: str.isdigit() also takes "٣" and "²", and int() refuses 5,000 digits.
-        if not re.search(TASK_ID_PATTERN, task_id) or len(task_id) > 128 or not re.fullmatch(r"[0-9]{1,4}", number):
-            raise ResourceError(f"No such image: task {task_id[:128]!r}, image {number[:12]!r}.")
-        try:
-            data, actual = await state.tracker.image(task_id, int(number), caller_in(ctx.request_context))
-        except AigcImageError as exc:
-            raise ResourceError(str(exc)) from exc
-        if actual != kind:
-            right = IMAGE_URI.format(task_id=task_id, number=number) + EXTENSIONS[actual]
-            raise ResourceError(f"Image {number} of task {task_id} is a {kind_name(actual)}: read it as {right}")
-        return data
-
-    return read_image
 
 
 def render_task(delivery: Delivery, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
