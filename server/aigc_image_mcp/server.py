@@ -20,7 +20,7 @@ from .catalog.schema import input_schema, plain_schema, tool_description
 from .config import Settings
 from .core.polling import RealClock
 from .protocol.gallery import ViewInToolsList, gallery
-from .protocol.resources import add_image_resources
+from .protocol.resources import add_image_templates, with_saved_images
 from .protocol.tasks import Tasks
 from .protocol.tools import (
     GET_ARGUMENTS,
@@ -111,9 +111,9 @@ def build_server(
         tools=tools,
         lifespan=lifespan,
         extensions=[tasks, gallery(shown)],  # the first wraps the others: a task result is made from the view's
-        middleware=[ViewInToolsList(shown)],
+        middleware=[ViewInToolsList(shown), with_saved_images],
     )
-    add_image_resources(server)
+    add_image_templates(server)
     return server
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from mcp.server.context import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
-from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource
+from mcp.types import ListResourcesResult, Resource
+from mcp_types.methods import serialize_server_result
 
 from ..catalog.fields import TASK_ID_PATTERN
 from ..errors import AigcImageError
@@ -38,8 +39,8 @@ def image_uri(task_id: str, number: int | str, extension: str) -> str:
     return IMAGE_URI.format(task_id=task_id, number=number) + extension
 
 
-def add_image_resources(server: MCPServer[AppState]) -> None:
-    """A resource template per served image type, and resources/list with the caller's saved images."""
+def add_image_templates(server: MCPServer[AppState]) -> None:
+    """A resource template per served image type, each read by `image_reader`."""
     for kind, extension in SERVED.items():
         server.resource(
             IMAGE_URI + extension,
@@ -48,7 +49,6 @@ def add_image_resources(server: MCPServer[AppState]) -> None:
             description="A generated image, full size, from this server's local copy.",
             mime_type=kind,
         )(image_reader(kind))
-    list_saved_images(server, IMAGE_URI, SERVED)
 
 
 def image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awaitable[bytes]]:
@@ -72,21 +72,21 @@ def image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awai
     return read_image
 
 
-def list_saved_images(server: MCPServer[AppState], uri: str, served: Mapping[str, str]) -> None:
-    """Answer resources/list with the server's own resources and the caller's saved images. `uri` is the image
-    template without its extension; `served` maps each MIME type that has a template to that extension."""
+async def with_saved_images(ctx: ServerRequestContext[AppState, Any], call_next: CallNext) -> HandlerResult:
+    """Server middleware: resources/list answers with the server's own resources, then the caller's saved images.
+    The SDK's own handler lists only the fixed resources and cannot tell who asks; this adds to its answer."""
+    result = await call_next(ctx)
+    if ctx.method != "resources/list" or not isinstance(result, Mapping):
+        return result
+    saved = await _saved(ctx)
+    if not saved:
+        return result
+    listing = dict(cast(Mapping[str, Any], result))
+    listing["resources"] = [*listing.get("resources", []), *_on_the_wire(saved, ctx.protocol_version)]
+    return listing
 
-    async def handler(ctx: ServerRequestContext[AppState], params: PaginatedRequestParams) -> ListResourcesResult:
-        fixed = await server.list_resources()
-        return ListResourcesResult(resources=[*fixed, *await _saved(ctx, uri, served)])
 
-    # The SDK lists only fixed resources and gives its own handler no request context; this one needs the caller.
-    server._lowlevel_server.add_request_handler(  # pyright: ignore[reportPrivateUsage]
-        "resources/list", PaginatedRequestParams, handler
-    )
-
-
-async def _saved(ctx: ServerRequestContext[AppState], uri: str, served: Mapping[str, str]) -> list[Resource]:
+async def _saved(ctx: ServerRequestContext[AppState, Any]) -> list[Resource]:
     state = ctx.lifespan_context
     try:
         caller = caller_in(ctx)
@@ -96,13 +96,20 @@ async def _saved(ctx: ServerRequestContext[AppState], uri: str, served: Mapping[
     except AigcImageError as exc:  # no key yet, or no history: nothing to list, and the templates still work
         logger.info("resources/list shows no saved images: %s", exc)
         return []
-    return [resource for entry in entries for resource in _resources(entry, uri, served)]
+    return [resource for entry in entries for resource in _resources(entry)]
 
 
-def _resources(entry: HistoryEntry, uri: str, served: Mapping[str, str]) -> list[Resource]:
+def _on_the_wire(resources: list[Resource], version: str) -> list[Any]:
+    """`resources` as the SDK writes its own in a resources/list answer of protocol `version` (its per-version sieve),
+    since what call_next hands back is already on the wire."""
+    dumped = ListResourcesResult(resources=resources).model_dump(mode="json", by_alias=True, exclude_none=True)
+    return serialize_server_result("resources/list", version, dumped)["resources"]
+
+
+def _resources(entry: HistoryEntry) -> list[Resource]:
     found: list[Resource] = []
     for number, image in enumerate(entry.images, start=1):
-        extension = served.get(image.mime_type or "")
+        extension = SERVED.get(image.mime_type or "")
         if image.local_path is None or extension is None:
             continue  # not saved here, or a type without a template: it cannot be read as a resource
         prompt = entry.prompt if len(entry.prompt) <= _TITLE else entry.prompt[: _TITLE - 1] + "…"
