@@ -27,7 +27,6 @@ from .protocol.tools import (
     generate_image,
     get_image_task,
     list_image_tasks,
-    render_task,
 )
 from .results import TaskList, TaskResult, output_schema
 from .state import AppState
@@ -94,7 +93,6 @@ def build_server(
             annotations=_READS,
         ),
     ]
-    tasks = Tasks(("generate_image",), render_task, (clock or RealClock()).now)
     shown = [tool.name for tool in tools]
     server = MCPServer(
         NAME,
@@ -102,7 +100,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         tools=tools,
         lifespan=lifespan,
-        extensions=[tasks, gallery(shown)],  # the first wraps the others: a task result is made from the view's
+        extensions=[Tasks((clock or RealClock()).now), gallery()],
         middleware=[ViewInToolsList(shown), with_saved_images],
     )
     add_image_templates(server)

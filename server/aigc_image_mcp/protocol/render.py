@@ -8,19 +8,31 @@ TaskId never reaches the model), and the URL is in the text and the structured c
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING, Any
 
+from mcp.server.context import ServerRequestContext
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import ValidationError
 
 from ..media.images import EXTENSIONS
 from ..results import SHOWN, Delivery, ImageFile, TaskList, TaskResult
+from .gallery import shown
 from .resources import image_uri
+
+if TYPE_CHECKING:
+    from ..state import AppState
 
 _DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
 
 
 RESULT_LIMIT = 950_000
 """Characters of JSON one tool result may take: clients refuse results over 1 MB."""
+
+
+def tool_result(delivery: Delivery, request: ServerRequestContext[AppState, Any]) -> CallToolResult:
+    """The task as generate_image and get_image_task hand it back, and tasks/get once it is done, for the client of
+    `request`: resource links only when the operator asked for them, and none for a client that renders the view."""
+    return shown(task_result(delivery, links=request.lifespan_context.settings.resource_links), request)
 
 
 def task_result(delivery: Delivery, *, links: bool = False) -> CallToolResult:

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
@@ -31,11 +30,10 @@ from ..media.pictures import allowed_folders, embed, has_local
 from ..results import Delivery
 from ..state import AppState
 from .caller import caller_in
-from .gallery import shown
-from .render import task_list, task_result
+from .render import task_list, tool_result
 from .roots import RootsNeeded, client_roots
 from .save_as import save_target, saved
-from .tasks import makes_task
+from .tasks import Submitted, makes_task
 
 logger = logging.getLogger(__name__)
 
@@ -69,19 +67,20 @@ async def generate_image(
         return needed.result
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
+    if makes_task(ctx.request_context, arguments):  # the client follows it through tasks/get
+        return Submitted.of(task)
     wait = wait_seconds(arguments)
-    if wait == 0 or makes_task(
-        ctx.client_capabilities, ctx.protocol_version, arguments
-    ):  # an MCP Task: the client polls tasks/get
-        return _result(state, await saved(Delivery(task), save))
+    if wait == 0:
+        return tool_result(await saved(Delivery(task), save), ctx.request_context)
     try:
         report = _reporter(ctx)
         await report(0, f"Submitted task {task.task_id} on {task.model}; waiting up to {wait} s for the image.")
-        return _result(state, await saved(await state.tracker.follow(task, caller, wait, report), save))
+        delivery = await state.tracker.follow(task, caller, wait, report)
+        return tool_result(await saved(delivery, save), ctx.request_context)
     except Exception:  # a bug past this point must not cost the user the task they paid for
         logger.exception("Following task %s failed", task.task_id)
         note = "This server failed while waiting for the task (see its log); call get_image_task with this task_id."
-        return _result(state, Delivery(task.model_copy(update={"notes": [*task.notes, note]})))
+        return tool_result(Delivery(task.model_copy(update={"notes": [*task.notes, note]})), ctx.request_context)
 
 
 async def get_image_task(
@@ -99,7 +98,7 @@ async def get_image_task(
         return needed.result
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
-    return _result(state, await saved(delivery, save))
+    return tool_result(await saved(delivery, save), ctx.request_context)
 
 
 async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
@@ -114,16 +113,6 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     return CallToolResult(
         content=[TextContent(type="text", text=task_list(listing))], structured_content=listing.dump()
     )
-
-
-def render_task(delivery: Delivery, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
-    """A task's CallToolResult for the client of `ctx` (tasks/get hands back what the tool would)."""
-    return shown(_result(ctx.lifespan_context, delivery), ctx)
-
-
-def _result(state: AppState, delivery: Delivery) -> CallToolResult:
-    """The task's result, with resource links only when the operator asked for them (render.py says why)."""
-    return task_result(delivery, links=state.settings.resource_links)
 
 
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
