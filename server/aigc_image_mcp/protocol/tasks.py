@@ -42,6 +42,11 @@ EXTENSION_ID = "io.modelcontextprotocol/tasks"
 TTL_MS = 3 * 24 * 3600 * 1000
 """Tencent answers about a task for 3 days."""
 TaskStatus = Literal["working", "input_required", "completed", "failed", "cancelled"]
+PACES_KEPT = 1024
+"""Tasks whose polling pace this process remembers, the least recently polled forgotten first. The pace only tunes
+the pollIntervalMs hint: a task this process forgot, or never saw (another replica answered its earlier polls),
+starts the schedule again at 1 s, which costs its client a few early polls and never a result. So it is kept here,
+bounded, rather than written to the history at every poll."""
 NOT_STOPPED = (
     "Tencent offers no way to stop a running task: it may still finish and be billed. This server no longer follows "
     "it; get_image_task still fetches its image."
@@ -174,12 +179,20 @@ class Tasks(Extension):
 
     def _poll_ms(self, task: TaskResult, longest: float) -> int:
         """The next pause of the bounded wait's schedule: growing from 1 s, then aimed at the expected end."""
-        pace = self._paces.setdefault(task.task_id, _Pace())
+        pace = self._pace(task.task_id)
         latest = None if task.progress is None else Reading(self._now(), task.progress)
         pace.first = pace.first or latest
         seconds = next_pause(pace.step, pace.first, latest, longest)
         pace.step += 1
         return round(seconds * 1000)
+
+    def _pace(self, task_id: str) -> _Pace:
+        """The task's pace, now the most recently polled; past PACES_KEPT the least recently polled is forgotten."""
+        pace = self._paces.pop(task_id, None) or _Pace()
+        self._paces[task_id] = pace  # a dict keeps its order: the first is the least recently polled
+        if len(self._paces) > PACES_KEPT:
+            del self._paces[next(iter(self._paces))]
+        return pace
 
 
 async def _find(ctx: ServerRequestContext[Any, Any], task_id: str) -> tuple[AppState, Caller, Record]:
