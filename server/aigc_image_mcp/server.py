@@ -1,5 +1,6 @@
-"""build_server(settings) -> MCPServer: the lifespan that owns the HTTP client, and the tools (their handlers are in
-protocol/tools.py) with their schemas and annotations. Nothing else."""
+"""build_server(settings) -> MCPServer: the lifespan that owns the HTTP client, the tools (their handlers are in
+protocol/tools.py) with their schemas and annotations, and the protocol's extensions, middleware and image resource
+templates. Nothing else."""
 
 from __future__ import annotations
 
