@@ -24,6 +24,7 @@ from mcp.server.runner import modern_on_request
 from mcp.shared.direct_dispatcher import DirectDispatcher, create_direct_dispatcher_pair
 
 from aigc_image_mcp.config import Settings
+from aigc_image_mcp.protocol.sdk_private import lowlevel_server
 from aigc_image_mcp.server import build_server
 
 META: dict[str, Any] = {
@@ -57,7 +58,7 @@ async def main() -> None:
     tasks_done: dict[str, float] = {}
     waiting_done: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
-        lowlevel = build_server(settings(tasks_url, Path(one)))._lowlevel_server  # pyright: ignore[reportPrivateUsage]
+        lowlevel = lowlevel_server(build_server(settings(tasks_url, Path(one))))
         async with (
             lowlevel.lifespan(lowlevel) as state,
             Client(build_server(settings(waiting_url, Path(two))), mode="legacy", read_timeout_seconds=120) as waiting,

@@ -14,6 +14,7 @@ from mcp.shared.direct_dispatcher import create_direct_dispatcher_pair
 
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.protocol.gallery import view_html
+from aigc_image_mcp.protocol.sdk_private import lowlevel_server
 from aigc_image_mcp.server import build_server
 
 
@@ -27,7 +28,7 @@ def meta(extensions: dict[str, Any]) -> dict[str, Any]:
 
 async def main() -> None:
     settings = Settings.model_validate({"api_key": "sk-bench-0123456789abcdef", "base_url": "https://relay.invalid"})
-    lowlevel = build_server(settings)._lowlevel_server  # pyright: ignore[reportPrivateUsage]
+    lowlevel = lowlevel_server(build_server(settings))
     sizes: dict[str, int] = {}
     ui = {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html;profile=mcp-app"]}}
     async with lowlevel.lifespan(lowlevel) as state, anyio.create_task_group() as group:

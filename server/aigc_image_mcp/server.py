@@ -1,17 +1,15 @@
-"""build_server(settings) -> MCPServer: the lifespan that owns the HTTP client, and the tools (their handlers are in
-protocol/tools.py) with their schemas and annotations. Nothing else."""
+"""build_server(settings) -> MCPServer: the lifespan that owns the HTTP client, the tools (their handlers are in
+protocol/tools.py) with their schemas and annotations, and the protocol's extensions, middleware and image resource
+templates. Nothing else."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, ConfigDict
 
 from . import NAME, __version__
 from .catalog.fields import LIMIT, STATUS, TASK_ID
@@ -20,19 +18,16 @@ from .catalog.schema import input_schema, plain_schema, tool_description
 from .config import Settings
 from .core.polling import RealClock
 from .protocol.gallery import ViewInToolsList, gallery
-from .protocol.resources import list_saved_images
+from .protocol.resources import add_image_templates, with_saved_images
+from .protocol.sdk_private import raw_tool
 from .protocol.tasks import Tasks
 from .protocol.tools import (
     GET_ARGUMENTS,
     GET_DESCRIPTION,
-    IMAGE_URI,
     LIST_DESCRIPTION,
-    SERVED,
     generate_image,
     get_image_task,
-    image_reader,
     list_image_tasks,
-    render_task,
 )
 from .results import TaskList, TaskResult, output_schema
 from .state import AppState
@@ -56,15 +51,6 @@ _FETCHES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempote
 _READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
-class _RawArguments(ArgModelBase):
-    """Hands the tool the arguments as sent: the catalog, not pydantic, decides what is valid."""
-
-    model_config = ConfigDict(extra="allow")
-
-    def model_dump_one_level(self) -> dict[str, Any]:
-        return {"arguments": dict(self.model_extra or {})}
-
-
 def build_server(
     settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None, clock: Clock | None = None
 ) -> MCPServer[AppState]:
@@ -80,32 +66,34 @@ def build_server(
             await state.aclose()
 
     tools = [
-        _tool(
+        raw_tool(
             generate_image,
             title="Generate image",
             description=tool_description(catalog, settings.schema_profile),
-            parameters=input_schema(catalog, settings.schema_profile),
+            input_schema=input_schema(catalog, settings.schema_profile),
             output=TaskResult,
+            output_schema=output_schema(TaskResult),
             annotations=_WRITES,
         ),
-        _tool(
+        raw_tool(
             get_image_task,
             title="Get image task",
             description=GET_DESCRIPTION,
-            parameters=plain_schema(GET_ARGUMENTS, (TASK_ID.name,), settings.schema_profile),
+            input_schema=plain_schema(GET_ARGUMENTS, (TASK_ID.name,), settings.schema_profile),
             output=TaskResult,
+            output_schema=output_schema(TaskResult),
             annotations=_FETCHES,
         ),
-        _tool(
+        raw_tool(
             list_image_tasks,
             title="List image tasks",
             description=LIST_DESCRIPTION,
-            parameters=plain_schema((STATUS, LIMIT), profile=settings.schema_profile),
+            input_schema=plain_schema((STATUS, LIMIT), profile=settings.schema_profile),
             output=TaskList,
+            output_schema=output_schema(TaskList),
             annotations=_READS,
         ),
     ]
-    tasks = Tasks(("generate_image",), render_task, (clock or RealClock()).now)
     shown = [tool.name for tool in tools]
     server = MCPServer(
         NAME,
@@ -113,39 +101,8 @@ def build_server(
         instructions=INSTRUCTIONS,
         tools=tools,
         lifespan=lifespan,
-        extensions=[tasks, gallery(shown)],  # the first wraps the others: a task result is made from the view's
-        middleware=[ViewInToolsList(shown)],
+        extensions=[Tasks((clock or RealClock()).now), gallery()],
+        middleware=[ViewInToolsList(shown), with_saved_images],
     )
-    for kind, extension in SERVED.items():
-        server.resource(
-            IMAGE_URI + extension,
-            name=f"generated-image{extension}",
-            title="Generated image",
-            description="A generated image, full size, from this server's local copy.",
-            mime_type=kind,
-        )(image_reader(kind))
-    list_saved_images(server, IMAGE_URI, SERVED)
+    add_image_templates(server)
     return server
-
-
-def _tool(
-    fn: Any,
-    *,
-    title: str,
-    description: str,
-    parameters: dict[str, Any],
-    output: type[BaseModel],
-    annotations: ToolAnnotations,
-) -> Tool:
-    """A tool whose advertised schema is `parameters` and whose function receives the raw arguments."""
-    return Tool(
-        fn=fn,
-        name=fn.__name__,
-        title=title,
-        description=description,
-        parameters=parameters,
-        fn_metadata=FuncMetadata(arg_model=_RawArguments, output_model=output, output_schema=output_schema(output)),
-        is_async=True,
-        context_kwarg="ctx",
-        annotations=annotations,
-    )

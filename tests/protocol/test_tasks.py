@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 from mcp.client.extension import ClientExtension
 
+from aigc_image_mcp.protocol import tasks
 from aigc_image_mcp.server import build_server
 
 from ..conftest import FakeClock, make_settings
@@ -85,6 +86,30 @@ async def test_tasks_get_reports_tencents_progress_then_the_very_result_generate
     assert done["result"]["structuredContent"]["status"] == "SUCCEEDED"
     assert [block["type"] for block in done["result"]["content"]] == ["text", "image"]
     assert _without_volatile(done["result"]) == _without_volatile(plain)
+
+
+async def test_a_task_whose_pace_was_forgotten_starts_its_poll_schedule_again_at_one_second(
+    open_raw: Open, relay: FakeRelay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks, "PACES_KEPT", 1)  # a process remembers the pace of so many tasks, not of every one
+    other = "1392336703-AigcImageTask-00000000000000000000000000000000t"
+    relay.script.extend([accepted(TASK), accepted(other)])
+    relay.queries[TASK] = deque([running(TASK, 30)])
+    relay.queries[other] = deque([running(other, 30)])
+
+    async with open_raw() as call:
+        await call("tools/call", GENERATE, TASKS)
+        await call("tools/call", GENERATE, TASKS)
+
+        async def poll(task_id: str) -> int:
+            return (await call("tasks/get", {"taskId": task_id}, TASKS))["result"]["pollIntervalMs"]
+
+        paced = [await poll(TASK), await poll(TASK)]
+        await poll(other)  # the newest polled: the first task's pace is forgotten
+        again = await poll(TASK)
+
+    assert paced == [1000, 1500]
+    assert again == 1000
 
 
 async def test_a_task_has_one_created_at_in_its_create_result_and_every_tasks_get(

@@ -17,6 +17,8 @@ from mcp.server.runner import modern_on_request
 from mcp.shared.direct_dispatcher import create_direct_dispatcher_pair
 from mcp.shared.exceptions import MCPError
 
+from aigc_image_mcp.protocol.sdk_private import lowlevel_server
+
 VERSION = "2026-07-28"
 Extensions = Mapping[str, dict[str, Any]]
 TASKS: Extensions = {"io.modelcontextprotocol/tasks": {}}
@@ -48,7 +50,7 @@ def _params(params: Mapping[str, Any], extensions: Extensions | None, roots: boo
 @asynccontextmanager
 async def in_memory(server: MCPServer[Any]) -> AsyncGenerator[Raw]:
     """Requests straight into the server's 2026-07-28 entry, with its lifespan running."""
-    lowlevel = server._lowlevel_server  # pyright: ignore[reportPrivateUsage]  # the SDK's Client does the same
+    lowlevel = lowlevel_server(server)  # the SDK's Client does the same
     async with AsyncExitStack() as stack:
         state = await stack.enter_async_context(lowlevel.lifespan(lowlevel))
         client, peer = create_direct_dispatcher_pair()

@@ -2,8 +2,8 @@
 
 Only clients that declare the UI extension see it: for them, tools/list names the view in each tool's `_meta.ui`
 (the SDK's `Apps` helper would stamp it for every client, so a middleware adds it per request), and the results
-leave out `resource_link` blocks (claude.ai stops passing such a result to the view). The view is one HTML file
-with no external scripts; it shows the result's own JPEG previews as `data:` images.
+leave out `resource_link` blocks (`shown`, which render.py applies: claude.ai stops passing such a result to the
+view). The view is one HTML file with no external scripts; it shows the result's own JPEG previews as `data:` images.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from mcp.server.apps import Apps, client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp_types import CallToolRequestParams, CallToolResult, ListToolsResult
+from mcp_types import CallToolResult, ListToolsResult
 
 VIEW_URI = "ui://aigc-image/gallery.html"
 UI_META = {"ui": {"resourceUri": VIEW_URI, "visibility": ["model", "app"]}}
@@ -27,26 +27,9 @@ def view_html() -> str:
     return resources.files(__name__.rpartition(".")[0]).joinpath("gallery.html").read_text(encoding="utf-8")
 
 
-class Gallery(Apps):
-    """The UI extension with the view as a `ui://` resource; the results of `tools` suit the view for clients that
-    render it."""
-
-    def __init__(self, tools: Sequence[str]) -> None:
-        super().__init__()
-        self._shown = frozenset(tools)
-
-    async def intercept_tool_call(
-        self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
-    ) -> HandlerResult:
-        result = await call_next(ctx)
-        if params.name in self._shown and isinstance(result, CallToolResult):
-            return shown(result, ctx)
-        return result
-
-
-def gallery(tools: Sequence[str]) -> Gallery:
+def gallery() -> Apps:
     """The extension, with the view registered."""
-    apps = Gallery(tools)
+    apps = Apps()
     apps.add_html_resource(
         VIEW_URI,
         view_html(),

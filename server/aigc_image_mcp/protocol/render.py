@@ -8,12 +8,19 @@ TaskId never reaches the model), and the URL is in the text and the structured c
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING, Any
 
+from mcp.server.context import ServerRequestContext
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import ValidationError
 
 from ..media.images import EXTENSIONS
 from ..results import SHOWN, Delivery, ImageFile, TaskList, TaskResult
+from .gallery import shown
+from .resources import image_uri
+
+if TYPE_CHECKING:
+    from ..state import AppState
 
 _DO_NOT_RESUBMIT = "do not call generate_image again for it, which would start and bill a new task"
 
@@ -22,6 +29,12 @@ PREVIEW_OF = "aigc-image/image"
 """The `_meta` key of a preview's image block: the number of the image it shows (the gallery pairs them by it)."""
 RESULT_LIMIT = 950_000
 """Characters of JSON one tool result may take: clients refuse results over 1 MB."""
+
+
+def tool_result(delivery: Delivery, request: ServerRequestContext[AppState, Any]) -> CallToolResult:
+    """The task as generate_image and get_image_task hand it back, and tasks/get once it is done, for the client of
+    `request`: resource links only when the operator asked for them, and none for a client that renders the view."""
+    return shown(task_result(delivery, links=request.lifespan_context.settings.resource_links), request)
 
 
 def task_result(delivery: Delivery, *, links: bool = False) -> CallToolResult:
@@ -106,7 +119,7 @@ def describe(task: TaskResult) -> str:
     if len(task.images) > SHOWN:
         lines.append(
             f"Note: This task has {len(task.images)} images; this result shows the first {SHOWN}. Image n of them can "
-            f"be read as the resource aigc-image://tasks/{task.task_id}/image-n.png (.jpg, .gif, .webp by its type)."
+            f"be read as the resource {image_uri(task.task_id, 'n', '.png')} (.jpg, .gif, .webp by its type)."
         )
     lines += [f"Note: {note}" for note in task.notes]
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """MCP Tasks (`io.modelcontextprotocol/tasks`, SEP-2663) for generate_image, for clients that declare them.
 
-Such a client gets the flat `CreateTaskResult` at once, with Tencent's TaskId as the taskId, and polls `tasks/get`;
+generate_image decides whether a call becomes a task (`makes_task`) and, if it does, answers `Submitted` at once;
+`Tasks` turns that into the flat `CreateTaskResult`, with Tencent's TaskId as the taskId. The client polls `tasks/get`;
 each poll asks Tencent once (the history answers for a finished task). The tasks live in the history, so they
 survive a restart, and get_image_task keeps working for the same ids. Tencent cannot stop a running task: a
 cancelled task is only no longer followed. The SDK's `CreateTaskResult` is the older nested shape, so the wire
@@ -18,17 +19,18 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolRequestParams, CallToolResult, ClientCapabilities, RequestParams
+from mcp_types import CallToolRequestParams, CallToolResult, RequestParams
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
 from ..backends.base import Caller
-from ..callers import caller_of
 from ..catalog.fields import SAVE_AS
 from ..core.polling import FIRST_PAUSE, Reading, next_pause
 from ..errors import AigcImageError
-from ..results import Delivery, TaskResult
+from ..results import TaskResult
+from .caller import caller_in
+from .render import tool_result
 
 if TYPE_CHECKING:
     from ..history.base import Record
@@ -40,8 +42,11 @@ EXTENSION_ID = "io.modelcontextprotocol/tasks"
 TTL_MS = 3 * 24 * 3600 * 1000
 """Tencent answers about a task for 3 days."""
 TaskStatus = Literal["working", "input_required", "completed", "failed", "cancelled"]
-Render = Callable[[Delivery, ServerRequestContext[Any, Any]], CallToolResult]
-"""The CallToolResult a tool gives for a delivery, for the client of this request."""
+PACES_KEPT = 1024
+"""Tasks whose polling pace this process remembers, the least recently polled forgotten first. The pace only tunes
+the pollIntervalMs hint: a task this process forgot, or never saw (another replica answered its earlier polls),
+starts the schedule again at 1 s, which costs its client a few early polls and never a result. So it is kept here,
+bounded, rather than written to the history at every poll."""
 NOT_STOPPED = (
     "Tencent offers no way to stop a running task: it may still finish and be billed. This server no longer follows "
     "it; get_image_task still fetches its image."
@@ -54,16 +59,27 @@ class TaskParams(RequestParams):
     task_id: str = Field(alias="taskId", min_length=1, max_length=256)
 
 
-def makes_task(
-    capabilities: ClientCapabilities | None, version: str | None, arguments: Mapping[str, Any] | None
-) -> bool:
+def makes_task(request: ServerRequestContext[Any, Any], arguments: Mapping[str, Any]) -> bool:
     """Whether this call becomes a task: the client declared the Tasks extension on a 2026-07-28 request (a task
     result cannot travel over the older handshake's wire, even to a client that declares the extension there), and
     no save_as asks for a file (a task's answer could not say where it went; such a call waits, as any other)."""
+    capabilities = request.session.client_capabilities
     extensions = capabilities.extensions if capabilities is not None else None
     declared = bool(extensions) and EXTENSION_ID in cast(Mapping[str, Any], extensions)
-    no_file = SAVE_AS.not_given((arguments or {}).get(SAVE_AS.name))
-    return declared and version in MODERN_PROTOCOL_VERSIONS and no_file
+    no_file = SAVE_AS.not_given(arguments.get(SAVE_AS.name))
+    return declared and request.protocol_version in MODERN_PROTOCOL_VERSIONS and no_file
+
+
+class Submitted(CallToolResult):
+    """generate_image's answer to a call that makes a task: the task as submitted, which `Tasks` turns into the
+    CreateTaskResult. The SDK hands a tool's CallToolResult on as it is, so this reaches `Tasks` whole; its
+    structured content (the task) is what the tool's output check wants, and no client sees it."""
+
+    task: TaskResult = Field(exclude=True)
+
+    @classmethod
+    def of(cls, task: TaskResult) -> Submitted:
+        return cls(content=[], structured_content=task.dump(), task=task)
 
 
 @dataclass(frozen=True)
@@ -106,14 +122,11 @@ class _Pace:
 
 
 class Tasks(Extension):
-    """The Tasks extension for the tools named in `tools`: the tool itself submits without waiting when the
-    request makes a task (see `makes_task`); this turns its answer into a task and serves tasks/*."""
+    """The Tasks extension: turns a tool's `Submitted` answer into a task, and serves tasks/get and tasks/cancel."""
 
     identifier = EXTENSION_ID
 
-    def __init__(self, tools: Sequence[str], render: Render, now: Callable[[], float]) -> None:
-        self._tools = frozenset(tools)
-        self._render = render
+    def __init__(self, now: Callable[[], float]) -> None:
         self._now = now
         self._paces: dict[str, _Pace] = {}
 
@@ -127,13 +140,9 @@ class Tasks(Extension):
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
         result = await call_next(ctx)
-        if params.name not in self._tools or not makes_task(
-            ctx.session.client_capabilities, ctx.protocol_version, params.arguments
-        ):
-            return result
-        if not isinstance(result, CallToolResult) or result.is_error or result.structured_content is None:
-            return result  # refused before any submit: an ordinary tool error
-        task = TaskResult.model_validate(result.structured_content)
+        if not isinstance(result, Submitted):
+            return result  # not a task: refused before any submit, or a client that waits
+        task = result.task
         created, updated = await _dates(ctx, task.task_id)
         message = f"Submitted to Tencent as task {task.task_id} on {task.model}."
         return TaskView(task.task_id, "working", created, updated, message, int(FIRST_PAUSE * 1000)).wire("task")
@@ -154,7 +163,7 @@ class Tasks(Extension):
         if task.status in ("SUCCEEDED", "FAILED"):  # Tencent's refusal is a tool error: `completed`, isError
             self._paces.pop(task.task_id, None)
             message = f"Tencent failed the task: {task.error_code}: {task.message}" if task.status == "FAILED" else None
-            return _view(record, "completed", message, result=self._render(delivery, ctx)).wire("complete")
+            return _view(record, "completed", message, result=tool_result(delivery, ctx)).wire("complete")
         done = f"{task.progress}% done" if task.progress is not None else "not started yet"
         message = f"Tencent is generating the image ({done})."
         return _view(record, "working", message, self._poll_ms(task, state.settings.poll_interval)).wire("complete")
@@ -170,20 +179,27 @@ class Tasks(Extension):
 
     def _poll_ms(self, task: TaskResult, longest: float) -> int:
         """The next pause of the bounded wait's schedule: growing from 1 s, then aimed at the expected end."""
-        pace = self._paces.setdefault(task.task_id, _Pace())
+        pace = self._pace(task.task_id)
         latest = None if task.progress is None else Reading(self._now(), task.progress)
         pace.first = pace.first or latest
         seconds = next_pause(pace.step, pace.first, latest, longest)
         pace.step += 1
         return round(seconds * 1000)
 
+    def _pace(self, task_id: str) -> _Pace:
+        """The task's pace, now the most recently polled; past PACES_KEPT the least recently polled is forgotten."""
+        pace = self._paces.pop(task_id, None) or _Pace()
+        self._paces[task_id] = pace  # a dict keeps its order: the first is the least recently polled
+        if len(self._paces) > PACES_KEPT:
+            del self._paces[next(iter(self._paces))]
+        return pace
+
 
 async def _find(ctx: ServerRequestContext[Any, Any], task_id: str) -> tuple[AppState, Caller, Record]:
     """The app, the caller and the caller's task `task_id` from the history; -32602 when there is none."""
     state = cast("AppState", ctx.lifespan_context)
-    headers = cast("Mapping[str, str] | None", getattr(ctx.request, "headers", None))
     try:
-        caller = caller_of(state.settings, headers, remote=headers is not None)  # the tools' rule
+        caller = caller_in(ctx)
         record = await state.tracker.record(caller, task_id)
     except AigcImageError as exc:
         raise MCPError(code=INVALID_PARAMS, message=f"Task {task_id} cannot be looked up: {exc}") from exc

@@ -1,21 +1,18 @@
-"""The tools' handlers: generate_image, get_image_task, list_image_tasks, and the reader of a saved image. Each
-checks its arguments, asks the tracker, and renders what it hands back; server.py registers them."""
+"""The tools' handlers: generate_image, get_image_task and list_image_tasks. Each checks its arguments, asks the
+tracker, and renders what it hands back; server.py registers them."""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 
 from ..backends.base import Caller
-from ..callers import caller_of
 from ..catalog.fields import (
     DEFAULT_LIMIT,
     DEFAULT_WAIT,
@@ -24,29 +21,22 @@ from ..catalog.fields import (
     SAVE_AS,
     STATUS,
     TASK_ID,
-    TASK_ID_PATTERN,
     WAIT_AGAIN,
 )
 from ..catalog.request import SubmitRequest
 from ..catalog.validation import parse_arguments, parse_plain, present, wait_seconds
 from ..errors import AigcImageError
-from ..media.images import EXTENSIONS, kind_name
 from ..media.pictures import allowed_folders, embed, has_local
 from ..results import Delivery
 from ..state import AppState
-from .gallery import shown
-from .render import list_result, task_result
+from .caller import caller_in
+from .render import list_result, tool_result
 from .roots import RootsNeeded, client_roots
 from .save_as import save_target, saved
-from .tasks import makes_task
+from .tasks import Submitted, makes_task
 
 logger = logging.getLogger(__name__)
 
-IMAGE_URI = "aigc-image://tasks/{task_id}/image-{number}"
-"""The resource of a saved image, followed by its extension."""
-SERVED = EXTENSIONS
-"""The types an image is saved as, each with a resource template: the type is fixed per template, so an image is
-served only by the template of the type its bytes really are."""
 GET_ARGUMENTS = (TASK_ID, WAIT_AGAIN, SAVE_AS, OVERWRITE)
 
 
@@ -69,7 +59,7 @@ async def generate_image(
     arguments = present(arguments, state.catalog)  # null, "" and [] are not given, for every step below
     try:
         spec, request = parse_arguments(arguments, state.catalog)
-        caller = _caller(ctx)
+        caller = caller_in(ctx.request_context)
         save = await save_target("generate_image", arguments, ctx, caller)  # refused before anything is paid
         request = await _with_pictures(ctx, request, caller)
         task = await state.tracker.submit(spec, request, caller)
@@ -77,19 +67,20 @@ async def generate_image(
         return needed.result
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
+    if makes_task(ctx.request_context, arguments):  # the client follows it through tasks/get
+        return Submitted.of(task)
     wait = wait_seconds(arguments)
-    if wait == 0 or makes_task(
-        ctx.client_capabilities, ctx.protocol_version, arguments
-    ):  # an MCP Task: the client polls tasks/get
-        return _result(state, await saved(Delivery(task), save))
+    if wait == 0:
+        return tool_result(await saved(Delivery(task), save), ctx.request_context)
     try:
         report = _reporter(ctx)
         await report(0, f"Submitted task {task.task_id} on {task.model}; waiting up to {wait} s for the image.")
-        return _result(state, await saved(await state.tracker.follow(task, caller, wait, report), save))
+        delivery = await state.tracker.follow(task, caller, wait, report)
+        return tool_result(await saved(delivery, save), ctx.request_context)
     except Exception:  # a bug past this point must not cost the user the task they paid for
         logger.exception("Following task %s failed", task.task_id)
         note = "This server failed while waiting for the task (see its log); call get_image_task with this task_id."
-        return _result(state, Delivery(task.model_copy(update={"notes": [*task.notes, note]})))
+        return tool_result(Delivery(task.model_copy(update={"notes": [*task.notes, note]})), ctx.request_context)
 
 
 async def get_image_task(
@@ -100,14 +91,14 @@ async def get_image_task(
     try:
         values = parse_plain("get_image_task", arguments, GET_ARGUMENTS, required=(TASK_ID.name,))
         wait = int(values.get(WAIT_AGAIN.name, DEFAULT_WAIT))
-        caller = _caller(ctx)
+        caller = caller_in(ctx.request_context)
         save = await save_target("get_image_task", values, ctx, caller)
         delivery = await state.tracker.lookup(values[TASK_ID.name], caller, wait, _reporter(ctx))
     except RootsNeeded as needed:
         return needed.result
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
-    return _result(state, await saved(delivery, save))
+    return tool_result(await saved(delivery, save), ctx.request_context)
 
 
 async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
@@ -116,41 +107,10 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     try:
         values = parse_plain("list_image_tasks", arguments, (STATUS, LIMIT))
         limit = int(values.get(LIMIT.name, DEFAULT_LIMIT))
-        listing = await state.tracker.recent(_caller(ctx), limit, values.get(STATUS.name))
+        listing = await state.tracker.recent(caller_in(ctx.request_context), limit, values.get(STATUS.name))
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     return list_result(listing)
-
-
-def image_reader(kind: str) -> Callable[[str, str, Context[AppState, Any]], Awaitable[bytes]]:
-    """The reader of the resource template for images of type `kind`."""
-
-    async def read_image(task_id: str, number: str, ctx: Context[AppState, Any]) -> bytes:
-        """A saved image of one of this key's tasks, full size."""
-        state = ctx.request_context.lifespan_context
-        # ASCII digits only, and few: str.isdigit() also takes "٣" and "²", and int() refuses 5,000 digits.
-        if not re.search(TASK_ID_PATTERN, task_id) or len(task_id) > 128 or not re.fullmatch(r"[0-9]{1,4}", number):
-            raise ResourceError(f"No such image: task {task_id[:128]!r}, image {number[:12]!r}.")
-        try:
-            data, actual = await state.tracker.image(task_id, int(number), _caller(ctx))
-        except AigcImageError as exc:
-            raise ResourceError(str(exc)) from exc
-        if actual != kind:
-            right = IMAGE_URI.format(task_id=task_id, number=number) + EXTENSIONS[actual]
-            raise ResourceError(f"Image {number} of task {task_id} is a {kind_name(actual)}: read it as {right}")
-        return data
-
-    return read_image
-
-
-def render_task(delivery: Delivery, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
-    """A task's CallToolResult for the client of `ctx` (tasks/get hands back what the tool would)."""
-    return shown(_result(ctx.lifespan_context, delivery), ctx)
-
-
-def _result(state: AppState, delivery: Delivery) -> CallToolResult:
-    """The task's result, with resource links only when the operator asked for them (render.py says why)."""
-    return task_result(delivery, links=state.settings.resource_links)
 
 
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
@@ -175,10 +135,3 @@ async def _with_pictures(ctx: Context[AppState, Any], request: SubmitRequest, ca
     roots = None if caller.remote else await client_roots(ctx)
     folders = allowed_folders(state.settings.input_dirs, Path.home(), roots)
     return await embed(request, remote=caller.remote, folders=folders, limiter=state.tracker.decoding)
-
-
-def _caller(ctx: Context[AppState, Any]) -> Caller:
-    """Who pays for this call and whose history it reads: every tool asks here (callers.py has the rule). Only an
-    HTTP request carries headers."""
-    headers = ctx.headers
-    return caller_of(ctx.request_context.lifespan_context.settings, headers, remote=headers is not None)

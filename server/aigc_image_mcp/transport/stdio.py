@@ -27,6 +27,8 @@ from mcp.shared.message import SessionMessage
 from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import ValidationError
 
+from ..protocol.sdk_private import lowlevel_server
+
 logger = logging.getLogger(__name__)
 
 PARSER_DEPTH = 200
@@ -52,7 +54,7 @@ async def serve_stdio(server: MCPServer[Any]) -> None:
     """`server.run()` on stdio, answering unreadable lines."""
     # MCPServer serves stdio only through run_stdio_async, which opens the streams itself; to wrap them, run its
     # low-level server the way run_stdio_async does.
-    lowlevel = server._lowlevel_server  # pyright: ignore[reportPrivateUsage]
+    lowlevel = lowlevel_server(server)
     async with stdio_server() as (read_stream, write_stream):
         answering = AnsweringReader(read_stream, write_stream)
         await lowlevel.run(answering, write_stream, lowlevel.create_initialization_options())
