@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aigc_image_mcp.errors import ArgumentsError, RelayError, UpstreamError
+from aigc_image_mcp.errors import ArgumentsError, TencentApiError, UpstreamError
 
 
 def test_arguments_that_break_the_rules_are_listed_one_a_line_with_the_promise_that_nothing_was_charged() -> None:
@@ -16,7 +16,7 @@ def test_arguments_that_break_the_rules_are_listed_one_a_line_with_the_promise_t
 
 
 def test_tencents_refusal_is_a_relay_error_that_keeps_its_code_and_request_id_for_support() -> None:
-    error = UpstreamError("Tencent Cloud refused the task.", code="AuthFailure", request_id="req-1")
+    error = TencentApiError("Tencent Cloud refused the task.", code="AuthFailure", request_id="req-1")
 
-    assert isinstance(error, RelayError)
+    assert isinstance(error, UpstreamError)
     assert (error.code, error.request_id, error.status_code) == ("AuthFailure", "req-1", 200)

@@ -24,11 +24,11 @@ from .errors import (
     ConfigError,
     HistoryError,
     NoSuchTaskError,
-    RelayAuthError,
-    RelayConnectionError,
-    RelayRateLimitError,
-    RelayRejectedError,
-    UpstreamError,
+    TencentApiError,
+    UpstreamAuthError,
+    UpstreamConnectionError,
+    UpstreamRateLimitError,
+    UpstreamRejectedError,
 )
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ async def upstream_checks(settings: Settings, query: Query) -> list[Check]:
         await query(PROBE_TASK_ID)
     except NoSuchTaskError:
         return _all_good(settings, where)  # the healthy answer: it has no such task
-    except UpstreamError as exc:
+    except TencentApiError as exc:
         return _classify_upstream(settings, where, exc)
     except AigcImageError as exc:
         return _classify_relay(settings, where, exc)
@@ -157,7 +157,7 @@ def _all_good(settings: Settings, where: str) -> list[Check]:
     ]
 
 
-def _classify_upstream(settings: Settings, where: str, exc: UpstreamError) -> list[Check]:
+def _classify_upstream(settings: Settings, where: str, exc: TencentApiError) -> list[Check]:
     reachable = Check("upstream", "ok", f"{where} answers")
     route = Check("query route", "fail", str(exc), "see the upstream's message; run doctor again once it is solved")
     return [reachable, Check("credentials accepted", "ok", "not refused"), route]
@@ -165,20 +165,20 @@ def _classify_upstream(settings: Settings, where: str, exc: UpstreamError) -> li
 
 def _classify_relay(settings: Settings, where: str, exc: AigcImageError) -> list[Check]:
     reachable = Check("upstream", "ok", f"{where} answers")
-    if isinstance(exc, RelayAuthError):
+    if isinstance(exc, UpstreamAuthError):
         fix = f"check {_credentials_hint(settings)}: a valid key with enough balance"
         return [reachable, Check("credentials accepted", "fail", str(exc), fix), *_not_checked()]
-    if isinstance(exc, RelayRateLimitError):
+    if isinstance(exc, UpstreamRateLimitError):
         return [reachable, Check("credentials accepted", "fail", str(exc), "wait a minute and run doctor again")]
     profile = profile_of(settings)
-    if isinstance(exc, RelayRejectedError) and exc.status_code == 404:
+    if isinstance(exc, UpstreamRejectedError) and exc.status_code == 404:
         fix = profile.route_fix(settings)
         route = Check("query route", "fail", f"{profile.query_route(settings)} is not found (HTTP 404)", fix)
         return [reachable, *skipped("credentials accepted", why="the query route is missing"), route]
-    if isinstance(exc, RelayRejectedError):
+    if isinstance(exc, UpstreamRejectedError):
         return [reachable, Check("query route", "fail", str(exc), "see the upstream's message")]
     fix = profile.endpoint_fix(settings)
-    if isinstance(exc, RelayConnectionError):
+    if isinstance(exc, UpstreamConnectionError):
         detail = f"{where} cannot be reached: {exc}"
     else:
         detail = f"{where} did not answer as {profile.api} does: {exc}"

@@ -1,22 +1,22 @@
 """Our exception tree. Every message is a sentence a person or a model can act on.
 
 * AigcImageError
-  x ConfigError              - the server's own configuration is missing or wrong (no API key)
-  x CatalogError             - a model catalog file is malformed (raised at start)
-  x ArgumentsError           - tool arguments break a catalog rule; nothing was sent
-  x RelayError               - the relay call failed
-    - RelayAuthError         - 401/403: the key was refused
-    - RelayRateLimitError    - 429: slow down, honour retry_after
-    - RelayUnavailableError  - 5xx: the relay or Tencent failed
-    - RelayRejectedError     - another 4xx, or an error body from the relay itself
-    - UpstreamError          - Tencent's {"Response":{"Error":{Code,Message}}} envelope
-      - NoSuchTaskError      - ... saying it does not know the TaskId (or it is over 3 days old)
-    - RelayProtocolError     - an answer we cannot read: not JSON, no TaskId
-    - RelayConnectionError   - no answer at all: connection failed or timed out
-  x HistoryError             - the task history database cannot be read or written
-  x UnknownTaskError         - a task outside the caller's own history, where only those are shown
-  x ImageError               - a finished image could not be downloaded, saved or previewed
-  x QuotaError               - the caller's daily task limit is reached; nothing was sent
+  x ConfigError                - the server's own configuration is missing or wrong (no API key)
+  x CatalogError               - a model catalog file is malformed (raised at start)
+  x ArgumentsError             - tool arguments break a catalog rule; nothing was sent
+  x UpstreamError              - a call to the upstream (the relay, or Tencent Cloud direct) failed
+    - UpstreamAuthError        - 401/403, or Tencent's refused-credentials codes: the credentials were refused
+    - UpstreamRateLimitError   - 429: slow down, honour retry_after
+    - UpstreamUnavailableError - 5xx: the relay or Tencent failed
+    - UpstreamRejectedError    - another 4xx, or an error body from the relay itself
+    - TencentApiError          - Tencent's {"Response":{"Error":{Code,Message}}} envelope
+      - NoSuchTaskError        - ... saying it does not know the TaskId (or it is over 3 days old)
+    - UpstreamProtocolError    - an answer we cannot read: not JSON, no TaskId
+    - UpstreamConnectionError  - no answer at all: connection failed or timed out
+  x HistoryError               - the task history database cannot be read or written
+  x UnknownTaskError           - a task outside the caller's own history, where only those are shown
+  x ImageError                 - a finished image could not be downloaded, saved or previewed
+  x QuotaError                 - the caller's daily task limit is reached; nothing was sent
 """
 
 from __future__ import annotations
@@ -47,35 +47,35 @@ class ArgumentsError(AigcImageError):
         )
 
 
-class RelayError(AigcImageError):
-    """The relay call failed."""
+class UpstreamError(AigcImageError):
+    """A call to the upstream (the relay, or Tencent Cloud direct) failed."""
 
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
 
 
-class RelayAuthError(RelayError):
-    """The relay refused the API key."""
+class UpstreamAuthError(UpstreamError):
+    """The upstream refused the credentials (the relay key, or Tencent's SecretId/SecretKey)."""
 
 
-class RelayRateLimitError(RelayError):
-    """The relay asked us to slow down."""
+class UpstreamRateLimitError(UpstreamError):
+    """The upstream asked us to slow down."""
 
     def __init__(self, message: str, *, status_code: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
 
 
-class RelayUnavailableError(RelayError):
-    """The relay or the service behind it failed (5xx)."""
+class UpstreamUnavailableError(UpstreamError):
+    """The upstream, or the service behind the relay, failed (5xx)."""
 
 
-class RelayRejectedError(RelayError):
-    """The relay refused the request with a client error of its own."""
+class UpstreamRejectedError(UpstreamError):
+    """The upstream refused the request with a client error of its own."""
 
 
-class UpstreamError(RelayError):
+class TencentApiError(UpstreamError):
     """Tencent Cloud answered with its error envelope."""
 
     def __init__(self, message: str, *, code: str, request_id: str | None = None) -> None:
@@ -84,16 +84,16 @@ class UpstreamError(RelayError):
         self.request_id = request_id
 
 
-class NoSuchTaskError(UpstreamError):
+class NoSuchTaskError(TencentApiError):
     """Tencent does not know the TaskId asked about: not created with these credentials, or over 3 days old."""
 
 
-class RelayProtocolError(RelayError):
-    """The relay answered with something we cannot read."""
+class UpstreamProtocolError(UpstreamError):
+    """The upstream answered with something we cannot read."""
 
 
-class RelayConnectionError(RelayError):
-    """The relay could not be reached or did not answer in time."""
+class UpstreamConnectionError(UpstreamError):
+    """The upstream could not be reached or did not answer in time."""
 
     def __init__(self, message: str, *, request_sent: bool) -> None:
         super().__init__(message)

@@ -14,13 +14,13 @@ from aigc_image_mcp.backends.answers import excerpt
 from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.catalog.request import SubmitRequest
 from aigc_image_mcp.errors import (
-    RelayAuthError,
-    RelayConnectionError,
-    RelayError,
-    RelayProtocolError,
-    RelayRateLimitError,
-    RelayRejectedError,
-    RelayUnavailableError,
+    UpstreamAuthError,
+    UpstreamConnectionError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRateLimitError,
+    UpstreamRejectedError,
+    UpstreamUnavailableError,
 )
 
 from ..conftest import make_settings
@@ -35,16 +35,16 @@ CALLER = caller_of(SETTINGS, None, remote=False)
 DEEP = "[" * 5_000 + "]" * 5_000
 
 
-async def submit_fault(relay: Handler) -> RelayError:
+async def submit_fault(relay: Handler) -> UpstreamError:
     async with relay_backend(relay, SETTINGS) as backend:
-        with pytest.raises(RelayError) as raised:
+        with pytest.raises(UpstreamError) as raised:
             await backend.submit(REQUEST, CALLER)
     return raised.value
 
 
-async def query_fault(relay: Handler) -> RelayError:
+async def query_fault(relay: Handler) -> UpstreamError:
     async with relay_backend(relay, SETTINGS) as backend:
-        with pytest.raises(RelayError) as raised:
+        with pytest.raises(UpstreamError) as raised:
             await backend.query(TASK, CALLER)
     return raised.value
 
@@ -64,7 +64,7 @@ async def test_a_rate_limited_submit_says_how_long_to_wait_as_the_relay_said_it(
 ) -> None:
     fault = await submit_fault(too_many(retry_after))
 
-    assert isinstance(fault, RelayRateLimitError)
+    assert isinstance(fault, UpstreamRateLimitError)
     assert fault.retry_after == seconds
     wait = "Wait a little" if seconds is None else f"Wait {seconds:.0f} s"
     assert str(fault) == (
@@ -76,10 +76,10 @@ async def test_a_retry_after_given_as_a_date_is_the_seconds_until_then_and_a_pas
     ahead = await query_fault(too_many(http_date(120)))
     behind = await query_fault(too_many(http_date(-120)))
 
-    assert isinstance(ahead, RelayRateLimitError)
+    assert isinstance(ahead, UpstreamRateLimitError)
     assert ahead.retry_after is not None
     assert 100 < ahead.retry_after <= 120
-    assert isinstance(behind, RelayRateLimitError)
+    assert isinstance(behind, UpstreamRateLimitError)
     assert behind.retry_after == 0.0
 
 
@@ -97,14 +97,14 @@ async def test_a_retry_after_given_as_a_date_is_the_seconds_until_then_and_a_pas
 async def test_the_error_text_of_every_shape_relays_use_is_shown_with_the_status(body: dict[str, object]) -> None:
     fault = await submit_fault(answering(httpx2.Response(400, json=body)))
 
-    assert isinstance(fault, RelayRejectedError)
+    assert isinstance(fault, UpstreamRejectedError)
     assert str(fault) == "The relay refused the request (HTTP 400: no such model)."
 
 
 async def test_a_relay_failure_shows_its_reason_cut_to_200_characters() -> None:
     fault = await query_fault(answering(httpx2.Response(502, json={"message": "x" * 300})))
 
-    assert isinstance(fault, RelayUnavailableError)
+    assert isinstance(fault, UpstreamUnavailableError)
     assert str(fault) == f"The relay failed to answer about task {TASK} (HTTP 502: {'x' * 200})."
 
 
@@ -113,7 +113,7 @@ async def test_a_relay_failure_with_a_body_too_deep_to_read_is_still_a_relay_fai
 
     fault = await query_fault(answering(answer))
 
-    assert isinstance(fault, RelayUnavailableError)
+    assert isinstance(fault, UpstreamUnavailableError)
     assert fault.status_code == 503
     assert str(fault) == f"The relay failed to answer about task {TASK} (HTTP 503)."
 
@@ -128,7 +128,7 @@ def raising(exc: Exception) -> Handler:
 async def test_a_submit_that_never_reached_the_relay_says_nothing_was_submitted() -> None:
     fault = await submit_fault(raising(httpx2.ConnectError("refused")))
 
-    assert isinstance(fault, RelayConnectionError)
+    assert isinstance(fault, UpstreamConnectionError)
     assert not fault.request_sent
     assert "Could not connect to the relay at https://relay.test (ConnectError); nothing was submitted" in str(fault)
 
@@ -143,7 +143,7 @@ async def test_a_submit_that_never_reached_the_relay_says_nothing_was_submitted(
 async def test_a_submit_lost_after_it_was_sent_warns_that_it_may_be_billed(exc: Exception, what: str) -> None:
     fault = await submit_fault(raising(exc))
 
-    assert isinstance(fault, RelayConnectionError)
+    assert isinstance(fault, UpstreamConnectionError)
     assert fault.request_sent
     assert f"The relay at https://relay.test {what} after the task was sent" in str(fault)
     assert "Do not resubmit blindly" in str(fault)
@@ -171,7 +171,7 @@ def test_an_excerpt_of_json_nested_too_deeply_to_show_says_so() -> None:
 async def test_a_refused_key_says_which_setting_to_check_and_that_nothing_was_created(status: int) -> None:
     fault = await submit_fault(answering(httpx2.Response(status, json={"message": "invalid token"})))
 
-    assert isinstance(fault, RelayAuthError)
+    assert isinstance(fault, UpstreamAuthError)
     assert str(fault).startswith(f"The relay refused the API key (HTTP {status}: invalid token). Check the key")
     assert "The task was not created." in str(fault)
 
@@ -179,7 +179,7 @@ async def test_a_refused_key_says_which_setting_to_check_and_that_nothing_was_cr
 async def test_a_404_to_a_query_points_at_the_query_route_setting() -> None:
     fault = await query_fault(answering(httpx2.Response(404)))
 
-    assert isinstance(fault, RelayRejectedError)
+    assert isinstance(fault, UpstreamRejectedError)
     assert f"HTTP 404 to GET /tencent-vod/v1/query/{TASK}: it has no task-query route there" in str(fault)
     assert "set AIGC_IMAGE_QUERY_PATH" in str(fault)
 
@@ -189,7 +189,7 @@ async def test_a_web_page_instead_of_json_points_at_the_base_url_setting() -> No
 
     fault = await submit_fault(answering(page))
 
-    assert isinstance(fault, RelayProtocolError)
+    assert isinstance(fault, UpstreamProtocolError)
     assert 'answered HTTP 200 with text/html instead of JSON: "<html><body>Welcome</body></html>"' in str(fault)
     assert "Check that QUICKROUTER_BASE_URL points at the relay's API" in str(fault)
 
@@ -198,10 +198,10 @@ async def test_json_of_another_shape_is_shown_and_a_message_in_it_is_quoted() ->
     odd = await query_fault(answering(httpx2.Response(200, json={"Response": ["odd"]})))
     said = await query_fault(answering(httpx2.Response(200, json={"message": "quota used up"})))
 
-    assert isinstance(odd, RelayProtocolError)
+    assert isinstance(odd, UpstreamProtocolError)
     assert str(odd) == (
         f"The relay's answer about task {TASK} is not the Tencent task detail it should be: "
         '"{\\"Response\\": [\\"odd\\"]}".'
     )
-    assert isinstance(said, RelayRejectedError)
+    assert isinstance(said, UpstreamRejectedError)
     assert str(said) == f"The relay refused the query of task {TASK}: quota used up."

@@ -11,7 +11,7 @@ import pytest
 from aigc_image_mcp.backends.base import Caller
 from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.catalog.request import SubmitRequest
-from aigc_image_mcp.errors import ArgumentsError, ConfigError, RelayProtocolError, UpstreamError
+from aigc_image_mcp.errors import ArgumentsError, ConfigError, TencentApiError, UpstreamProtocolError
 
 from ..conftest import CANARY_KEY, make_settings
 from ..support.fake_relay import answering, relay_backend
@@ -76,7 +76,7 @@ async def test_a_task_that_is_not_an_image_task_is_refused_naming_its_type() -> 
     answer = {"TaskType": "AigcVideoTask", "Status": "FINISH", "RequestId": "q-1"}
 
     async with relay_backend(answering(tencent(answer)), SETTINGS) as backend:
-        with pytest.raises(RelayProtocolError) as raised:
+        with pytest.raises(UpstreamProtocolError) as raised:
             await backend.query(TASK, CALLER)
 
     assert str(raised.value) == f"Task {TASK} is of type AigcVideoTask, not an image task."
@@ -87,7 +87,7 @@ async def test_a_task_tencent_does_not_know_is_explained_by_key_or_age(code: str
     answer = {"Error": {"Code": code, "Message": "no such task"}, "RequestId": "q-1"}
 
     async with relay_backend(answering(tencent(answer)), SETTINGS) as backend:
-        with pytest.raises(UpstreamError) as raised:
+        with pytest.raises(TencentApiError) as raised:
             await backend.query(TASK, CALLER)
 
     assert raised.value.code == code
@@ -141,7 +141,7 @@ async def test_a_task_tencent_refused_is_an_upstream_error_with_its_code_message
     answer = {"Error": {"Code": "InvalidParameter.ModelName", "Message": "no such model"}, "RequestId": "req-9"}
 
     async with relay_backend(answering(tencent(answer)), SETTINGS) as backend:
-        with pytest.raises(UpstreamError) as raised:
+        with pytest.raises(TencentApiError) as raised:
             await backend.submit(REQUEST, CALLER)
 
     assert (raised.value.code, raised.value.request_id) == ("InvalidParameter.ModelName", "req-9")
@@ -152,7 +152,7 @@ async def test_a_task_tencent_refused_is_an_upstream_error_with_its_code_message
 
 async def test_an_answer_without_a_task_id_shows_what_came_and_how_to_retry_without_paying_twice() -> None:
     async with relay_backend(answering(tencent({"RequestId": "req-9"})), SETTINGS) as backend:
-        with pytest.raises(RelayProtocolError) as raised:
+        with pytest.raises(UpstreamProtocolError) as raised:
             await backend.submit(REQUEST, CALLER)
 
     assert 'its answer was: "{\\"Response\\": {\\"RequestId\\": \\"req-9\\"}}".' in str(raised.value)
@@ -163,7 +163,7 @@ async def test_another_query_error_is_reported_with_tencents_code_and_request_id
     answer = {"Error": {"Code": "FailedOperation", "Message": "try later"}, "RequestId": "q-7"}
 
     async with relay_backend(answering(tencent(answer)), SETTINGS) as backend:
-        with pytest.raises(UpstreamError) as raised:
+        with pytest.raises(TencentApiError) as raised:
             await backend.query(TASK, CALLER)
 
     assert (
@@ -177,7 +177,7 @@ async def test_a_task_id_that_could_not_be_followed_is_refused_at_the_submit_and
     task_id: str, shown: str
 ) -> None:
     async with relay_backend(answering(tencent({"TaskId": task_id, "RequestId": "req-9"})), SETTINGS) as backend:
-        with pytest.raises(RelayProtocolError) as raised:
+        with pytest.raises(UpstreamProtocolError) as raised:
             await backend.submit(REQUEST, CALLER)
 
     assert f"named it {shown} (RequestId req-9)" in str(raised.value)

@@ -21,13 +21,13 @@ from aigc_image_mcp.backends.tencentcloud import TencentCloud
 from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.catalog.request import SubmitRequest
 from aigc_image_mcp.errors import (
-    RelayAuthError,
-    RelayError,
-    RelayProtocolError,
-    RelayRateLimitError,
-    RelayRejectedError,
-    RelayUnavailableError,
+    TencentApiError,
+    UpstreamAuthError,
     UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRateLimitError,
+    UpstreamRejectedError,
+    UpstreamUnavailableError,
 )
 
 from ..support.fake_tencent import SECRET_ID, SECRET_KEY, TASK_ID, FakeTencent, Raw, error, serve
@@ -297,13 +297,13 @@ async def test_a_secret_tencent_echoes_comes_out_as_stars_in_the_message_the_log
 
 
 STATUS_FAULTS = {
-    401: (RelayAuthError, None),
-    403: (RelayAuthError, None),
-    429: (RelayRateLimitError, 7.0),
-    400: (RelayRejectedError, None),
-    404: (RelayRejectedError, None),
-    500: (RelayUnavailableError, None),
-    503: (RelayUnavailableError, None),
+    401: (UpstreamAuthError, None),
+    403: (UpstreamAuthError, None),
+    429: (UpstreamRateLimitError, 7.0),
+    400: (UpstreamRejectedError, None),
+    404: (UpstreamRejectedError, None),
+    500: (UpstreamUnavailableError, None),
+    503: (UpstreamUnavailableError, None),
 }
 
 
@@ -315,7 +315,7 @@ async def test_each_http_status_is_the_fault_the_server_acts_on(fake: FakeTencen
     caller = caller_of(tencent_settings(fake, tmp_path), None, remote=False)
 
     try:
-        with pytest.raises(RelayError) as raised:
+        with pytest.raises(UpstreamError) as raised:
             await backend.submit(SubmitRequest(model_name="GG", model_version="3.1", prompt="p"), caller)
     finally:
         await backend.aclose()
@@ -334,9 +334,9 @@ async def test_an_error_without_a_task_id_is_tencents_refusal_and_odd_json_is_un
     request = SubmitRequest(model_name="GG", model_version="3.1", prompt="p")
 
     try:
-        with pytest.raises(UpstreamError) as refusal:
+        with pytest.raises(TencentApiError) as refusal:
             await backend.submit(request, caller)
-        with pytest.raises(RelayProtocolError) as unreadable:
+        with pytest.raises(UpstreamProtocolError) as unreadable:
             await backend.submit(request, caller)
     finally:
         await backend.aclose()

@@ -12,12 +12,12 @@ import pytest
 from aigc_image_mcp.backends.base import Failed, OutputFile, Running, Succeeded, TaskDetail, TaskState
 from aigc_image_mcp.core.polling import Clock, Outcome, RealClock, wait_for
 from aigc_image_mcp.errors import (
-    RelayAuthError,
-    RelayConnectionError,
-    RelayError,
-    RelayRateLimitError,
-    RelayUnavailableError,
+    TencentApiError,
+    UpstreamAuthError,
+    UpstreamConnectionError,
     UpstreamError,
+    UpstreamRateLimitError,
+    UpstreamUnavailableError,
 )
 
 from ..conftest import FakeClock
@@ -30,14 +30,14 @@ DONE = Succeeded((OutputFile("https://vod.example/fox.png"),))
 class Relay:
     """A query that gives its answers in turn (an exception is raised), and counts how often it was asked."""
 
-    def __init__(self, answers: Iterable[TaskState | RelayError]) -> None:
+    def __init__(self, answers: Iterable[TaskState | UpstreamError]) -> None:
         self.answers = deque(answers)
         self.asked = 0
 
     async def __call__(self) -> TaskDetail:
         self.asked += 1
         answer = self.answers.popleft()
-        if isinstance(answer, RelayError):
+        if isinstance(answer, UpstreamError):
             raise answer
         return TaskDetail(answer)
 
@@ -115,15 +115,15 @@ async def test_a_finished_task_ends_the_wait_whatever_its_outcome(clock: FakeClo
 @pytest.mark.parametrize(
     "fault",
     [
-        RelayUnavailableError("502", status_code=502),
-        RelayConnectionError("reset", request_sent=True),
-        UpstreamError("busy", code="RequestLimitExceeded"),
-        UpstreamError("busy", code="InternalError.Timeout"),
+        UpstreamUnavailableError("502", status_code=502),
+        UpstreamConnectionError("reset", request_sent=True),
+        TencentApiError("busy", code="RequestLimitExceeded"),
+        TencentApiError("busy", code="InternalError.Timeout"),
     ],
     ids=["5xx", "connection", "RequestLimitExceeded", "InternalError"],
 )
 async def test_a_query_that_may_succeed_later_is_retried_after_1_2_and_4_seconds(
-    clock: FakeClock, fault: RelayError
+    clock: FakeClock, fault: UpstreamError
 ) -> None:
     relay = Relay([fault, fault, fault, DONE])
 
@@ -132,7 +132,7 @@ async def test_a_query_that_may_succeed_later_is_retried_after_1_2_and_4_seconds
 
 
 async def test_a_query_failing_four_times_ends_the_wait_with_the_last_answer_and_the_fault(clock: FakeClock) -> None:
-    fault = RelayUnavailableError("502", status_code=502)
+    fault = UpstreamUnavailableError("502", status_code=502)
     relay = Relay([Running(30), *[fault] * 4])
 
     outcome = await wait(relay, clock)
@@ -142,7 +142,7 @@ async def test_a_query_failing_four_times_ends_the_wait_with_the_last_answer_and
 
 
 async def test_the_relays_retry_after_sets_the_pause_before_the_retry(clock: FakeClock) -> None:
-    relay = Relay([RelayRateLimitError("429", status_code=429, retry_after=3.0), DONE])
+    relay = Relay([UpstreamRateLimitError("429", status_code=429, retry_after=3.0), DONE])
 
     await wait(relay, clock)
 
@@ -150,7 +150,7 @@ async def test_the_relays_retry_after_sets_the_pause_before_the_retry(clock: Fak
 
 
 async def test_a_retry_that_could_not_end_before_the_wait_does_is_not_made(clock: FakeClock) -> None:
-    fault = RelayRateLimitError("429", status_code=429, retry_after=30.0)
+    fault = UpstreamRateLimitError("429", status_code=429, retry_after=30.0)
     relay = Relay([fault, DONE])
 
     assert await wait(relay, clock, wait=10) == Outcome(None, fault)
@@ -159,10 +159,10 @@ async def test_a_retry_that_could_not_end_before_the_wait_does_is_not_made(clock
 
 @pytest.mark.parametrize(
     "fault",
-    [RelayAuthError("401", status_code=401), UpstreamError("unknown", code="ResourceNotFound")],
+    [UpstreamAuthError("401", status_code=401), TencentApiError("unknown", code="ResourceNotFound")],
     ids=["key refused", "unknown task"],
 )
-async def test_a_query_that_would_fail_again_is_not_retried(clock: FakeClock, fault: RelayError) -> None:
+async def test_a_query_that_would_fail_again_is_not_retried(clock: FakeClock, fault: UpstreamError) -> None:
     relay = Relay([fault, DONE])
 
     assert await wait(relay, clock) == Outcome(None, fault)

@@ -413,8 +413,8 @@ def test_before_serving_the_server_loads_what_a_call_needs_and_freezes_its_heap(
     script = (
         "import gc, sys\n"
         "from aigc_image_mcp.config import Settings\n"
-        "from aigc_image_mcp.transport.http import settle\n"
-        "settle(Settings())\n"
+        "from aigc_image_mcp.transport.http import warm_up\n"
+        "warm_up(Settings())\n"
         "names = ('core.tracker', 'backends.quickrouter', 'history.sqlite', 'backends.tencentcloud',"
         " 'history.postgres')\n"
         "print([n for n in names if 'aigc_image_mcp.' + n in sys.modules], gc.get_freeze_count() > 10_000)\n"

@@ -21,13 +21,13 @@ import httpx2
 from pydantic import BaseModel, ValidationError
 
 from ..errors import (
-    RelayAuthError,
-    RelayConnectionError,
-    RelayError,
-    RelayProtocolError,
-    RelayRateLimitError,
-    RelayRejectedError,
-    RelayUnavailableError,
+    UpstreamAuthError,
+    UpstreamConnectionError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRateLimitError,
+    UpstreamRejectedError,
+    UpstreamUnavailableError,
 )
 
 ANSWER_LIMIT = 1_048_576
@@ -104,7 +104,7 @@ class Call:
 
 
 async def exchange(http: httpx2.AsyncClient, call: Call) -> Any:
-    """The scrubbed JSON payload of a 2xx answer to `call`; a RelayError, scrubbed, for anything else."""
+    """The scrubbed JSON payload of a 2xx answer to `call`; a UpstreamError, scrubbed, for anything else."""
     headers = {"Authorization": f"Bearer {call.secret}"} if call.secret else {}
     with anyio.move_on_after(call.deadline):
         try:
@@ -117,15 +117,15 @@ async def exchange(http: httpx2.AsyncClient, call: Call) -> Any:
 
 
 def parse(payload: Any, model: type[_Model], reading: Reading, status: int = 200) -> _Model:
-    """`payload` read as `model`; a RelayError saying what the answer was instead."""
+    """`payload` read as `model`; a UpstreamError saying what the answer was instead."""
     try:
         return model.model_validate(payload)
     except (ValidationError, RecursionError):
         pass
     message = message_in(payload)
     if message is not None:
-        raise RelayRejectedError(say(reading, reading.wording.said, message=message), status_code=status)
-    raise RelayProtocolError(say(reading, reading.wording.unreadable, excerpt=excerpt(payload)), status_code=status)
+        raise UpstreamRejectedError(say(reading, reading.wording.said, message=message), status_code=status)
+    raise UpstreamProtocolError(say(reading, reading.wording.unreadable, excerpt=excerpt(payload)), status_code=status)
 
 
 async def read_bounded(response: Answer) -> tuple[bytes, bool]:
@@ -141,7 +141,7 @@ async def read_bounded(response: Answer) -> tuple[bytes, bool]:
 
 
 def payload_of(response: Answer, data: bytes, whole: bool, reading: Reading) -> Any:
-    """The scrubbed JSON in `data` (the body of `response`, all of it if `whole`); a RelayError, scrubbed, for a
+    """The scrubbed JSON in `data` (the body of `response`, all of it if `whole`); a UpstreamError, scrubbed, for a
     status of 400 or more, a body over ANSWER_LIMIT, and one that is not JSON."""
     status, wording = response.status_code, reading.wording
     try:
@@ -151,16 +151,18 @@ def payload_of(response: Answer, data: bytes, whole: bool, reading: Reading) -> 
         payload, readable = None, False
     except RecursionError:
         if status < 400:
-            raise RelayProtocolError(say(reading, wording.too_deep, status=status), status_code=status) from None
+            raise UpstreamProtocolError(say(reading, wording.too_deep, status=status), status_code=status) from None
         payload, readable = None, False
     if status >= 400:
         raise _status_error(response, message_in(payload), reading)
     if not whole:
-        raise RelayProtocolError(say(reading, wording.too_large, limit=ANSWER_LIMIT // 1_048_576), status_code=status)
+        raise UpstreamProtocolError(
+            say(reading, wording.too_large, limit=ANSWER_LIMIT // 1_048_576), status_code=status
+        )
     if not readable:
         kind = response.headers.get("content-type", "no content type")
         text = scrub(data.decode("utf-8", "replace"), *reading.secrets)
-        raise RelayProtocolError(
+        raise UpstreamProtocolError(
             say(reading, wording.not_json, status=status, kind=kind, excerpt=excerpt(text)), status_code=status
         )
     return payload
@@ -175,39 +177,39 @@ def _parsed(data: bytes, secrets: tuple[str, ...]) -> Any:
     return payload
 
 
-def _status_error(response: Answer, message: str | None, reading: Reading) -> RelayError:
+def _status_error(response: Answer, message: str | None, reading: Reading) -> UpstreamError:
     status, wording = response.status_code, reading.wording
     facts = {"status": status, "detail": f": {message[:_EXCERPT]}" if message else ""}
     if status in (401, 403):
-        return RelayAuthError(say(reading, wording.refused_key, **facts), status_code=status)
+        return UpstreamAuthError(say(reading, wording.refused_key, **facts), status_code=status)
     if status == 429:
         retry_after = retry_after_seconds(response)
         wait = f"Wait {retry_after:.0f} s" if retry_after is not None else "Wait a little"
         text = say(reading, wording.rate_limited, wait=wait, **facts)
-        return RelayRateLimitError(text, status_code=status, retry_after=retry_after)
+        return UpstreamRateLimitError(text, status_code=status, retry_after=retry_after)
     if status >= 500:
-        return RelayUnavailableError(say(reading, wording.failed, **facts), status_code=status)
+        return UpstreamUnavailableError(say(reading, wording.failed, **facts), status_code=status)
     template = wording.not_found if status == 404 else wording.refused
-    return RelayRejectedError(say(reading, template, **facts), status_code=status)
+    return UpstreamRejectedError(say(reading, template, **facts), status_code=status)
 
 
 def connection_error(
     exc: Exception, reading: Reading, unsent: tuple[type[Exception], ...], timeout: type[Exception]
-) -> RelayConnectionError:
+) -> UpstreamConnectionError:
     """The fault of a request that got no answer, from `exc` of either HTTP library (httpx2's for the relay, httpx's
     under Tencent's SDK), given that library's classes: `unsent`, the failures before the request left us (only
     those are sure to have created nothing), and `timeout`."""
     name = type(exc).__name__
     if isinstance(exc, unsent):
-        return RelayConnectionError(say(reading, reading.wording.unsent, name=name), request_sent=False)
+        return UpstreamConnectionError(say(reading, reading.wording.unsent, name=name), request_sent=False)
     what = "did not answer in time" if isinstance(exc, timeout) else f"dropped the connection ({name})"
-    return RelayConnectionError(say(reading, reading.wording.sent, what=what, name=name), request_sent=True)
+    return UpstreamConnectionError(say(reading, reading.wording.sent, what=what, name=name), request_sent=True)
 
 
-def missed_deadline(reading: Reading, deadline: float) -> RelayConnectionError:
+def missed_deadline(reading: Reading, deadline: float) -> UpstreamConnectionError:
     """The fault of a request whose answer did not arrive within the overall `deadline` (seconds)."""
     what = f"did not answer within {deadline:g} s"
-    return RelayConnectionError(say(reading, reading.wording.sent, what=what, name=what), request_sent=True)
+    return UpstreamConnectionError(say(reading, reading.wording.sent, what=what, name=what), request_sent=True)
 
 
 def say(reading: Reading, template: str, **facts: object) -> str:

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import SecretStr
 
 from ..catalog.fields import TASK_ID, TASK_ID_PATTERN
-from ..errors import RelayConnectionError, RelayProtocolError, RelayRateLimitError, RelayUnavailableError, UpstreamError
+from ..errors import (
+    TencentApiError,
+    UpstreamConnectionError,
+    UpstreamProtocolError,
+    UpstreamRateLimitError,
+    UpstreamUnavailableError,
+)
 
 if TYPE_CHECKING:
     from ..catalog.request import SubmitRequest
@@ -20,7 +26,7 @@ if TYPE_CHECKING:
 _SHOWN = 200
 """Characters of a TaskId a message shows at most."""
 # Tencent's codes for "busy, ask again": a query changes nothing, so it is always safe to repeat.
-_BUSY = ("RequestLimitExceeded", "InternalError")
+_TRANSIENT_CODES = ("RequestLimitExceeded", "InternalError")
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ class Backend(Protocol):
         ...
 
     async def query(self, task_id: str, caller: Caller) -> TaskDetail:
-        """One look at a task; raises a RelayError when the answer says nothing about it."""
+        """One look at a task; raises a UpstreamError when the answer says nothing about it."""
         ...
 
     async def aclose(self) -> None:
@@ -111,9 +117,9 @@ class Backend(Protocol):
 
 def is_transient(exc: BaseException) -> bool:
     """Whether asking again later may succeed."""
-    if isinstance(exc, UpstreamError):
-        return exc.code.startswith(_BUSY)
-    return isinstance(exc, RelayConnectionError | RelayUnavailableError | RelayRateLimitError)
+    if isinstance(exc, TencentApiError):
+        return exc.code.startswith(_TRANSIENT_CODES)
+    return isinstance(exc, UpstreamConnectionError | UpstreamUnavailableError | UpstreamRateLimitError)
 
 
 def check_task_id(task_id: str, request_id: str | None, *, upstream: str, ask: str, retry: str) -> None:
@@ -126,7 +132,7 @@ def check_task_id(task_id: str, request_id: str | None, *, upstream: str, ask: s
     shown = json.dumps(task_id[:_SHOWN], ensure_ascii=True) + (
         f" (cut to {_SHOWN} of {len(task_id)} characters)" * (len(task_id) > _SHOWN)
     )
-    raise RelayProtocolError(
+    raise UpstreamProtocolError(
         f"{upstream} accepted a task but named it {shown} (RequestId {request_id}), which is not a TaskId this "
         "server can follow (letters, digits, '.', '_' and '-' only, at most 128). The task may have been created and "
         f"billed: keep this TaskId and ask {ask} about it. {retry}",

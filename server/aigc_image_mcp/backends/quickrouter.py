@@ -16,10 +16,10 @@ from ..errors import (
     ArgumentsError,
     ConfigError,
     NoSuchTaskError,
-    RelayAuthError,
-    RelayError,
-    RelayProtocolError,
+    TencentApiError,
+    UpstreamAuthError,
     UpstreamError,
+    UpstreamProtocolError,
 )
 from .answers import Call, Wording, excerpt, exchange, parse
 from .base import Caller, Submission, TaskDetail, check_task_id
@@ -93,7 +93,7 @@ class QuickRouter:
         """Create one task. Never retried: the POST is billable and not idempotent."""
         try:
             return await self._submit(request, caller)
-        except RelayError as exc:
+        except UpstreamError as exc:
             if any(info.type == "Base64" for info in request.file_infos or []):
                 exc.args = (f"{exc}{_BASE64_HINT}",)  # the same error, its message extended: str() reads args
             raise
@@ -112,19 +112,19 @@ class QuickRouter:
             return Submission(task_id=answer.task_id, request_id=answer.request_id or "")
         if answer.error is not None:
             code, message = answer.error.code or "UnknownError", answer.error.message or ""
-            raise UpstreamError(
+            raise TencentApiError(
                 f"Tencent Cloud refused the task: {code}: {message} (RequestId {answer.request_id}).",
                 code=code,
                 request_id=answer.request_id,
             )
-        raise RelayProtocolError(
+        raise UpstreamProtocolError(
             "The relay answered without a TaskId, so the task cannot be followed; its answer was: "
             f"{excerpt(payload)}. {_RETRY_SAFELY}",
             status_code=200,
         )
 
     async def query(self, task_id: str, caller: Caller) -> TaskDetail:
-        """One query of `task_id`. Raises a RelayError when the relay's answer says nothing about the task."""
+        """One query of `task_id`. Raises a UpstreamError when the relay's answer says nothing about the task."""
         path = self._settings.query_path.replace("{task_id}", _segment(task_id))
         call = self._call("GET", path, caller, _QUERY, facts={"task_id": task_id, "path": path})
         answer = parse(await exchange(self._http, call), DetailEnvelope, call.reading).response
@@ -133,7 +133,7 @@ class QuickRouter:
         try:
             return detail_of(answer)
         except ValueError as exc:
-            raise RelayProtocolError(f"Task {task_id} is {exc}.") from None
+            raise UpstreamProtocolError(f"Task {task_id} is {exc}.") from None
 
     async def aclose(self) -> None:
         """Nothing of its own to close: the HTTP client belongs to the server."""
@@ -174,7 +174,7 @@ def _segment(task_id: str) -> str:
     return quote(task_id, safe="")
 
 
-def _unknown_or_failed(error: TencentError, request_id: str | None, task_id: str) -> RelayError:
+def _unknown_or_failed(error: TencentError, request_id: str | None, task_id: str) -> UpstreamError:
     code, message = error.code or "UnknownError", error.message or ""
     if code.startswith(UNKNOWN_TASK):
         text = (
@@ -183,10 +183,10 @@ def _unknown_or_failed(error: TencentError, request_id: str | None, task_id: str
         )
         return NoSuchTaskError(text, code=code, request_id=request_id)
     if code.startswith(REFUSED_CREDENTIALS):
-        return RelayAuthError(
+        return UpstreamAuthError(
             f"Tencent Cloud, behind the relay, refused the credentials when asked about task {task_id} ({code}: "
             f"{message}). Check QUICKROUTER_API_KEY with the relay's operator.",
             status_code=200,
         )
     text = f"Tencent Cloud could not report on task {task_id}: {code}: {message} (RequestId {request_id})."
-    return UpstreamError(text, code=code, request_id=request_id)
+    return TencentApiError(text, code=code, request_id=request_id)

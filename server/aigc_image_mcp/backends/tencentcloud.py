@@ -29,12 +29,12 @@ from ..config import Settings
 from ..errors import (
     ConfigError,
     NoSuchTaskError,
-    RelayAuthError,
-    RelayConnectionError,
-    RelayError,
-    RelayProtocolError,
-    RelayRateLimitError,
+    TencentApiError,
+    UpstreamAuthError,
+    UpstreamConnectionError,
     UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRateLimitError,
 )
 from .answers import (
     Reading,
@@ -170,7 +170,7 @@ class TencentCloud:
         elif answer.error is not None:
             raise _refused(answer.error.code, answer.error.message, answer.request_id, None)
         if not answer.task_id:
-            raise RelayProtocolError(
+            raise UpstreamProtocolError(
                 f"Tencent Cloud answered without a TaskId: {excerpt(payload)}. The task may have been created and "
                 f"billed, but it cannot be followed from here. {_RETRY_SAFELY}",
                 status_code=200,
@@ -197,14 +197,14 @@ class TencentCloud:
         try:
             return detail_of(answer)
         except ValueError as exc:
-            raise RelayProtocolError(f"Task {task_id} is {exc}.") from None
+            raise UpstreamProtocolError(f"Task {task_id} is {exc}.") from None
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP client."""
         await self._client.close()
 
     async def _call(self, action: str, params: dict[str, Any], reading: Reading) -> Any:
-        """The scrubbed JSON answer to `action`; a RelayError, scrubbed, for anything else."""
+        """The scrubbed JSON answer to `action`; a UpstreamError, scrubbed, for anything else."""
         with anyio.move_on_after(self._settings.timeout):
             try:
                 await self._client.call_and_deserialize(action, params, dict)  # pyright: ignore[reportUnknownMemberType]
@@ -220,29 +220,29 @@ class TencentCloud:
     def _reading(self, wording: Wording, **facts: str) -> Reading:
         return Reading(wording, self._sent, {"where": self._where, **facts})  # it scrubs every form of each
 
-    def _sdk_error(self, exc: TencentCloudSDKException) -> RelayError:
+    def _sdk_error(self, exc: TencentCloudSDKException) -> UpstreamError:
         # Every answer leaves through the response hook, so the SDK's own exceptions come before anything is sent.
         # The exception is untyped: read its fields as plain objects.
         code = str(getattr(exc, "code", None) or "UnknownError")
         message = scrub(_text(getattr(exc, "message", None)), *self._secrets)
-        return RelayConnectionError(
+        return UpstreamConnectionError(
             f"Tencent's SDK could not send the request to {self._where} ({code}: {message}); nothing was submitted.",
             request_sent=False,
         )
 
 
-def _refused(code: str | None, message: str | None, request_id: str | None, task_id: str | None) -> RelayError:
+def _refused(code: str | None, message: str | None, request_id: str | None, task_id: str | None) -> UpstreamError:
     """Tencent's Response.Error, worded for what the user can do about it."""
     code, where = code or "UnknownError", f" (RequestId {request_id})" if request_id else ""
     message = message or "no message"
     if code.startswith(REFUSED_CREDENTIALS):
-        return RelayAuthError(
+        return UpstreamAuthError(
             f"Tencent Cloud refused the credentials: {code}: {message}{where}. Check {_CREDENTIALS}, that the key may "
             "use VOD, and AIGC_IMAGE_VOD_SUBAPP_ID. Nothing was created.",
             status_code=200,
         )
     if code.startswith("RequestLimitExceeded"):
-        return RelayRateLimitError(
+        return UpstreamRateLimitError(
             f"Tencent Cloud is rate-limiting requests: {code}: {message}{where}.", status_code=200
         )
     if task_id is not None and code.startswith(UNKNOWN_TASK):
@@ -255,7 +255,7 @@ def _refused(code: str | None, message: str | None, request_id: str | None, task
     if code.startswith("InvalidParameterValue.SubAppId") or code == "FailedOperation.InvalidVodUser":
         message += ". Set AIGC_IMAGE_VOD_SUBAPP_ID to your VOD application's ID (VOD console, Application management)"
     what = f"could not report on task {task_id}" if task_id else "refused the task"
-    return UpstreamError(f"Tencent Cloud {what}: {code}: {message}{where}.", code=code, request_id=request_id)
+    return TencentApiError(f"Tencent Cloud {what}: {code}: {message}{where}.", code=code, request_id=request_id)
 
 
 def tencent_body(request: SubmitRequest, sub_app_id: int | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import anyio
 
 from ..backends.base import Running, TaskDetail, is_transient
-from ..errors import RelayError, RelayRateLimitError
+from ..errors import UpstreamError, UpstreamRateLimitError
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
@@ -54,16 +54,18 @@ class Outcome:
     """How waiting ended: the last answer (None if none came), and the fault that stopped the asking, if any."""
 
     detail: TaskDetail | None
-    problem: RelayError | None = None
+    problem: UpstreamError | None = None
 
 
 @dataclass(frozen=True)
-class Reading:
+class ProgressPoint:
+    """The progress Tencent reported, in percent, and when: two of them give a task's pace."""
+
     time: float
     progress: int
 
 
-def next_pause(step: int, first: Reading | None, latest: Reading | None, longest: float) -> float:
+def next_pause(step: int, first: ProgressPoint | None, latest: ProgressPoint | None, longest: float) -> float:
     """Seconds until the next query: 1 s growing by half each time up to `longest`; once two progress readings show
     a pace, the time to the expected end (at least 1 s, at most `longest`)."""
     pause = min(longest, FIRST_PAUSE * GROWTH**step)
@@ -81,18 +83,18 @@ async def wait_for(
     start = clock.now()
     deadline = start + wait
     last: TaskDetail | None = None
-    first: Reading | None = None
+    first: ProgressPoint | None = None
     step = 0
     while True:
         with anyio.move_on_after(max(deadline - clock.now(), 0) + grace):
             try:
                 detail = await _ask(query, deadline, clock)
-            except RelayError as exc:
+            except UpstreamError as exc:
                 return Outcome(last, exc)
             if not isinstance(detail.state, Running) or clock.now() >= deadline:
                 return Outcome(detail)
             last = detail
-            latest = None if detail.state.progress is None else Reading(clock.now(), detail.state.progress)
+            latest = None if detail.state.progress is None else ProgressPoint(clock.now(), detail.state.progress)
             first = first or latest
             pause = next_pause(step, first, latest, longest)
             step += 1
@@ -122,6 +124,6 @@ async def _ask(query: Query, deadline: float, clock: Clock) -> TaskDetail:
 def _backoff(state: RetryCallState) -> float:
     """The relay's Retry-After when it gave one; otherwise 1, 2, 4 s."""
     failure = state.outcome.exception() if state.outcome is not None else None
-    if isinstance(failure, RelayRateLimitError) and failure.retry_after is not None:
+    if isinstance(failure, UpstreamRateLimitError) and failure.retry_after is not None:
         return failure.retry_after
     return float(2 ** (state.attempt_number - 1))

@@ -20,7 +20,7 @@ def images_folder(settings: Settings, caller: Caller) -> Path | None:
     return None if settings.output_dir is None else settings.output_dir / caller.namespace
 
 
-def shown(images: list[ImageFile], caller: Caller) -> list[ImageFile]:
+def visible_to(images: list[ImageFile], caller: Caller) -> list[ImageFile]:
     """The images as this caller may see them: a remote caller is never shown a path on the server's disk."""
     if not caller.remote:
         return images

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from ..errors import (
     HistoryError,
     QuotaError,
-    RelayAuthError,
-    RelayConnectionError,
-    RelayError,
-    RelayRateLimitError,
-    RelayRejectedError,
+    TencentApiError,
+    UpstreamAuthError,
+    UpstreamConnectionError,
     UpstreamError,
+    UpstreamRateLimitError,
+    UpstreamRejectedError,
 )
 from ..history.base import HistoryStore
 
@@ -74,8 +74,8 @@ def _refusal(used: int, limit: int, now: datetime) -> str:
     )
 
 
-def nothing_created(exc: RelayError) -> bool:
+def nothing_created(exc: UpstreamError) -> bool:
     """Whether a failed submit surely created no task, so its slot can be given back."""
-    if isinstance(exc, RelayConnectionError):
+    if isinstance(exc, UpstreamConnectionError):
         return not exc.request_sent
-    return isinstance(exc, RelayAuthError | RelayRateLimitError | RelayRejectedError | UpstreamError)
+    return isinstance(exc, UpstreamAuthError | UpstreamRateLimitError | UpstreamRejectedError | TencentApiError)

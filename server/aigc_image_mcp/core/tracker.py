@@ -17,13 +17,13 @@ from ..backends.base import Backend, Caller, Failed, Running, Succeeded, TaskDet
 from ..catalog.models import Catalog, ModelSpec
 from ..catalog.request import SubmitRequest
 from ..config import Settings
-from ..errors import HistoryError, ImageError, RelayConnectionError, RelayError, UnknownTaskError
+from ..errors import HistoryError, ImageError, UnknownTaskError, UpstreamConnectionError, UpstreamError
 from ..history.base import Record
 from ..history.opener import open_history
 from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
 from .delivery import Delivered, Keeper
 from .polling import GRACE, Clock, Outcome, wait_for
-from .privacy import images_folder, shown
+from .privacy import images_folder, visible_to
 from .quota import Quota, nothing_created
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Tracker:
             day = await self._quota.take(caller.namespace)
             try:
                 return await self._submit(spec, request, caller)
-            except RelayError as exc:
+            except UpstreamError as exc:
                 if day is not None and nothing_created(exc):
                     await self._quota.give_back(caller.namespace, day)
                 raise
@@ -95,7 +95,7 @@ class Tracker:
         prompt = ""
         if known is None:
             if outcome.detail is None:
-                raise outcome.problem or RelayConnectionError(
+                raise outcome.problem or UpstreamConnectionError(
                     f"The relay gave no answer about task {task_id} in time; try again.", request_sent=True
                 )
             known = TaskResult(task_id=task_id, model=self._model_of(outcome.detail), status="SUBMITTED")
@@ -123,7 +123,7 @@ class Tracker:
         found = await self._history.recent(caller.namespace, limit, status)
         notes = [found.note(self._history.where)] if found.unreadable else []
         today, most = await self._quota.today(caller.namespace)
-        entries = [entry.model_copy(update={"images": shown(entry.images, caller)}) for entry in found.entries]
+        entries = [entry.model_copy(update={"images": visible_to(entry.images, caller)}) for entry in found.entries]
         return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most)
 
     async def kept(self, caller: Caller, limit: int) -> list[HistoryEntry]:
@@ -174,7 +174,9 @@ class Tracker:
         delivered = task.model_copy(update={"images": done.images, "notes": done.notes})
         if done.images != task.images:
             delivered = await self._record(caller, delivered)
-        return Delivery(delivered.model_copy(update={"images": shown(delivered.images, caller)}), tuple(done.previews))
+        return Delivery(
+            delivered.model_copy(update={"images": visible_to(delivered.images, caller)}), tuple(done.previews)
+        )
 
     @cached_property
     def _keeper(self) -> Keeper:

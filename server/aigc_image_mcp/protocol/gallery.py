@@ -2,8 +2,8 @@
 
 Only clients that declare the UI extension see it: for them, tools/list names the view in each tool's `_meta.ui`
 (the SDK's `Apps` helper would stamp it for every client, so a middleware adds it per request), and the results
-leave out `resource_link` blocks (`shown`, which render.py applies: claude.ai stops passing such a result to the
-view). The view is one HTML file with no external scripts; it shows the result's own JPEG previews as `data:` images.
+leave out `resource_link` blocks (`for_view_clients`, which render.py applies: claude.ai stops passing such a
+result to the view). The view is one HTML file with no external scripts; it shows the result's own JPEG previews as `data:` images.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class ViewInToolsList:
         return {**tool, "_meta": {**tool.get("_meta", {}), **UI_META}}
 
 
-def shown(result: CallToolResult, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
+def for_view_clients(result: CallToolResult, ctx: ServerRequestContext[Any, Any]) -> CallToolResult:
     """The result for the client of `ctx`: without `resource_link` blocks when it renders the view."""
     if not client_supports_apps(ctx):
         return result

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ..media.images import EXTENSIONS
 from ..results import SHOWN, Delivery, ImageFile, TaskList, TaskResult
-from .gallery import shown
+from .gallery import for_view_clients
 from .resources import image_uri
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ RESULT_LIMIT = 950_000
 def tool_result(delivery: Delivery, request: ServerRequestContext[AppState, Any]) -> CallToolResult:
     """The task as generate_image and get_image_task hand it back, and tasks/get once it is done, for the client of
     `request`: resource links only when the operator asked for them, and none for a client that renders the view."""
-    return shown(task_result(delivery, links=request.lifespan_context.settings.resource_links), request)
+    return for_view_clients(task_result(delivery, links=request.lifespan_context.settings.resource_links), request)
 
 
 def task_result(delivery: Delivery, *, links: bool = False) -> CallToolResult:
@@ -137,21 +137,25 @@ def _headline(task: TaskResult) -> str:
         reason = f"{task.error_code}: {task.message}" if task.error_code else "no reason given"
         return f"{name} failed: {reason}. {advice(task.error_code)}"
     count = len(task.images)
-    return f"{name} succeeded with {count} image{'s' * (count != 1)}. Previews, when shown, are reduced copies."
+    return (
+        f"{name} succeeded with {count} image{'s' * (count != 1)}. Previews, when for_view_clients, are reduced copies."
+    )
 
 
 _POLICY = (
     "The prompt or a reference image broke Tencent's content policy: rephrase the prompt (leave out violent, "
     "sexual or real-person requests) or use another image, then call generate_image again."
 )
-_BUSY = "The model is busy (a limit on concurrent tasks or a backlog): wait a minute, then call generate_image again."
+_TRY_LATER = (
+    "The model is busy (a limit on concurrent tasks or a backlog): wait a minute, then call generate_image again."
+)
 _ADVICE = {
     "InvalidParameter.VoilationContent": _POLICY,  # sic: Tencent's own spelling
     "InvalidParameter.ViolationContent": _POLICY,
     "ContentModerationFailed": _POLICY,
-    "RequestLimitExceeded": _BUSY,
-    "FailedOperation": _BUSY,
-    "ResourceInsufficient": _BUSY,
+    "RequestLimitExceeded": _TRY_LATER,
+    "FailedOperation": _TRY_LATER,
+    "ResourceInsufficient": _TRY_LATER,
     "InvalidParameter.MediaFormat": "A reference image is not a usable jpeg, png or webp under 7 MB: use another.",
     "ResourceNotFound": "A reference image could not be fetched: check that its URL is public, or its FileId.",
     "InvalidParameterValue": "Tencent refused a value: check resolution, aspect_ratio and the reference images.",

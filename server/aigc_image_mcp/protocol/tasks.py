@@ -26,7 +26,7 @@ from pydantic import Field
 
 from ..backends.base import Caller
 from ..catalog.fields import SAVE_AS
-from ..core.polling import FIRST_PAUSE, Reading, next_pause
+from ..core.polling import FIRST_PAUSE, ProgressPoint, next_pause
 from ..errors import AigcImageError
 from ..results import TaskResult
 from .caller import caller_in
@@ -118,7 +118,7 @@ class _Pace:
     """Progress readings of one task, for the next poll interval (the bounded wait's schedule)."""
 
     step: int = 0
-    first: Reading | None = None
+    first: ProgressPoint | None = None
 
 
 class Tasks(Extension):
@@ -180,7 +180,7 @@ class Tasks(Extension):
     def _poll_ms(self, task: TaskResult, longest: float) -> int:
         """The next pause of the bounded wait's schedule: growing from 1 s, then aimed at the expected end."""
         pace = self._pace(task.task_id)
-        latest = None if task.progress is None else Reading(self._now(), task.progress)
+        latest = None if task.progress is None else ProgressPoint(self._now(), task.progress)
         pace.first = pace.first or latest
         seconds = next_pause(pace.step, pace.first, latest, longest)
         pace.step += 1

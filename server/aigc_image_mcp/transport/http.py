@@ -104,7 +104,7 @@ def serve(settings: Settings, server: MCPServer[Any] | None = None) -> None:
     if settings.workers == 1:
         app = http_app(server or build_server(settings), settings)
         limit_per_client(settings.max_connections_per_client)
-        settle(settings)
+        warm_up(settings)
         uvicorn.run(app, **options)
         return
     if server is not None:
@@ -121,11 +121,11 @@ def app_from_environment() -> ASGIApp:
     _quiet_access_log()
     app = http_app(build_server(settings), settings)
     limit_per_client(settings.max_connections_per_client)
-    settle(settings)
+    warm_up(settings)
     return app
 
 
-def settle(settings: Settings) -> None:
+def warm_up(settings: Settings) -> None:
     """Ready a long-running server: import now what its first call would import (kept off the stdio start), then
     freeze the garbage collector's view of everything so far. The SDK's and pydantic's validators live as long as
     the process; left in the collected heap, each full collection walks them all again (~80 ms here, every few
