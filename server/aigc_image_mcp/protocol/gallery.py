@@ -3,7 +3,8 @@
 Only clients that declare the UI extension see it: for them, tools/list names the view in each tool's `_meta.ui`
 (the SDK's `Apps` helper would stamp it for every client, so a middleware adds it per request), and the results
 leave out `resource_link` blocks (`for_view_clients`, which render.py applies: claude.ai stops passing such a
-result to the view). The view is one HTML file with no external scripts; it shows the result's own JPEG previews as `data:` images.
+result to the view). The view is one HTML file with no external scripts; it shows the result's own JPEG
+previews as `data:` images.
 """
 
 from __future__ import annotations
