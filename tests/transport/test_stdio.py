@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,37 @@ def test_an_unreadable_request_whose_id_can_be_read_is_answered_with_that_id_nam
     assert "nested deeper than the 200 levels" in errors[1][2]
     assert "nested deeper than the 200 levels" in errors[2][2]
     assert answers[-1] == {"jsonrpc": "2.0", "id": 5, "result": {}}
+
+
+def fuzzed_lines(seed: int, count: int) -> list[tuple[int | str, str]]:
+    """Requests whose id comes first and can be read, each damaged after it: a lone surrogate, nesting past the
+    parser's depth, a bad escape, a raw control character, a number of thousands of digits, or a cut-off line."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not a secret
+    damages = [
+        lambda: '"\\ud800"',
+        lambda: '"x\\udfffy"',
+        lambda: "[" * rng.randint(201, 3000),
+        lambda: '{"a": ' * rng.randint(201, 2000) + "1" + "}" * rng.randint(0, 2000),
+        lambda: '"\\x41"',
+        lambda: '"a\x01b"',
+        lambda: "1" * rng.randint(5000, 20000),
+        lambda: '"cut',
+    ]
+    lines: list[tuple[int | str, str]] = []
+    for number in range(count):
+        request_id: int | str = number if rng.random() < 0.5 else f"r-{number}"
+        head = f'{{"jsonrpc": "2.0", "id": {json.dumps(request_id)}, "method": "ping", "params": {{"x": '
+        lines.append((request_id, head + rng.choice(damages)() + "}}"))
+    return lines
+
+
+@pytest.mark.slow
+def test_three_hundred_damaged_requests_whose_id_is_readable_are_each_answered_to_that_id() -> None:
+    fuzzed = fuzzed_lines(20261206, 300)
+
+    answers = exchange_lines([SCRIPT], environment(QUICKROUTER_API_KEY=CANARY_KEY), [line for _, line in fuzzed], 300)
+
+    assert None not in answers  # every line was answered
+    assert [answer for answer in answers if answer["id"] is None] == []
+    assert sorted((answer["id"] for answer in answers), key=str) == sorted((i for i, _ in fuzzed), key=str)
+    assert {answer["error"]["code"] for answer in answers} == {-32700}
