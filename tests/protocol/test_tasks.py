@@ -63,6 +63,22 @@ async def test_a_client_declaring_tasks_gets_the_task_at_once_with_tencents_task
     assert relay.queried == []  # nothing waited for
 
 
+async def test_a_task_the_history_could_not_keep_says_so_with_its_task_id(
+    relay: FakeRelay, clock: FakeClock, folders: dict[str, Path]
+) -> None:
+    relay.script.append(accepted(TASK))
+    folders["data_dir"].mkdir(parents=True, exist_ok=True)
+    (folders["data_dir"] / "history.sqlite3").write_bytes(b"this is not a database" * 100)
+    server = build_server(make_settings(**folders), transport=relay.transport(), clock=clock)
+
+    async with in_memory(server) as call:
+        answer = await call("tools/call", GENERATE, TASKS)
+
+    created = answer["result"]
+    assert created["taskId"] == TASK
+    assert "could not be written to the history, so keep its TaskId" in created["statusMessage"]
+
+
 async def test_tasks_get_reports_tencents_progress_then_the_very_result_generate_image_gives(
     open_raw: Open, relay: FakeRelay
 ) -> None:

@@ -144,7 +144,8 @@ class Tasks(Extension):
             return result  # not a task: refused before any submit, or a client that waits
         task = result.task
         created, updated = await _dates(ctx, task.task_id)
-        message = f"Submitted to Tencent as task {task.task_id} on {task.model}."
+        # A note (the history could not keep the task) must reach the client with the TaskId: tasks/get may not find it.
+        message = " ".join([f"Submitted to Tencent as task {task.task_id} on {task.model}.", *task.notes])
         return TaskView(task.task_id, "working", created, updated, message, int(FIRST_PAUSE * 1000)).wire("task")
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
