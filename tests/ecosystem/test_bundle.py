@@ -146,7 +146,8 @@ async def test_the_host_starts_the_unpacked_bundle_and_a_call_reaches_the_relay(
     relay, url = relay_url
     relay.script.append(accepted("1392336703-AigcImageTask-bundle"))
     settings = {"api_key": CANARY_KEY, "base_url": url, "output_dir": str(tmp_path), "inline_images": False}
-    unused = {"backend": "quickrouter", "secret_id": "unused", "secret_key": "unused", "vod_subapp_id": 1}
+    unused = {"backend": "quickrouter", "secret_id": "unused", "secret_key": "unused", "session_token": "unused"}
+    unused |= {"vod_subapp_id": 1}
     config = resolve(installed, settings | unused | {"schema_profile": "full"})
     assert config is not None
     assert config["command"] == "uv"
