@@ -224,3 +224,16 @@ LIMIT = Argument(
     minimum=1,
     maximum=50,
 )
+
+
+def unkeepable(text: str) -> str:
+    """Why `text` could not be kept or sent, or "": checked before the submit, so that a paid task never fails to
+    reach the history (PostgreSQL keeps no NUL in text; no UTF-8 store or upstream takes a lone surrogate, which JSON
+    can still escape as "\\ud800")."""
+    if "\x00" in text:
+        return "holds a NUL character (\\u0000), which no file name, history or upstream can take; remove it"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds a lone surrogate (half of a UTF-16 pair), which is not text; send valid Unicode"
+    return ""

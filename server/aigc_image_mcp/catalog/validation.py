@@ -8,7 +8,6 @@ before any check, so it is neither refused nor sent upstream.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -36,8 +35,9 @@ from .fields import (
     WAIT_SECONDS,
     Argument,
     given,
+    unkeepable,
 )
-from .models import CATALOG_FILES, Catalog, ModelSpec, load_catalog
+from .models import Catalog, ModelSpec, near_miss
 from .request import FileInfo, OutputConfig, SubmitRequest
 
 TOOL = "generate_image"
@@ -117,7 +117,7 @@ def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]
         return [] if isinstance(value, bool) else [f"{name}: must be true or false, got {_show(value)}"]
     if not isinstance(value, str):
         return [f"{name}: must be a string, got {_show(value)}"]
-    unkept = _unkeepable(value)
+    unkept = unkeepable(value)
     if unkept:
         return [f"{name}: {unkept}"]
     if argument.option is not None and catalog is not None:
@@ -153,21 +153,9 @@ def _model(arguments: Mapping[str, Any], catalog: Catalog, problems: list[str]) 
     value = arguments[MODEL]
     spec = catalog.get(value) if isinstance(value, str) else None
     if spec is None:
-        hint = _nearest(value, catalog) if isinstance(value, str) else ""
+        hint = near_miss(value, catalog) if isinstance(value, str) else ""
         problems.append(f"model: {_show(value)} is not offered{hint}; use one of {', '.join(catalog.ids)}")
     return spec
-
-
-def _nearest(value: str, catalog: Catalog) -> str:
-    """A hint for a model id that is not offered: the same model under this backend's id (the relay and Tencent
-    name some models differently), or the nearest id."""
-    for other in CATALOG_FILES:
-        spec = load_catalog(backend=other).get(value)
-        same = next((s for s in catalog.models if spec is not None and s.label and s.label == spec.label), None)
-        if spec is not None and same is not None and same.id != spec.id:
-            return f" here: {spec.id} is the {other} backend's name for {spec.label}, which this one calls {same.id}"
-    close = difflib.get_close_matches(value.casefold(), [i.casefold() for i in catalog.ids], n=1, cutoff=0.6)
-    return f" (did you mean {next(i for i in catalog.ids if i.casefold() == close[0])}?)" if close else ""
 
 
 def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> list[str]:
@@ -177,8 +165,8 @@ def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> li
     for name in (RESOLUTION, ASPECT_RATIO, SCENE_TYPE, MASK_IMAGE):
         if name in arguments and not isinstance(arguments[name], str):
             problems.append(f"{name}: must be a string, got {_show(arguments[name])}")
-    if isinstance(arguments.get(MASK_IMAGE), str) and _unkeepable(arguments[MASK_IMAGE]):
-        problems.append(f"{MASK_IMAGE}: {_unkeepable(arguments[MASK_IMAGE])}")
+    if isinstance(arguments.get(MASK_IMAGE), str) and unkeepable(arguments[MASK_IMAGE]):
+        problems.append(f"{MASK_IMAGE}: {unkeepable(arguments[MASK_IMAGE])}")
     elif isinstance(arguments.get(MASK_IMAGE), str) and not re.search(REFERENCE_PATTERN, arguments[MASK_IMAGE]):
         problems.append(f"{MASK_IMAGE}: {_show(arguments[MASK_IMAGE])} is not {_REFERENCE}")
     if OUTPUT_IMAGE_COUNT in arguments:
@@ -221,7 +209,7 @@ def _check_strings(name: str, value: Any) -> list[str]:
     items = cast(list[Any], value) if isinstance(value, list) else None
     if items is None or not all(isinstance(item, str) for item in items):
         return [f"{name}: must be an array of strings, got {_show(value)}"]
-    unkept = next((problem for item in items if (problem := _unkeepable(item))), "")
+    unkept = next((problem for item in items if (problem := unkeepable(item))), "")
     if unkept:
         return [f"{name}: an item {unkept}"]
     if name == REFERENCE_IMAGES:
@@ -296,19 +284,6 @@ def _file_info(reference: str) -> FileInfo:
 
 _REFERENCE = "an http(s) URL, a VOD FileId (digits), a local image path or a data:image/…;base64, URI"
 _COUNT = next(argument for argument in PER_MODEL if argument.name == OUTPUT_IMAGE_COUNT)
-
-
-def _unkeepable(text: str) -> str:
-    """Why `text` could not be kept or sent, or "": checked before the submit, so that a paid task never fails to
-    reach the history (PostgreSQL keeps no NUL in text; no UTF-8 store or upstream takes a lone surrogate, which JSON
-    can still escape as "\\ud800")."""
-    if "\x00" in text:
-        return "holds a NUL character (\\u0000), which no file name, history or upstream can take; remove it"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "holds a lone surrogate (half of a UTF-16 pair), which is not text; send valid Unicode"
-    return ""
 
 
 def _show(value: Any) -> str:
