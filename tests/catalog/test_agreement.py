@@ -43,7 +43,7 @@ SEED_OUTPUT = {
 }
 SEED_BODY = {"model_name", "model_version", "prompt", "file_infos", "negative_prompt", "enhance_prompt",
              "output_config", "session_id", "session_context", "tasks_priority", "ext_info"}  # fmt: skip
-# What the catalog adds beyond the seed, from the current upstream documentation (upstream.md §1.6): GEM's 1K.
+# What the catalog adds beyond the seed, from the current upstream documentation: GEM's 1K.
 UPSTREAM_ADDITIONS = {("GEM", "resolution"): {"1K"}}
 
 

@@ -1,7 +1,7 @@
 """google-genai (in the legacy environment: it pins tenacity<9.2, below the server's own): a typed
 FunctionDeclaration built from generate_image's schema as the server lists it, with no request sent. Gemini's typed
 `Schema` takes the portable profile (the default) whole; it refuses the full profile's root if/then/else, which is
-why the full profile is opt-in (client-compat.md)."""
+why the full profile is opt-in (docs/configuration.md, AIGC_IMAGE_SCHEMA)."""
 
 from __future__ import annotations
 

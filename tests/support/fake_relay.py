@@ -48,7 +48,7 @@ def task_detail(
     err_code_ext: str = "",
     message: str = "",
 ) -> httpx2.Response:
-    """Tencent's DescribeTaskDetail of an image task, as the relay passes it through (upstream.md 2.3)."""
+    """Tencent's DescribeTaskDetail of an image task, as the relay passes it through."""
     files = [
         {"FileUrl": url, "ExpireTime": "2026-01-05T12:03:57Z", "StorageMode": "Temporary", "FileType": "png"}
         for url in urls
