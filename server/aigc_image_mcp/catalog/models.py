@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -172,9 +172,15 @@ def near_miss(value: str, catalog: Catalog) -> str:
     """A hint for a model id `catalog` does not offer: the same model under this catalog's id (the relay and Tencent
     name some models differently), or the nearest id; "" when there is none."""
     for other in CATALOG_FILES:
-        spec = load_catalog(backend=other).get(value)
+        spec = _builtin(other).get(value)
         same = next((s for s in catalog.models if spec is not None and s.label and s.label == spec.label), None)
         if spec is not None and same is not None and same.id != spec.id:
             return f" here: {spec.id} is the {other} backend's name for {spec.label}, which this one calls {same.id}"
     close = difflib.get_close_matches(value.casefold(), [i.casefold() for i in catalog.ids], n=1, cutoff=0.6)
     return f" (did you mean {next(i for i in catalog.ids if i.casefold() == close[0])}?)" if close else ""
+
+
+@cache
+def _builtin(backend: str) -> Catalog:
+    """A backend's built-in catalog, read once: near_miss looks in each on every unknown model id."""
+    return load_catalog(backend=backend)

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Generator
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from ..errors import ImageError
+from . import confined
 
 if TYPE_CHECKING:
     from PIL.Image import Image as Picture
@@ -110,23 +109,14 @@ def save(folder: Path, stem: str, data: bytes, kind: str) -> Path:
     """Write `data` as `<folder>/<stem><ext>`, replacing an earlier copy whole; ImageError when it cannot.
 
     The stem comes partly from the network (the TaskId): it is reduced to a plain file name, and the result must
-    still lie in `folder`. The bytes go to a new temporary file of a random name, created exclusively (so a link
-    planted in the folder is never followed), which is then renamed into place."""
+    still lie in `folder`. The write is confined.write's: a temporary file of a random name created exclusively (a
+    link planted in the folder is never followed), then renamed into place."""
     path = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".") + EXTENSIONS[kind])
     if path.resolve().parent != folder.resolve():
         raise ImageError(f"the name {stem!r} would leave {folder}")
-    partial: str | None = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-        with os.fdopen(handle, "wb") as file:
-            if os.chmod in os.supports_fd:  # POSIX: as readable as any file the user saves, not mkstemp's 0o600
-                os.chmod(file.fileno(), 0o644)
-            file.write(data)
-        os.replace(partial, path)
+        confined.write(folder.resolve(), PurePath(path.name), data, overwrite=True)
     except OSError as exc:
-        if partial is not None:
-            Path(partial).unlink(missing_ok=True)
         raise ImageError(
             f"it could not be saved in {folder} ({exc.strerror or type(exc).__name__}); set AIGC_IMAGE_OUTPUT_DIR "
             "to a folder this server can write to"
