@@ -29,6 +29,7 @@ from ..errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
+from .wording import Wording
 
 ANSWER_LIMIT = 1_048_576
 """Bytes of an answer read at most: Tencent's largest (a task detail with its image URLs) is a few KB."""
@@ -39,25 +40,6 @@ _UNSENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 _URL_SAFE = str.maketrans("+/", "-_")
 _SHORTEST_CORE = 8
 """Characters a Base64 form of a secret must have to be scrubbed: a shorter run would match ordinary text."""
-
-
-@dataclass(frozen=True)
-class Wording:
-    """One operation's message for each fault, as `str.format` templates. Fields: status, detail (`: <the upstream's
-    message>` or nothing), kind (content type), excerpt, message, wait, what, name, limit."""
-
-    refused_key: str
-    rate_limited: str
-    failed: str
-    refused: str
-    not_found: str
-    not_json: str
-    said: str
-    unreadable: str
-    too_large: str
-    too_deep: str
-    unsent: str
-    sent: str
 
 
 class Answer(Protocol):

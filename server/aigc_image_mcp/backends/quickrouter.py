@@ -21,7 +21,7 @@ from ..errors import (
     UpstreamError,
     UpstreamProtocolError,
 )
-from .answers import Call, Wording, excerpt, exchange, parse
+from .answers import Call, excerpt, exchange, parse
 from .base import Caller, Submission, TaskDetail, check_task_id
 from .tencent_shapes import (
     REFUSED_CREDENTIALS,
@@ -31,16 +31,18 @@ from .tencent_shapes import (
     TencentError,
     detail_of,
 )
+from .wording import Wording, may_exist, retry_safely, unread_submit
 
 logger = logging.getLogger(__name__)
 
-_RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: the relay refuses a repeat within 3 days."
+_RETRY_SAFELY = retry_safely("the relay")
 _BASE64_HINT = (
     " This request carried local pictures as Base64, which the relay does not document (experimental): if the "
     "relay refuses them, upload the picture somewhere and pass its http(s) URL instead."
 )
-_MAY_EXIST = f"The task may have been created and billed, but it cannot be followed from here. {_RETRY_SAFELY}"
+_MAY_EXIST = may_exist("the relay")
 _SUBMIT = Wording(
+    **unread_submit("The relay", "{base_url}", "the relay"),
     refused_key="The relay refused the API key (HTTP {status}{detail}). Check the key (QUICKROUTER_API_KEY, or over "
     "HTTP the bearer token the client sends): it must be a valid QuickRouter key with enough balance. The task was "
     "not created.",
@@ -54,12 +56,8 @@ _SUBMIT = Wording(
     "QUICKROUTER_BASE_URL points at the relay's API, not at a web page.",
     said="The relay refused the request: {message}.",
     unreadable="The relay's answer is not the Tencent response it should be: {excerpt}. " + _MAY_EXIST,
-    too_large="The relay's answer to the submit is over {limit} MB, so it was not read. " + _MAY_EXIST,
-    too_deep="The relay answered HTTP {status} with JSON nested too deeply to read. " + _MAY_EXIST,
     unsent="Could not connect to the relay at {base_url} ({name}); nothing was submitted. Check QUICKROUTER_BASE_URL "
     "and the network, then try again.",
-    sent="The relay at {base_url} {what} after the task was sent, so it may have been created and billed. Do not "
-    "resubmit blindly: ask the user first. " + _RETRY_SAFELY,
 )
 _QUERY = Wording(
     refused_key="The relay refused the API key when asked about task {task_id} (HTTP {status}{detail}). Check "

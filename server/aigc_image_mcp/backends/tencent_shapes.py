@@ -43,6 +43,12 @@ def _percent(value: object) -> int | None:
     return None if number != number else min(max(round(number), 0), 100)  # NaN is unknown
 
 
+def _object(value: object) -> object:
+    """An object as it is; anything else (a string, a list) as missing."""
+    return cast(dict[str, Any], value) if isinstance(value, dict) else None
+
+
+_OBJECT = BeforeValidator(_object)
 Text = Annotated[str | None, BeforeValidator(_text)]
 Percent = Annotated[int | None, BeforeValidator(_percent)]
 
@@ -63,12 +69,7 @@ class SubmitAnswer(_Wire):
 
     task_id: Text = Field(default=None, alias="TaskId")
     request_id: Text = Field(default=None, alias="RequestId")
-    error: TencentError | None = Field(default=None, alias="Error")
-
-    @field_validator("error", mode="before")
-    @classmethod
-    def _object_or_nothing(cls, value: object) -> object:
-        return cast(dict[str, Any], value) if isinstance(value, dict) else None
+    error: Annotated[TencentError | None, _OBJECT] = Field(default=None, alias="Error")
 
 
 class _FileInfo(_Wire):
@@ -100,13 +101,8 @@ class _ImageTask(_Wire):
     err_code_ext: Text = Field(default=None, alias="ErrCodeExt")
     message: Text = Field(default=None, alias="Message")
     progress: Percent = Field(default=None, alias="Progress")
-    input: _Input | None = Field(default=None, alias="Input")
-    output: _Output | None = Field(default=None, alias="Output")
-
-    @field_validator("input", "output", mode="before")
-    @classmethod
-    def _object_or_nothing(cls, value: object) -> object:
-        return cast(dict[str, Any], value) if isinstance(value, dict) else None
+    input: Annotated[_Input | None, _OBJECT] = Field(default=None, alias="Input")
+    output: Annotated[_Output | None, _OBJECT] = Field(default=None, alias="Output")
 
 
 class DetailAnswer(_Wire):
@@ -114,14 +110,9 @@ class DetailAnswer(_Wire):
 
     status: Text = Field(default=None, alias="Status")
     task_type: Text = Field(default=None, alias="TaskType")
-    task: _ImageTask | None = Field(default=None, alias="AigcImageTask")
-    error: TencentError | None = Field(default=None, alias="Error")
+    task: Annotated[_ImageTask | None, _OBJECT] = Field(default=None, alias="AigcImageTask")
+    error: Annotated[TencentError | None, _OBJECT] = Field(default=None, alias="Error")
     request_id: Text = Field(default=None, alias="RequestId")
-
-    @field_validator("task", "error", mode="before")
-    @classmethod
-    def _object_or_nothing(cls, value: object) -> object:
-        return cast(dict[str, Any], value) if isinstance(value, dict) else None
 
 
 class SubmitEnvelope(_Wire):

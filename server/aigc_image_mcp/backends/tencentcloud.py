@@ -38,7 +38,6 @@ from ..errors import (
 )
 from .answers import (
     Reading,
-    Wording,
     connection_error,
     excerpt,
     forms_of,
@@ -51,6 +50,7 @@ from .answers import (
 )
 from .base import Caller, Submission, TaskDetail, check_task_id
 from .tencent_shapes import REFUSED_CREDENTIALS, UNKNOWN_TASK, DetailEnvelope, SubmitEnvelope, detail_of
+from .wording import Wording, may_exist, retry_safely, unread_submit
 
 logger = logging.getLogger(__name__)
 # At DEBUG the SDK logs each request with its X-TC-Token header and each answer as sent (with any secret Tencent
@@ -58,16 +58,17 @@ logger = logging.getLogger(__name__)
 _SDK_LOGGER = "tencentcloud_sdk_common"
 
 VERSION = "2018-07-17"
-_RETRY_SAFELY = "To retry without risking a second charge, pass a session_id: Tencent refuses a repeat within 3 days."
+_RETRY_SAFELY = retry_safely("Tencent")
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """httpx's failures before a request left us."""
 _CREDENTIALS = "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN for temporary keys)"
-_MAY_EXIST = f"The task may have been created and billed, but it cannot be followed from here. {_RETRY_SAFELY}"
+_MAY_EXIST = may_exist("Tencent")
 _NOT_TENCENT = (
     "Check that AIGC_IMAGE_TENCENTCLOUD_ENDPOINT is Tencent's VOD API (vod.tencentcloudapi.com, or "
     "vod.intl.tencentcloudapi.com for international accounts)."
 )
 _SUBMIT = Wording(
+    **unread_submit("Tencent Cloud", "{where}", "Tencent"),
     refused_key="Tencent Cloud at {where} refused the credentials (HTTP {status}{detail}). Check "
     + _CREDENTIALS
     + ", and that the key may use VOD. The task was not created.",
@@ -83,12 +84,8 @@ _SUBMIT = Wording(
     + _MAY_EXIST,
     said="Tencent Cloud refused the task: {message}.",
     unreadable="Tencent Cloud's answer is not the CreateAigcImageTask response it should be: {excerpt}. " + _MAY_EXIST,
-    too_large="Tencent Cloud's answer to the submit is over {limit} MB, so it was not read. " + _MAY_EXIST,
-    too_deep="Tencent Cloud answered HTTP {status} with JSON nested too deeply to read. " + _MAY_EXIST,
     unsent="Could not connect to Tencent Cloud at {where} ({name}); nothing was submitted. Check "
     "AIGC_IMAGE_TENCENTCLOUD_ENDPOINT and the network, then try again.",
-    sent="Tencent Cloud at {where} {what} after the task was sent, so it may have been created and billed. Do not "
-    "resubmit blindly: ask the user first. " + _RETRY_SAFELY,
 )
 _QUERY = Wording(
     refused_key="Tencent Cloud at {where} refused the credentials when asked about task {task_id} (HTTP "
@@ -171,8 +168,7 @@ class TencentCloud:
             raise _refused(answer.error.code, answer.error.message, answer.request_id, None)
         if not answer.task_id:
             raise UpstreamProtocolError(
-                f"Tencent Cloud answered without a TaskId: {excerpt(payload)}. The task may have been created and "
-                f"billed, but it cannot be followed from here. {_RETRY_SAFELY}",
+                f"Tencent Cloud answered without a TaskId: {excerpt(payload)}. {_MAY_EXIST}",
                 status_code=200,
             )
         check_task_id(
