@@ -5,7 +5,8 @@ uv run python scripts/model_tables.py    # prints both tables, to paste between 
 
 from __future__ import annotations
 
-from aigc_image_mcp.catalog.models import CATALOG_FILES, Catalog, ModelSpec, load_catalog
+from aigc_image_mcp.backends.profiles import PROFILES
+from aigc_image_mcp.catalog.models import Catalog, ModelSpec
 
 _HEADER = (
     "| `model` | What it is | Good for | Reference images | `resolution` | `aspect_ratio` | Images per task | "
@@ -39,5 +40,5 @@ def _values(values: tuple[str, ...]) -> str:
 
 
 if __name__ == "__main__":
-    for backend in sorted(CATALOG_FILES):
-        print(f"<!-- models:{backend} -->\n{model_table(load_catalog(backend=backend))}\n<!-- /models:{backend} -->\n")
+    for name, profile in sorted(PROFILES.items()):
+        print(f"<!-- models:{name} -->\n{model_table(profile.load_catalog())}\n<!-- /models:{name} -->\n")

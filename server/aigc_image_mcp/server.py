@@ -12,8 +12,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
 from . import NAME, __version__
+from .backends.profiles import profile_of
 from .catalog.fields import LIMIT, STATUS, TASK_ID
-from .catalog.models import load_catalog
 from .catalog.schema import input_schema, plain_schema, tool_description
 from .config import Settings
 from .core.polling import RealClock
@@ -55,7 +55,7 @@ def build_server(
     settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None, clock: Clock | None = None
 ) -> MCPServer[AppState]:
     """The MCP server; `transport` replaces the network and `clock` the passing of time in tests."""
-    catalog = load_catalog(settings.models_file, settings.backend)
+    catalog = profile_of(settings).load_catalog(settings.models_file)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState, None]:

@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.backends.quickrouter import relay_body
-from aigc_image_mcp.catalog.models import Catalog, load_catalog
+from aigc_image_mcp.catalog.generate import offered
+from aigc_image_mcp.catalog.models import Catalog
 from aigc_image_mcp.catalog.schema import input_schema
 from aigc_image_mcp.catalog.validation import parse_arguments
 from aigc_image_mcp.errors import ArgumentsError
@@ -22,8 +24,8 @@ from ..conftest import accepts
 
 pytestmark = pytest.mark.slow
 
-CATALOG = load_catalog()
-TENCENT = load_catalog(backend="tencentcloud")
+CATALOG = PROFILES["quickrouter"].load_catalog()
+TENCENT = PROFILES["tencentcloud"].load_catalog()
 SCHEMAS = {id(c): input_schema(c, "full") for c in (CATALOG, TENCENT)}
 VALIDATORS = {key: Draft202012Validator(schema) for key, schema in SCHEMAS.items()}
 VALIDATOR = VALIDATORS[id(CATALOG)]
@@ -191,7 +193,7 @@ def valid_arguments(draw: st.DrawFn, catalog: Catalog = CATALOG) -> dict[str, An
         "ext_info": text(max_size=5),
         "wait_seconds": st.integers(0, 55),
         **{a.option: st.sampled_from(getattr(catalog.options, a.option))
-           for a in catalog.shared.values() if a.kind == "string" and a.option},
+           for a in offered(catalog) if a.kind == "string" and a.option},
     }  # fmt: skip
     if catalog.options.seed:
         optional["seed"] = st.integers(0, 2**31)

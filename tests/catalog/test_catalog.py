@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.errors import CatalogError
 
 from ..conftest import Connect
@@ -60,7 +60,7 @@ async def test_a_model_from_the_models_file_is_offered_validated_and_sent(
 def test_a_model_with_a_built_in_id_replaces_it(tmp_path: Path) -> None:
     hunyuan = GG_31 | {"id": "Hunyuan-3.0", "model_name": "Hunyuan", "model_version": "3.0", "max_reference_images": 3}
 
-    catalog = load_catalog(models_file(tmp_path, {"models": [hunyuan]}))
+    catalog = PROFILES["quickrouter"].load_catalog(models_file(tmp_path, {"models": [hunyuan]}))
 
     assert catalog.ids == ("GEM-2.5", "GEM-3.0", "Qwen-0925", "Hunyuan-3.0")
     spec = catalog.get("Hunyuan-3.0")
@@ -81,11 +81,11 @@ def test_a_model_with_a_built_in_id_replaces_it(tmp_path: Path) -> None:
 )
 def test_a_malformed_models_file_is_a_clear_error_naming_the_place(tmp_path: Path, content: Any, expected: str) -> None:
     with pytest.raises(CatalogError, match="AIGC_IMAGE_MODELS_FILE") as raised:
-        load_catalog(models_file(tmp_path, content))
+        PROFILES["quickrouter"].load_catalog(models_file(tmp_path, content))
 
     assert expected in str(raised.value)
 
 
 def test_a_missing_models_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"cannot read .*nowhere\.json"):
-        load_catalog(tmp_path / "nowhere.json")
+        PROFILES["quickrouter"].load_catalog(tmp_path / "nowhere.json")

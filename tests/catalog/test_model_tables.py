@@ -8,25 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from aigc_image_mcp.catalog.models import CATALOG_FILES, load_catalog
+from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.catalog.schema import input_schema, tool_description
 from scripts.model_tables import model_table
 
 MODELS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "models.md"
 
 
-@pytest.mark.parametrize("backend", sorted(CATALOG_FILES))
+@pytest.mark.parametrize("backend", sorted(PROFILES))
 def test_the_docs_model_table_is_the_one_generated_from_the_catalog(backend: str) -> None:
     text = MODELS_PAGE.read_text(encoding="utf-8")
     found = re.search(rf"<!-- models:{backend} -->\n(.*?)\n<!-- /models:{backend} -->", text, re.DOTALL)
 
     assert found is not None, f"docs/models.md has no <!-- models:{backend} --> … <!-- /models:{backend} --> block"
-    assert found.group(1) == model_table(load_catalog(backend=backend))
+    assert found.group(1) == model_table(PROFILES[backend].load_catalog())
 
 
-@pytest.mark.parametrize("backend", sorted(CATALOG_FILES))
+@pytest.mark.parametrize("backend", sorted(PROFILES))
 def test_generate_image_stays_within_8_kb_for_the_model_in_the_portable_profile(backend: str) -> None:
-    catalog = load_catalog(backend=backend)
+    catalog = PROFILES[backend].load_catalog()
     size = len(("generate_image" + tool_description(catalog) + json.dumps(input_schema(catalog))).encode())
 
     assert size <= 8192

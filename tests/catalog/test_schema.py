@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.catalog.schema import input_schema
 
 from ..conftest import Connect, accepts
@@ -25,7 +25,7 @@ SCALARS = {"string", "integer", "number", "boolean"}
 FORBIDDEN_ANYWHERE = {"$ref", "$defs", "definitions", "$schema", "const", "additionalProperties", "if", "then", "else"}
 
 
-MODEL_IDS = load_catalog().ids
+MODEL_IDS = PROFILES["quickrouter"].load_catalog().ids
 
 
 def portability_problems(schema: dict[str, Any], *, per_model: bool = True) -> list[str]:
@@ -143,6 +143,6 @@ async def test_the_full_profile_adds_one_root_if_then_else_chain_and_nothing_els
     ],
 )
 def test_the_full_schema_states_the_per_model_rules(arguments: dict[str, Any], valid: bool) -> None:
-    validator = Draft202012Validator(input_schema(load_catalog(), "full"))
+    validator = Draft202012Validator(input_schema(PROFILES["quickrouter"].load_catalog(), "full"))
 
     assert accepts(validator, arguments) is valid

@@ -15,7 +15,8 @@ from agents.strict_schema import ensure_strict_json_schema
 from jsonschema import Draft202012Validator
 from mcp import Client
 
-from aigc_image_mcp.catalog.models import Catalog, ModelSpec, load_catalog
+from aigc_image_mcp.backends.profiles import PROFILES
+from aigc_image_mcp.catalog.models import Catalog, ModelSpec
 from aigc_image_mcp.catalog.schema import input_schema
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.server import build_server
@@ -34,7 +35,10 @@ pytestmark = pytest.mark.anyio
 OBJECT_KEYWORDS = {"type", "properties", "required", "additionalProperties"}
 PROPERTY_KEYWORDS = {"type", "description", "enum", "items", "anyOf", "pattern", "format", "minimum", "maximum",
                      "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems"}  # fmt: skip
-CATALOGS = {"quickrouter": load_catalog(), "tencentcloud": load_catalog(backend="tencentcloud")}
+CATALOGS = {
+    "quickrouter": PROFILES["quickrouter"].load_catalog(),
+    "tencentcloud": PROFILES["tencentcloud"].load_catalog(),
+}
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from aigc_image_mcp import __version__
-from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.catalog.schema import input_schema
 from aigc_image_mcp.config import DEFAULT_BASE_URL, Settings
 
@@ -160,7 +160,7 @@ async def test_the_host_starts_the_unpacked_bundle_and_a_call_reaches_the_relay(
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert sorted(tools) == sorted(tool["name"] for tool in manifest()["tools"])
         # The schema profile chosen in the settings is the one served.
-        assert tools["generate_image"].input_schema == input_schema(load_catalog(), "full")
+        assert tools["generate_image"].input_schema == input_schema(PROFILES["quickrouter"].load_catalog(), "full")
         result = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "a lighthouse at dusk"})
 
     assert not result.is_error, result.content
@@ -181,7 +181,7 @@ async def test_settings_left_empty_in_the_host_fall_back_to_the_defaults(install
 
     async with launch(config) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert tools["generate_image"].input_schema == input_schema(load_catalog(), "portable")
+    assert tools["generate_image"].input_schema == input_schema(PROFILES["quickrouter"].load_catalog(), "portable")
 
 
 def test_with_only_tencent_credentials_the_bundle_runs_the_tencentcloud_backend(

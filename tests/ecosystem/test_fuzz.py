@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.server import build_server
 
@@ -67,7 +67,7 @@ async def test_two_thousand_fuzzed_calls_on_tencent_cloud_direct_give_no_unexpla
         }
         server = build_server(Settings.model_validate(settings), clock=FakeClock())
         async with Client(server, mode="legacy") as client:
-            tally = await run(client, SEED, TENCENT_CALLS, catalog=load_catalog(backend="tencentcloud"))
+            tally = await run(client, SEED, TENCENT_CALLS, catalog=PROFILES["tencentcloud"].load_catalog())
 
     assert tally.unexplained == []
     assert [record.getMessage()[:300] for record in tracebacks.records] == []

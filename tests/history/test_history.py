@@ -14,9 +14,9 @@ from mcp.types import CallToolResult, ImageContent
 from pydantic import SecretStr
 
 from aigc_image_mcp.backends.base import Caller
+from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.backends.quickrouter import QuickRouter
 from aigc_image_mcp.callers import fingerprint
-from aigc_image_mcp.catalog.models import load_catalog
 from aigc_image_mcp.catalog.validation import parse_arguments
 from aigc_image_mcp.core.tracker import Tracker
 
@@ -189,7 +189,7 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
             return accepted(TASK)
 
     settings = make_settings(**folders, **history_store)
-    catalog = load_catalog()
+    catalog = PROFILES["quickrouter"].load_catalog()
     spec, request = parse_arguments({"model": "GEM-3.0", "prompt": "fox"}, catalog)
     async with httpx2.AsyncClient(base_url=settings.base_url, transport=Slow()) as http:
         tracker = Tracker(settings, catalog, QuickRouter(settings, http), http, clock)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from mcp import MCPError
 
-from aigc_image_mcp.catalog.models import load_catalog
+from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.catalog.validation import parse_arguments
 from aigc_image_mcp.errors import ArgumentsError
 
@@ -92,7 +92,7 @@ async def test_a_nul_character_is_refused_before_anything_is_paid_since_no_histo
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 2**63, 10**30])
 def test_a_seed_outside_32_bits_is_refused_before_anything_is_paid(seed: int) -> None:
-    catalog = load_catalog(backend="tencentcloud")  # the backend that takes a seed
+    catalog = PROFILES["tencentcloud"].load_catalog()  # the backend that takes a seed
 
     with pytest.raises(ArgumentsError) as raised:
         parse_arguments({"model": "GG-3.1", "prompt": "a fox", "seed": seed}, catalog)
@@ -130,14 +130,14 @@ def test_a_model_id_not_offered_gets_the_nearest_one_or_this_backends_name_for_i
     backend: str, given: str, says: str
 ) -> None:
     with pytest.raises(ArgumentsError) as raised:
-        parse_arguments({"model": given, "prompt": "a fox"}, load_catalog(backend=backend))
+        parse_arguments({"model": given, "prompt": "a fox"}, PROFILES[backend].load_catalog())
 
     assert says in str(raised.value)
 
 
 @pytest.mark.parametrize(("given", "meant"), [("gem-3.0", "GEM-3.0"), ("QWEN-0925", "Qwen-0925")])
 def test_a_model_id_is_taken_in_any_case(given: str, meant: str) -> None:
-    spec, request = parse_arguments({"model": given, "prompt": "a fox"}, load_catalog())
+    spec, request = parse_arguments({"model": given, "prompt": "a fox"}, PROFILES["quickrouter"].load_catalog())
 
     assert spec.id == meant
     assert (request.model_name, request.model_version) == (spec.model_name, spec.model_version)

@@ -17,9 +17,10 @@ from typing import Any
 from mcp import Client, MCPError
 from mcp.types import TextContent
 
-from aigc_image_mcp.catalog.models import Catalog, load_catalog
+from aigc_image_mcp.backends.profiles import PROFILES
+from aigc_image_mcp.catalog.models import Catalog
 
-CATALOG = load_catalog()
+CATALOG = PROFILES["quickrouter"].load_catalog()
 TASK_IDS = ("task-1", "task-2", "task-3", "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t")
 TEXTS = (
     "a red fox in snow",

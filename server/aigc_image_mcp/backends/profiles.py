@@ -1,14 +1,17 @@
-"""What each backend declares about itself, for the code outside backends/: its credentials rule, where it answers,
-how doctor names and fixes its faults, and Tencent's error codes it shares. Plain data and small rules, no I/O and
-nothing heavy imported: it is read at start. Nothing outside backends/ (and config) asks which backend runs; it
-asks the profile. (Tencent's error codes, which both backends meet, are in tencent_shapes.py.)"""
+"""What each backend declares about itself, for the code outside backends/: its credentials rule, its catalog of
+models, where it answers, how doctor names and fixes its faults. Plain data and small rules, no I/O but reading its
+catalog, and nothing heavy imported: it is read at start. Nothing outside backends/ (and config) asks which backend
+runs; it asks the profile. (Tencent's error codes, which both backends meet, are in tencent_shapes.py.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
+
+from ..catalog.models import Catalog, load_catalog
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -31,10 +34,19 @@ class Profile:
     name: str
     module: str
     """The module under backends/ that holds its Backend: imported only when the first call needs it."""
+    catalog: str
+    """Its built-in catalog of models: a JSON file in catalog/."""
     api: str
     """Its API as a person names it."""
     passes_bearer: bool
     """Over HTTP without credentials of the server's own, each caller's bearer token is its key (pass-through)."""
+
+    def load_catalog(self, models_file: Path | None = None) -> Catalog:
+        """Its catalog: the built-in one, with the models of `models_file` (AIGC_IMAGE_MODELS_FILE) added or replaced.
+        A model id another backend spells differently is pointed out with that backend's name."""
+        return load_catalog(
+            self.catalog, models_file, kin={profile.name: profile.catalog for profile in PROFILES.values()}
+        )
 
     def credentials(self, settings: Settings) -> Credentials | None:
         """The server's own credentials for this backend; None when they are not (all) set."""
@@ -144,8 +156,10 @@ def _absent(settings: Settings) -> str:
 
 
 PROFILES: dict[str, Profile] = {
-    "quickrouter": _QuickRouter("quickrouter", "quickrouter", "the relay's API", passes_bearer=True),
-    "tencentcloud": _TencentCloud("tencentcloud", "tencentcloud", "Tencent's VOD API", passes_bearer=False),
+    "quickrouter": _QuickRouter("quickrouter", "quickrouter", "models.json", "the relay's API", passes_bearer=True),
+    "tencentcloud": _TencentCloud(
+        "tencentcloud", "tencentcloud", "models-tencentcloud.json", "Tencent's VOD API", passes_bearer=False
+    ),
 }
 
 

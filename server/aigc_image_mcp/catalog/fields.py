@@ -1,4 +1,5 @@
-"""The arguments of generate_image as one table: schema.py renders it, validation.py enforces it."""
+"""The argument type, with the rules it carries (rules.py), and the arguments of the tools that do not use the catalog.
+generate.py declares generate_image's; schema.py renders every declaration, validation.py enforces it."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .rules import Pattern, PerModel
+
 # `$(?!\n)`: Python's `$` also matches before a final newline; ECMA-262's never does. This keeps both strict.
 REFERENCE_PATTERN = r"^(?:https?://\S+|[0-9]+|data:image/[A-Za-z0-9.+-]+;base64,[A-Za-z0-9+/=]+|(?:~|[A-Za-z]:)?[\\/][^\x00-\x1f]*)$(?!\n)"
 """An http(s) URL, a VOD FileId (digits), a data: URI of an image, or a local path (absolute, ~/…, C:\\…)."""
 NON_BLANK_PATTERN = r"\S"
+TASK_ID_PATTERN = r"^(?!\.+$)[A-Za-z0-9._-]+$(?!\n)"
+"""Letters, digits, '.', '_' and '-', not dots alone: a TaskId is a path segment in the relay's query URL, and `.`
+or `..` there would be normalised away (the relay would be asked about another route with the caller's key)."""
 SEED_MAX = 2**32 - 1
 """Tencent types Seed as an integer without a documented range: a seed is at most 32 bits wide in the models it
 serves, and anything larger would be cut or refused somewhere we cannot see."""
@@ -17,11 +23,12 @@ serves, and anything larger would be cut or refused somewhere we cannot see."""
 
 @dataclass(frozen=True)
 class Argument:
-    """One flat argument: its JSON type, its limits, and the copy the model reads."""
+    """One flat argument: its JSON type, its rules, the copy the model reads, and where the request carries it."""
 
     name: str
     kind: Literal["string", "integer", "array", "boolean"]
     description: str
+    """The copy; for a per-model argument `{models}` stands for which models take it and what each takes."""
     min_length: int | None = None
     max_length: int | None = None
     minimum: int | None = None
@@ -30,8 +37,14 @@ class Argument:
     """The key in the catalog's `options` whose values close this argument."""
     choices: tuple[str, ...] = ()
     """Fixed values that close this argument, for one that does not come from the catalog."""
-    output: bool = False
-    """Sent inside `output_config` rather than at the top of the request."""
+    pattern: Pattern | None = None
+    """What each string (of an array: each item) must match."""
+    per_model: PerModel | None = None
+    """The rule that differs per model, from the catalog's models."""
+    required: bool = False
+    sent: Literal["top", "output", "file", "no"] = "top"
+    """Where the request carries it: at its top, inside `output_config`, as a `file_infos` entry, or not at all (it
+    steers this server, or picks the model)."""
 
     def not_given(self, value: Any) -> bool:
         """Whether `value` stands for leaving this argument out: null, or the empty value of its kind ("" for a
@@ -50,126 +63,7 @@ def given(raw: Mapping[str, Any], accepted: Mapping[str, Argument], required: tu
     }
 
 
-# Arguments whose rules differ per model; schema.py and validation.py handle them from the catalog.
-MODEL = "model"
-RESOLUTION = "resolution"
-ASPECT_RATIO = "aspect_ratio"
-REFERENCE_IMAGES = "reference_images"
-REFERENCE_DESCRIPTIONS = "reference_image_descriptions"
-OUTPUT_IMAGE_COUNT = "output_image_count"
-SCENE_TYPE = "scene_type"
-MASK_IMAGE = "mask_image"
-REQUIRED = (MODEL, "prompt")
-
-PER_MODEL: tuple[Argument, ...] = (
-    Argument(MODEL, "string", ""),
-    Argument(RESOLUTION, "string", ""),
-    Argument(ASPECT_RATIO, "string", ""),
-    Argument(REFERENCE_IMAGES, "array", ""),
-    Argument(REFERENCE_DESCRIPTIONS, "array", ""),
-    Argument(OUTPUT_IMAGE_COUNT, "integer", ""),
-    Argument(SCENE_TYPE, "string", ""),
-    Argument(MASK_IMAGE, "string", ""),
-)
-"""The kinds of the arguments whose rules differ per model; schema.py writes their copy and limits from the catalog."""
-
-SHARED: tuple[Argument, ...] = (
-    Argument("prompt", "string", "What the image should show. Required and not blank.", min_length=1),
-    Argument("negative_prompt", "string", "What the image must not show, e.g. 'blur, distorted'."),
-    Argument(
-        "enhance_prompt",
-        "string",
-        "Enabled lets the service rewrite the prompt to improve quality; Disabled sends it as written.",
-        option="enhance_prompt",
-    ),
-    Argument(
-        "person_generation",
-        "string",
-        "AllowAdult allows adults in the image; Disallowed forbids people and faces.",
-        option="person_generation",
-        output=True,
-    ),
-    Argument(
-        "input_compliance_check",
-        "string",
-        "Enabled runs Tencent's content-policy check on the prompt and reference images.",
-        option="input_compliance_check",
-        output=True,
-    ),
-    Argument(
-        "output_compliance_check",
-        "string",
-        "Enabled runs Tencent's content-policy check on the generated image.",
-        option="output_compliance_check",
-        output=True,
-    ),
-    Argument(
-        "storage_mode",
-        "string",
-        "Temporary (the service's default): the result is a download URL valid for 7 days. "
-        "Permanent: also stored in VOD (the relay operator's account through the relay, your own with Tencent Cloud "
-        "direct) and returned with its FileId.",
-        option="storage_mode",
-        output=True,
-    ),
-    Argument(
-        "session_id",
-        "string",
-        "Optional dedupe key of up to 50 characters: a second task with the same session_id within 3 days is "
-        "refused, so a retry that reuses it can never be billed twice.",
-        max_length=50,
-    ),
-    Argument(
-        "session_context",
-        "string",
-        "Free text of up to 1000 characters, stored with the task and returned with its result.",
-        max_length=1000,
-    ),
-    Argument(
-        "tasks_priority",
-        "integer",
-        "Queue priority from -10 to 10; higher runs first. The service's default is 0.",
-        minimum=-10,
-        maximum=10,
-    ),
-    Argument(
-        "seed",
-        "integer",
-        "Random seed: the same seed and arguments repeat an image.",
-        minimum=0,
-        maximum=SEED_MAX,
-        option="seed",
-    ),
-    Argument(
-        "output_format",
-        "string",
-        "The file type of the generated image; the model's own default when left out.",
-        option="output_format",
-        output=True,
-    ),
-    Argument(
-        "logo_add",
-        "string",
-        "Enabled adds Tencent's logo watermark to the image; the default is Disabled.",
-        option="logo_add",
-        output=True,
-    ),
-    Argument(
-        "input_region",
-        "string",
-        "Where the reference images are fetched from: Oversea (or OverseaUSWest) for URLs outside mainland China; "
-        "the default is Mainland.",
-        option="input_region",
-    ),
-    Argument(
-        "ext_info",
-        "string",
-        "Reserved: a string passed to Tencent unchanged for special uses. Leave it out unless the relay "
-        "operator told you what to put here.",
-    ),
-)
-
-# Arguments that steer this server rather than the task: never sent to the relay.
+# Arguments that steer this server rather than the task: never sent upstream.
 DEFAULT_WAIT = 45
 WAIT_SECONDS = Argument(
     "wait_seconds",
@@ -178,6 +72,7 @@ WAIT_SECONDS = Argument(
     "clients give up on it). 0 hands back the TaskId at once; get_image_task then fetches the image.",
     minimum=0,
     maximum=55,
+    sent="no",
 )
 WAIT_AGAIN = Argument(
     "wait_seconds",
@@ -194,11 +89,13 @@ SAVE_AS = Argument(
     "and must stay inside them. More images: name-2.png, name-3.png. Local (stdio) use only.",
     min_length=1,
     max_length=1024,
+    sent="no",
 )
 OVERWRITE = Argument(
     "overwrite",
     "boolean",
     "true replaces an existing file at save_as; otherwise such a call is refused before anything is paid.",
+    sent="no",
 )
 TASK_ID = Argument(
     "task_id",
@@ -206,10 +103,8 @@ TASK_ID = Argument(
     "The TaskId that generate_image handed back, e.g. 1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t.",
     min_length=1,
     max_length=128,
+    pattern=Pattern(TASK_ID_PATTERN, "{name}: {value} is not a TaskId; pass it exactly as generate_image returned it"),
 )
-TASK_ID_PATTERN = r"^(?!\.+$)[A-Za-z0-9._-]+$(?!\n)"
-"""Letters, digits, '.', '_' and '-', not dots alone: a TaskId is a path segment in the relay's query URL, and `.`
-or `..` there would be normalised away (the relay would be asked about another route with the caller's key)."""
 DEFAULT_LIMIT = 10
 STATUS = Argument(
     "status",

@@ -13,18 +13,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import CatalogError
-from .fields import (
-    ASPECT_RATIO,
-    MASK_IMAGE,
-    MODEL,
-    OUTPUT_IMAGE_COUNT,
-    REFERENCE_DESCRIPTIONS,
-    REFERENCE_IMAGES,
-    RESOLUTION,
-    SCENE_TYPE,
-    SHARED,
-    Argument,
-)
 
 _Values = tuple[str, ...]
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -78,6 +66,8 @@ class Catalog(BaseModel):
     """Where the upstream's docs contradict themselves, what the catalog does and why."""
     options: Options
     models: tuple[ModelSpec, ...] = Field(min_length=1)
+    kin: tuple[tuple[str, str], ...] = Field(default=(), exclude=True)
+    """Every backend's built-in catalog file, by backend name (load_catalog fills it in; no catalog file has it)."""
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> Catalog:
@@ -108,16 +98,9 @@ class Catalog(BaseModel):
         return next((s for s in self.models if (s.model_name, s.model_version) == (model_name, model_version)), None)
 
     @cached_property
-    def shared(self) -> Mapping[str, Argument]:
-        """The arguments every model takes that this catalog's upstream offers, by name."""
-        return {a.name: a for a in SHARED if a.option is None or getattr(self.options, a.option)}
-
-    @cached_property
-    def per_model(self) -> tuple[str, ...]:
-        """The arguments whose rules differ per model; those only one upstream has, when a model takes them."""
-        optional = {OUTPUT_IMAGE_COUNT: "max_output_images", SCENE_TYPE: "scene_types", MASK_IMAGE: "mask_image"}
-        offered = tuple(name for name, attribute in optional.items() if self.accepting(attribute))
-        return (MODEL, RESOLUTION, ASPECT_RATIO, REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS, *offered)
+    def memo(self) -> dict[str, Any]:
+        """What other modules work out once from this frozen catalog (generate.offered), kept with it."""
+        return {}
 
     def accepting(self, attribute: str) -> tuple[str, ...]:
         """Ids of the models whose `attribute` is truthy (a non-empty list, a positive count, True)."""
@@ -132,23 +115,19 @@ class _Overlay(BaseModel):
     models: tuple[ModelSpec, ...] = Field(min_length=1)
 
 
-CATALOG_FILES = {"quickrouter": "models.json", "tencentcloud": "models-tencentcloud.json"}
-"""Each backend's built-in catalog."""
-
-
-def load_catalog(models_file: Path | None = None, backend: str = "quickrouter") -> Catalog:
-    """The built-in catalog of `backend`, with the models of `models_file` added or replaced by id."""
-    package = resources.files(__name__.rpartition(".")[0])
-    builtin = package.joinpath(CATALOG_FILES[backend]).read_text(encoding="utf-8")
-    catalog = Catalog.model_validate_json(builtin)
-    if models_file is None:
-        return catalog
-    overlay = _parse(_Overlay, _read(models_file), models_file)
-    replaced = {spec.id: spec for spec in overlay.models}
-    kept = [replaced.get(spec.id, spec) for spec in catalog.models]
-    added = [spec for spec in overlay.models if catalog.get(spec.id) is None]
-    merged = {"decisions": catalog.decisions, "options": catalog.options, "models": [*kept, *added]}
-    return _parse(Catalog, merged, models_file)
+def load_catalog(file: str, models_file: Path | None = None, kin: Mapping[str, str] | None = None) -> Catalog:
+    """The built-in catalog `file` (a backend declares its own: backends/profiles.py), with the models of
+    `models_file` added or replaced by id. `kin`: every backend's built-in catalog file by backend name, where
+    near_miss looks for a model id this catalog spells differently."""
+    catalog = _builtin(file)
+    if models_file is not None:
+        overlay = _parse(_Overlay, _read(models_file), models_file)
+        replaced = {spec.id: spec for spec in overlay.models}
+        kept = [replaced.get(spec.id, spec) for spec in catalog.models]
+        added = [spec for spec in overlay.models if catalog.get(spec.id) is None]
+        merged = {"decisions": catalog.decisions, "options": catalog.options, "models": [*kept, *added]}
+        catalog = _parse(Catalog, merged, models_file)
+    return catalog.model_copy(update={"kin": tuple((kin or {}).items())}) if kin else catalog
 
 
 def _read(path: Path) -> Any:
@@ -169,18 +148,19 @@ def _parse(model: type[_Model], data: Any, path: Path) -> _Model:
 
 
 def near_miss(value: str, catalog: Catalog) -> str:
-    """A hint for a model id `catalog` does not offer: the same model under this catalog's id (the relay and Tencent
-    name some models differently), or the nearest id; "" when there is none."""
-    for other in CATALOG_FILES:
-        spec = _builtin(other).get(value)
+    """A hint for a model id `catalog` does not offer: the same model under this catalog's id (the backends name
+    some models differently), or the nearest id; "" when there is none."""
+    for backend, file in catalog.kin:
+        spec = _builtin(file).get(value)
         same = next((s for s in catalog.models if spec is not None and s.label and s.label == spec.label), None)
         if spec is not None and same is not None and same.id != spec.id:
-            return f" here: {spec.id} is the {other} backend's name for {spec.label}, which this one calls {same.id}"
+            return f" here: {spec.id} is the {backend} backend's name for {spec.label}, which this one calls {same.id}"
     close = difflib.get_close_matches(value.casefold(), [i.casefold() for i in catalog.ids], n=1, cutoff=0.6)
     return f" (did you mean {next(i for i in catalog.ids if i.casefold() == close[0])}?)" if close else ""
 
 
 @cache
-def _builtin(backend: str) -> Catalog:
-    """A backend's built-in catalog, read once: near_miss looks in each on every unknown model id."""
-    return load_catalog(backend=backend)
+def _builtin(file: str) -> Catalog:
+    """A built-in catalog, read once: near_miss looks in each on every unknown model id."""
+    text = resources.files(__name__.rpartition(".")[0]).joinpath(file).read_text(encoding="utf-8")
+    return Catalog.model_validate_json(text)

@@ -9,66 +9,48 @@ before any check, so it is neither refused nor sent upstream.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, cast
 
 from ..errors import ArgumentsError
-from .fields import (
-    ASPECT_RATIO,
-    DEFAULT_WAIT,
-    MASK_IMAGE,
-    MODEL,
-    NON_BLANK_PATTERN,
-    OUTPUT_IMAGE_COUNT,
-    OVERWRITE,
-    PER_MODEL,
-    REFERENCE_DESCRIPTIONS,
-    REFERENCE_IMAGES,
-    REFERENCE_PATTERN,
-    REQUIRED,
-    RESOLUTION,
-    SAVE_AS,
-    SCENE_TYPE,
-    TASK_ID,
-    TASK_ID_PATTERN,
-    WAIT_SECONDS,
-    Argument,
-    given,
-    unkeepable,
-)
-from .models import Catalog, ModelSpec, near_miss
+from .fields import DEFAULT_WAIT, WAIT_SECONDS, Argument, given, unkeepable
+from .generate import CHECKS, MASK_IMAGE, REFERENCE_DESCRIPTIONS, REFERENCE_IMAGES, SELECTOR, offered
+from .models import Catalog, ModelSpec
 from .request import FileInfo, OutputConfig, SubmitRequest
+from .rules import Selects, choice, show, strings
 
 TOOL = "generate_image"
-_OUTPUT_PER_MODEL = (RESOLUTION, ASPECT_RATIO, OUTPUT_IMAGE_COUNT)
-# Arguments that steer this server, checked here and never sent upstream.
-_STEERING = {argument.name: argument for argument in (WAIT_SECONDS, SAVE_AS, OVERWRITE)}
 
 
 def present(raw: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
     """generate_image's arguments as given: arrays sent as JSON strings decoded, and the optional arguments that are
     not given (null, "", []) left out. Everything else, unknown names included, stays for parse_arguments to judge."""
-    arguments = {name: _decode_array(name, value) for name, value in raw.items()}
-    offered = [a for a in PER_MODEL if a.name in catalog.per_model] + [*catalog.shared.values(), *_STEERING.values()]
-    return given(arguments, {a.name: a for a in offered}, REQUIRED)
+    by_name = {argument.name: argument for argument in offered(catalog)}
+    arguments = {name: _decode_array(by_name.get(name), value) for name, value in raw.items()}
+    return given(arguments, by_name, tuple(a.name for a in by_name.values() if a.required))
 
 
 def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
-    """The model and the request for valid arguments; ArgumentsError listing every problem otherwise."""
+    """The model and the request for valid arguments; ArgumentsError listing every problem otherwise.
+
+    The problems come in this order: unknown names, missing ones, each argument's own value (the task's before
+    this server's), the model, then the per-model arguments, held against the model once each is well typed."""
     arguments = present(raw, catalog)
-    by_name = catalog.shared
-    known = {*by_name, *catalog.per_model, *_STEERING}
-    problems = [_unknown(name, known) for name in arguments if name not in known]
-    problems += [f"{name}: required" for name in REQUIRED if name not in arguments]
-    problems += [
-        p for name, value in arguments.items() if name in by_name for p in _check(by_name[name], value, catalog)
-    ]
-    problems += [
-        p for name, value in arguments.items() if name in _STEERING for p in _check(_STEERING[name], value, None)
-    ]
-    spec = _model(arguments, catalog, problems)
-    problems += _check_per_model({k: v for k, v in arguments.items() if k in known}, spec)
+    accepted = offered(catalog)
+    by_name = {argument.name: argument for argument in accepted}
+    problems = [_unknown(name, sorted(by_name)) for name in arguments if name not in by_name]
+    problems += [f"{a.name}: required" for a in accepted if a.required and a.name not in arguments]
+    own = sorted((by_name[n] for n in arguments if n in by_name and by_name[n].per_model is None), key=_steers)
+    problems += [p for argument in own for p in check(argument, arguments[argument.name], catalog)]
+    spec, wrong = _pick(arguments, catalog)
+    problems += wrong
+    ruled = [a for a in _in_check_order(accepted) if a.name in arguments]
+    typed = [p for argument in ruled for p in check(argument, arguments[argument.name], catalog)]
+    problems += typed
+    if spec is not None and not typed:
+        problems += [
+            p for a in ruled if a.per_model for p in a.per_model.check(a.name, arguments[a.name], spec, arguments)
+        ]
     if problems or spec is None:
         raise ArgumentsError(TOOL, problems)
     return spec, _request(arguments, spec, by_name)
@@ -85,22 +67,90 @@ def parse_plain(
     """The arguments of a tool that does not use the catalog, checked; ArgumentsError listing every problem."""
     by_name = {argument.name: argument for argument in accepted}
     raw = given(raw, by_name, required)
-    names = ", ".join(by_name)
-    problems = [f"{name}: unknown argument; the arguments are {names}" for name in raw if name not in by_name]
+    problems = [_unknown(name, list(by_name)) for name in raw if name not in by_name]
     problems += [f"{name}: required" for name in required if name not in raw]
-    problems += [p for name, value in raw.items() if name in by_name for p in _check(by_name[name], value, None)]
+    problems += [p for name, value in raw.items() if name in by_name for p in check(by_name[name], value)]
     if problems:
         raise ArgumentsError(tool, problems)
-    return {name: int(value) if by_name[name].kind == "integer" else value for name, value in raw.items()}
+    return {name: _whole(by_name[name], value) for name, value in raw.items()}
 
 
-def _unknown(name: str, known: set[str]) -> str:
-    return f"{name}: unknown argument; the arguments are {', '.join(sorted(known))}"
+def check(argument: Argument, value: Any, catalog: Catalog | None = None) -> list[str]:
+    """The problems of `value` for `argument` on its own: its type, and the rules it carries that do not depend on
+    the model (values, lengths, range, pattern); a string that holds what no store or upstream takes is refused."""
+    name = argument.name
+    if argument.kind == "integer":
+        return _check_integer(argument, value)
+    if argument.kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{name}: must be true or false, got {show(value)}"]
+    if argument.kind == "array":
+        return _check_strings(argument, value)
+    if not isinstance(value, str):
+        return [f"{name}: must be a string, got {show(value)}"]
+    if argument.per_model is not None and argument.per_model.judged_by_values:
+        return []
+    unkept = unkeepable(value)
+    if unkept:
+        return [f"{name}: {unkept}"]
+    if argument.option is not None and catalog is not None:
+        return choice(name, value, getattr(catalog.options, argument.option))
+    if argument.choices:
+        return choice(name, value, argument.choices)
+    problems: list[str] = []
+    if argument.min_length is not None and len(value) < argument.min_length:
+        problems.append(f"{name}: must not be empty")
+    if argument.max_length is not None and len(value) > argument.max_length:
+        problems.append(f"{name}: {len(value)} characters given, at most {argument.max_length} allowed")
+    if argument.pattern is not None and not problems:
+        problems += argument.pattern.refuses(name, [value])
+    return problems
 
 
-def _decode_array(name: str, value: Any) -> Any:
+def _check_integer(argument: Argument, value: Any) -> list[str]:
+    # JSON Schema counts 3.0 as an integer and true as not a number; so do we. An int is compared as it is: one of
+    # hundreds of digits does not fit a float.
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+        return [f"{argument.name}: must be a whole number, got {show(value)}"]
+    low, high = argument.minimum, argument.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        return [f"{argument.name}: {show(value)} is out of range; use {low} to {high}"]
+    return []
+
+
+def _check_strings(argument: Argument, value: Any) -> list[str]:
+    items = strings(value)
+    if items is None:
+        return [f"{argument.name}: must be an array of strings, got {show(value)}"]
+    unkept = next((problem for item in items if (problem := unkeepable(item))), "")
+    if unkept:
+        return [f"{argument.name}: an item {unkept}"]
+    return argument.pattern.refuses(argument.name, items) if argument.pattern else []
+
+
+def _unknown(name: str, known: list[str]) -> str:
+    return f"{name}: unknown argument; the arguments are {', '.join(known)}"
+
+
+def _pick(arguments: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec | None, list[str]]:
+    rule = SELECTOR.per_model
+    if not isinstance(rule, Selects) or SELECTOR.name not in arguments:
+        return None, []
+    return rule.pick(SELECTOR.name, arguments[SELECTOR.name], catalog)
+
+
+def _steers(argument: Argument) -> bool:
+    """Sorts the arguments of the task before those that steer this server."""
+    return argument.sent == "no"
+
+
+def _in_check_order(accepted: tuple[Argument, ...]) -> list[Argument]:
+    ruled = [a for a in accepted if a.per_model is not None and a is not SELECTOR]
+    return sorted(ruled, key=lambda a: CHECKS.index(a.name) if a.name in CHECKS else len(CHECKS))
+
+
+def _decode_array(argument: Argument | None, value: Any) -> Any:
     # Some clients (Claude Desktop among them) send array arguments as a JSON string; the SDK decodes these too.
-    if name in (REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS) and isinstance(value, str):
+    if argument is not None and argument.kind == "array" and isinstance(value, str):
         try:
             decoded = json.loads(value)
         except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack: refused as a string
@@ -109,145 +159,10 @@ def _decode_array(name: str, value: Any) -> Any:
     return value
 
 
-def _check(argument: Argument, value: Any, catalog: Catalog | None) -> list[str]:
-    name = argument.name
-    if argument.kind == "integer":
-        return _check_integer(argument, value)
-    if argument.kind == "boolean":
-        return [] if isinstance(value, bool) else [f"{name}: must be true or false, got {_show(value)}"]
-    if not isinstance(value, str):
-        return [f"{name}: must be a string, got {_show(value)}"]
-    unkept = unkeepable(value)
-    if unkept:
-        return [f"{name}: {unkept}"]
-    if argument.option is not None and catalog is not None:
-        return _check_choice(name, value, getattr(catalog.options, argument.option), "")
-    if argument.choices:
-        return _check_choice(name, value, argument.choices, "")
-    problems: list[str] = []
-    if argument.min_length is not None and len(value) < argument.min_length:
-        problems.append(f"{name}: must not be empty")
-    if argument.max_length is not None and len(value) > argument.max_length:
-        problems.append(f"{name}: {len(value)} characters given, at most {argument.max_length} allowed")
-    if name == "prompt" and value and not re.search(NON_BLANK_PATTERN, value):
-        problems.append("prompt: must not be blank")
-    if argument is TASK_ID and not problems and not re.search(TASK_ID_PATTERN, value):
-        problems.append(f"task_id: {_show(value)} is not a TaskId; pass it exactly as generate_image returned it")
-    return problems
-
-
-def _check_integer(argument: Argument, value: Any) -> list[str]:
-    # JSON Schema counts 3.0 as an integer and true as not a number; so do we. An int is compared as it is: one of
-    # hundreds of digits does not fit a float.
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
-        return [f"{argument.name}: must be a whole number, got {_show(value)}"]
-    low, high = argument.minimum, argument.maximum
-    if (low is not None and value < low) or (high is not None and value > high):
-        return [f"{argument.name}: {_show(value)} is out of range; use {low} to {high}"]
-    return []
-
-
-def _model(arguments: Mapping[str, Any], catalog: Catalog, problems: list[str]) -> ModelSpec | None:
-    if MODEL not in arguments:
-        return None
-    value = arguments[MODEL]
-    spec = catalog.get(value) if isinstance(value, str) else None
-    if spec is None:
-        hint = near_miss(value, catalog) if isinstance(value, str) else ""
-        problems.append(f"model: {_show(value)} is not offered{hint}; use one of {', '.join(catalog.ids)}")
-    return spec
-
-
-def _check_per_model(arguments: Mapping[str, Any], spec: ModelSpec | None) -> list[str]:
-    problems: list[str] = []
-    images = arguments.get(REFERENCE_IMAGES)
-    descriptions = arguments.get(REFERENCE_DESCRIPTIONS)
-    for name in (RESOLUTION, ASPECT_RATIO, SCENE_TYPE, MASK_IMAGE):
-        if name in arguments and not isinstance(arguments[name], str):
-            problems.append(f"{name}: must be a string, got {_show(arguments[name])}")
-    if isinstance(arguments.get(MASK_IMAGE), str) and unkeepable(arguments[MASK_IMAGE]):
-        problems.append(f"{MASK_IMAGE}: {unkeepable(arguments[MASK_IMAGE])}")
-    elif isinstance(arguments.get(MASK_IMAGE), str) and not re.search(REFERENCE_PATTERN, arguments[MASK_IMAGE]):
-        problems.append(f"{MASK_IMAGE}: {_show(arguments[MASK_IMAGE])} is not {_REFERENCE}")
-    if OUTPUT_IMAGE_COUNT in arguments:
-        problems += _check_integer(_COUNT, arguments[OUTPUT_IMAGE_COUNT])
-    problems += [
-        p
-        for name in (REFERENCE_IMAGES, REFERENCE_DESCRIPTIONS)
-        if name in arguments
-        for p in _check_strings(name, arguments[name])
-    ]
-    if problems or spec is None:
-        return problems
-    for name, allowed in (
-        (RESOLUTION, spec.resolutions),
-        (ASPECT_RATIO, spec.aspect_ratios),
-        (SCENE_TYPE, spec.scene_types),
-    ):
-        if name in arguments:
-            problems += _check_choice(name, arguments[name], allowed, spec.id)
-    problems += _check_outputs_and_mask(arguments, spec)
-    problems += _check_references(spec, images, descriptions)
-    return problems
-
-
-def _check_outputs_and_mask(arguments: Mapping[str, Any], spec: ModelSpec) -> list[str]:
-    problems: list[str] = []
-    if MASK_IMAGE in arguments and not spec.mask_image:
-        problems.append(f"{MASK_IMAGE}: not accepted by {spec.id}; leave it out")
-    count, most = arguments.get(OUTPUT_IMAGE_COUNT), spec.max_output_images
-    if count is not None and not 1 <= count <= most:
-        problems.append(
-            f"{OUTPUT_IMAGE_COUNT}: {spec.id} makes 1 to {most} images per task"
-            if most
-            else f"{OUTPUT_IMAGE_COUNT}: not accepted by {spec.id}; leave it out"
-        )
-    return problems
-
-
-def _check_strings(name: str, value: Any) -> list[str]:
-    items = cast(list[Any], value) if isinstance(value, list) else None
-    if items is None or not all(isinstance(item, str) for item in items):
-        return [f"{name}: must be an array of strings, got {_show(value)}"]
-    unkept = next((problem for item in items if (problem := unkeepable(item))), "")
-    if unkept:
-        return [f"{name}: an item {unkept}"]
-    if name == REFERENCE_IMAGES:
-        bad = [item for item in cast(list[str], items) if not re.search(REFERENCE_PATTERN, item)]
-        if bad:
-            return [f"{name}: {_show(bad[0])} is not {_REFERENCE}"]
-    return []
-
-
-def _check_references(spec: ModelSpec, images: list[str] | None, descriptions: list[str] | None) -> list[str]:
-    problems: list[str] = []
-    count = len(images or [])
-    if count > spec.max_reference_images:
-        problems.append(f"{REFERENCE_IMAGES}: {count} given, {spec.id} takes at most {spec.max_reference_images}")
-    if descriptions is None:
-        return problems
-    if not spec.reference_image_descriptions:
-        problems.append(f"{REFERENCE_DESCRIPTIONS}: {spec.id} does not take it; leave it out")
-    elif images is None:
-        problems.append(f"{REFERENCE_DESCRIPTIONS}: needs reference_images, one description per image")
-    elif len(descriptions) > count:
-        problems.append(f"{REFERENCE_DESCRIPTIONS}: {len(descriptions)} given for {count} reference images")
-    return problems
-
-
-def _check_choice(name: str, value: str, allowed: tuple[str, ...], model: str) -> list[str]:
-    if value in allowed:
-        return []
-    who = f" by {model}" if model else ""
-    if not allowed:
-        return [f"{name}: not accepted{who}; leave it out"]
-    return [f"{name}: {_show(value)} is not accepted{who}; use one of {', '.join(allowed)}"]
-
-
 def _request(arguments: Mapping[str, Any], spec: ModelSpec, by_name: Mapping[str, Argument]) -> SubmitRequest:
-    given = {name: _whole(by_name.get(name), arguments[name]) for name in arguments}
-    output = {n: v for n, v in given.items() if n in _OUTPUT_PER_MODEL or (n in by_name and by_name[n].output)}
-    plain = {n: v for n, v in given.items() if (n in by_name or n == SCENE_TYPE) and n not in output}
+    values = {name: _whole(by_name[name], value) for name, value in arguments.items()}
+    output = {name: value for name, value in values.items() if by_name[name].sent == "output"}
+    top = {name: value for name, value in values.items() if by_name[name].sent == "top"}
     infos = _file_infos(arguments.get(REFERENCE_IMAGES) or [], arguments.get(REFERENCE_DESCRIPTIONS) or [])
     if MASK_IMAGE in arguments:
         infos.append(_file_info(arguments[MASK_IMAGE]).model_copy(update={"reference_type": "mask"}))
@@ -256,14 +171,13 @@ def _request(arguments: Mapping[str, Any], spec: ModelSpec, by_name: Mapping[str
         model_version=spec.model_version,
         file_infos=infos or None,
         output_config=OutputConfig(**output) if output else None,
-        **plain,
+        **top,
     )
 
 
-def _whole(argument: Argument | None, value: Any) -> Any:
+def _whole(argument: Argument, value: Any) -> Any:
     # 3.0 is a valid integer argument (JSON Schema counts it as one); the upstream gets 3.
-    is_integer = argument is None or argument.kind == "integer"
-    return int(value) if is_integer and isinstance(value, float) else value
+    return int(value) if argument.kind == "integer" and isinstance(value, float) else value
 
 
 def _file_infos(images: list[str], descriptions: list[str]) -> list[FileInfo]:
@@ -280,15 +194,3 @@ def _file_info(reference: str) -> FileInfo:
     if reference.isdigit():
         return FileInfo(type="File", file_id=reference)
     return FileInfo(type="Base64", source=reference)
-
-
-_REFERENCE = "an http(s) URL, a VOD FileId (digits), a local image path or a data:image/…;base64, URI"
-_COUNT = next(argument for argument in PER_MODEL if argument.name == OUTPUT_IMAGE_COUNT)
-
-
-def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):  # an int past Python's 4300 digits, a list nested past its stack
-        return f"an unreadably large {type(value).__name__}"
-    return text if len(text) <= 60 else text[:57] + "..."
