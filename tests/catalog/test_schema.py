@@ -10,8 +10,12 @@ from jsonschema import Draft202012Validator
 
 from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.catalog.schema import input_schema
+from aigc_image_mcp.catalog.validation import parse_plain
+from aigc_image_mcp.errors import ArgumentsError
+from aigc_image_mcp.protocol.tools import GET_ARGUMENTS
 
 from ..conftest import Connect, accepts
+from ..support.helpers import TASK
 
 pytestmark = pytest.mark.anyio
 
@@ -146,3 +150,19 @@ def test_the_full_schema_states_the_per_model_rules(arguments: dict[str, Any], v
     validator = Draft202012Validator(input_schema(PROFILES["quickrouter"].load_catalog(), "full"))
 
     assert accepts(validator, arguments) is valid
+
+
+@pytest.mark.parametrize(
+    "task_id", [TASK, f"{TASK}.v2", ".a", f"{TASK}\n", "a/b", "", ".", "..", "t\u00e9", "%2e%2e", "x" * 129]
+)
+async def test_the_full_profile_states_the_task_id_rule_the_server_enforces(connect: Connect, task_id: str) -> None:
+    schema = (await served_schemas(connect, schema_profile="full"))["get_image_task"]
+    try:
+        parse_plain("get_image_task", {"task_id": task_id}, GET_ARGUMENTS, required=("task_id",))
+    except ArgumentsError:
+        server_accepts = False
+    else:
+        server_accepts = True
+
+    assert schema["properties"]["task_id"]["pattern"]
+    assert accepts(Draft202012Validator(schema), {"task_id": task_id}) is server_accepts

@@ -63,6 +63,12 @@ class Profile:
     def endpoint(self, settings: Settings) -> str:
         raise NotImplementedError
 
+    def own_url(self, settings: Settings) -> str | None:
+        """Its endpoint as a URL, whose origin the server may fetch images from even on a private address; None
+        when the setting names a host only."""
+        url = self.endpoint(settings)
+        return url if "://" in url else None
+
     def query_route(self, settings: Settings) -> str:
         raise NotImplementedError
 

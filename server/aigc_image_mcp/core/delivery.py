@@ -17,6 +17,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 
+from ..backends.profiles import PROFILES
 from ..config import Settings
 from ..errors import ImageError
 from ..media.downloads import UrlPolicy, download, origin
@@ -50,12 +51,12 @@ class Keeper:
     """Keeps local copies of images and previews them, over the process's one HTTP client."""
 
     def __init__(self, settings: Settings, http: httpx2.AsyncClient, trusted: tuple[str, ...] = ()) -> None:
-        """`trusted`: URLs of upstreams whose own origin may be fetched even on a private address (besides the
-        relay's QUICKROUTER_BASE_URL, and AIGC_IMAGE_TENCENTCLOUD_ENDPOINT when it is a full URL)."""
+        """`trusted`: URLs of upstreams whose own origin may be fetched even on a private address (besides each
+        backend's endpoint given as a URL: Profile.own_url)."""
         self._settings = settings
         self._http = http
-        tencent = (settings.tencentcloud_endpoint,) if "://" in settings.tencentcloud_endpoint else ()
-        origins = frozenset(origin(url) for url in (settings.base_url, *tencent, *trusted))
+        upstreams = (url for profile in PROFILES.values() if (url := profile.own_url(settings)) is not None)
+        origins = frozenset(origin(url) for url in (*upstreams, *trusted))
         self._policy = UrlPolicy(trusted=origins, allow_private=settings.allow_private_urls)
         self.decoding = anyio.CapacityLimiter(DECODES)
         """The server's one limit on decodes at once: previews here, the user's pictures (media.pictures) too."""
