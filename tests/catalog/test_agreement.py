@@ -193,7 +193,7 @@ def valid_arguments(draw: st.DrawFn, catalog: Catalog = CATALOG) -> dict[str, An
         "ext_info": text(max_size=5),
         "wait_seconds": st.integers(0, 55),
         **{a.option: st.sampled_from(getattr(catalog.options, a.option))
-           for a in offered(catalog) if a.kind == "string" and a.option},
+           for a in offered(catalog).arguments if a.kind == "string" and a.option},
     }  # fmt: skip
     if catalog.options.seed:
         optional["seed"] = st.integers(0, 2**31)

@@ -4,6 +4,8 @@ which both its JSON Schema (schema.py) and its check (validation.py) derive from
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import cast
 
 from .fields import NON_BLANK_PATTERN, OVERWRITE, REFERENCE_PATTERN, SAVE_AS, SEED_MAX, WAIT_SECONDS, Argument
@@ -225,16 +227,43 @@ CHECKS = (
     REFERENCE_IMAGES,
     REFERENCE_DESCRIPTIONS,
 )
-"""The order in which the problems of the per-model arguments are listed (as they always have been)."""
+"""The order in which the problems of the per-model arguments are listed (as they always have been). A per-model
+argument neither tuple names comes after those they do."""
 
 
-def offered(catalog: Catalog) -> tuple[Argument, ...]:
-    """The arguments of GENERATE that `catalog`'s upstream offers: a per-model one that only some upstreams have (its
-    rule's `sometimes`) when a model takes it, one closed by the catalog's options when these have values; worked
-    out once per catalog."""
+@dataclass(frozen=True)
+class Offered:
+    """The arguments of GENERATE that a catalog's upstream offers, sorted for each use; worked out once per catalog."""
+
+    arguments: tuple[Argument, ...]
+    """In the order the schema lists them."""
+    by_name: Mapping[str, Argument]
+    required: tuple[str, ...]
+    ruled: tuple[Argument, ...]
+    """Those with a per-model rule, but SELECTOR, in the order of CHECKS."""
+    branched: tuple[Argument, ...]
+    """The same, in the order of BRANCHES."""
+
+
+def offered(catalog: Catalog) -> Offered:
+    """The arguments `catalog`'s upstream offers: a per-model one that only some upstreams have (its rule's
+    `sometimes`) when a model takes it, one closed by the catalog's options when these have values."""
     if "offered" not in catalog.memo:
-        catalog.memo["offered"] = tuple(argument for argument in GENERATE if _offers(catalog, argument))
-    return cast(tuple[Argument, ...], catalog.memo["offered"])
+        arguments = tuple(argument for argument in GENERATE if _offers(catalog, argument))
+        ruled = [argument for argument in arguments if argument.per_model is not None and argument is not SELECTOR]
+        catalog.memo["offered"] = Offered(
+            arguments=arguments,
+            by_name={argument.name: argument for argument in arguments},
+            required=tuple(argument.name for argument in arguments if argument.required),
+            ruled=_in_order(ruled, CHECKS),
+            branched=_in_order(ruled, BRANCHES),
+        )
+    return cast(Offered, catalog.memo["offered"])
+
+
+def _in_order(arguments: list[Argument], order: tuple[str, ...]) -> tuple[Argument, ...]:
+    """`arguments` in `order`; one it does not name after those it does."""
+    return tuple(sorted(arguments, key=lambda a: order.index(a.name) if a.name in order else len(order)))
 
 
 def _offers(catalog: Catalog, argument: Argument) -> bool:

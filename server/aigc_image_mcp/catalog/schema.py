@@ -1,8 +1,10 @@
-"""Builds generate_image's input schema and description from the catalog, in three profiles.
+"""Renders the tools' input schemas from their argument declarations (generate.py, fields.py), and generate_image's
+description from the catalog, in three profiles.
 
 portable: the flat shape every client and model provider accepts (no root combinators, no nullable unions, no $ref,
-no nested objects); cross-field rules are in the descriptions and enforced by validation.py.
-full: the same properties plus one root if/then/else chain keyed on `model` that states every per-model rule.
+no nested objects, no patterns); cross-field rules are in the descriptions and enforced by validation.py.
+full: the same properties with their patterns, plus one root if/then/else chain keyed on `model` that states every
+per-model rule.
 strict: the portable properties in OpenAI's strict subset (strict.py): closed, every property required, the optional
 ones nullable, which a strict model fills with null (validation.py takes null as "not given").
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Literal, cast
 
 from .fields import Argument
-from .generate import BRANCHES, SELECTOR, offered
+from .generate import SELECTOR, Offered, offered
 from .models import Catalog, ModelSpec
 from .rules import Schema
 from .strict import NULL_FOR_LEFT_OUT, strict
@@ -22,12 +24,11 @@ Profile = Literal["portable", "full", "strict"]
 
 def input_schema(catalog: Catalog, profile: Profile = "portable") -> Schema:
     """The tool's inputSchema: a flat object; with `full`, also the per-model rules."""
-    arguments = offered(catalog)
-    properties = {argument.name: _property(argument, profile, catalog) for argument in arguments}
-    required = [argument.name for argument in arguments if argument.required]
-    schema: Schema = {"type": "object", "properties": properties, "required": required}
+    accepted = offered(catalog)
+    properties = {argument.name: _property(argument, profile, catalog) for argument in accepted.arguments}
+    schema: Schema = {"type": "object", "properties": properties, "required": list(accepted.required)}
     if profile == "full":
-        schema |= _rule_chain(catalog, arguments)
+        schema |= _rule_chain(catalog, accepted)
     return strict(schema) if profile == "strict" else schema
 
 
@@ -91,18 +92,15 @@ def _property(argument: Argument, profile: Profile, catalog: Catalog | None = No
     return schema
 
 
-def _rule_chain(catalog: Catalog, arguments: tuple[Argument, ...]) -> Schema:
+def _rule_chain(catalog: Catalog, accepted: Offered) -> Schema:
     """`if model is A then A's rules else (if model is B then …)`: one root if/then/else, keyed on the argument
     that selects the model; each branch holds the per-model rules for its model.
 
     Each branch also closes the argument names (`propertyNames`), as the server refuses unknown arguments.
     """
     selector = SELECTOR.name
-    ruled = sorted(
-        (a for a in arguments if a.per_model is not None and a is not SELECTOR),
-        key=lambda a: BRANCHES.index(a.name) if a.name in BRANCHES else len(BRANCHES),
-    )
-    names = [argument.name for argument in arguments]
+    ruled = accepted.branched
+    names = [argument.name for argument in accepted.arguments]
     chain: Schema = {}
     for spec in reversed(catalog.models):
         properties = {a.name: branch for a in ruled if a.per_model and (branch := a.per_model.branch(spec)) is not None}

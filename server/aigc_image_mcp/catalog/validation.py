@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from ..errors import ArgumentsError
 from .fields import DEFAULT_WAIT, WAIT_SECONDS, Argument, given, unkeepable
-from .generate import CHECKS, MASK_IMAGE, REFERENCE_DESCRIPTIONS, REFERENCE_IMAGES, SELECTOR, offered
+from .generate import MASK_IMAGE, REFERENCE_DESCRIPTIONS, REFERENCE_IMAGES, SELECTOR, offered
 from .models import Catalog, ModelSpec
 from .request import FileInfo, OutputConfig, SubmitRequest
 from .rules import Selects, choice, show, strings
@@ -25,9 +25,9 @@ TOOL = "generate_image"
 def present(raw: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
     """generate_image's arguments as given: arrays sent as JSON strings decoded, and the optional arguments that are
     not given (null, "", []) left out. Everything else, unknown names included, stays for parse_arguments to judge."""
-    by_name = {argument.name: argument for argument in offered(catalog)}
-    arguments = {name: _decode_array(by_name.get(name), value) for name, value in raw.items()}
-    return given(arguments, by_name, tuple(a.name for a in by_name.values() if a.required))
+    accepted = offered(catalog)
+    arguments = {name: _decode_array(accepted.by_name.get(name), value) for name, value in raw.items()}
+    return given(arguments, accepted.by_name, accepted.required)
 
 
 def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
@@ -37,14 +37,14 @@ def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec
     this server's), the model, then the per-model arguments, held against the model once each is well typed."""
     arguments = present(raw, catalog)
     accepted = offered(catalog)
-    by_name = {argument.name: argument for argument in accepted}
+    by_name = accepted.by_name
     problems = [_unknown(name, sorted(by_name)) for name in arguments if name not in by_name]
-    problems += [f"{a.name}: required" for a in accepted if a.required and a.name not in arguments]
+    problems += [f"{name}: required" for name in accepted.required if name not in arguments]
     own = sorted((by_name[n] for n in arguments if n in by_name and by_name[n].per_model is None), key=_steers)
     problems += [p for argument in own for p in check(argument, arguments[argument.name], catalog)]
     spec, wrong = _pick(arguments, catalog)
     problems += wrong
-    ruled = [a for a in _in_check_order(accepted) if a.name in arguments]
+    ruled = [argument for argument in accepted.ruled if argument.name in arguments]
     typed = [p for argument in ruled for p in check(argument, arguments[argument.name], catalog)]
     problems += typed
     if spec is not None and not typed:
@@ -141,11 +141,6 @@ def _pick(arguments: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec | N
 def _steers(argument: Argument) -> bool:
     """Sorts the arguments of the task before those that steer this server."""
     return argument.sent == "no"
-
-
-def _in_check_order(accepted: tuple[Argument, ...]) -> list[Argument]:
-    ruled = [a for a in accepted if a.per_model is not None and a is not SELECTOR]
-    return sorted(ruled, key=lambda a: CHECKS.index(a.name) if a.name in CHECKS else len(CHECKS))
 
 
 def _decode_array(argument: Argument | None, value: Any) -> Any:
