@@ -89,3 +89,15 @@ def test_a_malformed_models_file_is_a_clear_error_naming_the_place(tmp_path: Pat
 def test_a_missing_models_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"cannot read .*nowhere\.json"):
         PROFILES["quickrouter"].load_catalog(tmp_path / "nowhere.json")
+
+
+@pytest.mark.parametrize("backend", sorted(PROFILES))
+def test_a_models_file_keeps_what_the_backend_s_catalog_says_of_its_service(tmp_path: Path, backend: str) -> None:
+    built_in = PROFILES[backend].load_catalog()
+
+    added = GG_31 | {"id": "GG-9.9", "model_version": "9.9"}
+
+    catalog = PROFILES[backend].load_catalog(models_file(tmp_path, {"models": [added]}))
+
+    assert catalog.service == built_in.service
+    assert catalog.ids == (*built_in.ids, "GG-9.9")

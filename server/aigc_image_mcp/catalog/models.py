@@ -125,7 +125,7 @@ def load_catalog(file: str, models_file: Path | None = None, kin: Mapping[str, s
         replaced = {spec.id: spec for spec in overlay.models}
         kept = [replaced.get(spec.id, spec) for spec in catalog.models]
         added = [spec for spec in overlay.models if catalog.get(spec.id) is None]
-        merged = {"decisions": catalog.decisions, "options": catalog.options, "models": [*kept, *added]}
+        merged = catalog.model_dump(exclude={"models", "kin"}) | {"models": [*kept, *added]}
         catalog = _parse(Catalog, merged, models_file)
     return catalog.model_copy(update={"kin": tuple((kin or {}).items())}) if kin else catalog
 
