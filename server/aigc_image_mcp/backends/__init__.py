@@ -14,12 +14,6 @@ if TYPE_CHECKING:
 
 def open_backend(settings: Settings, http: httpx2.AsyncClient) -> Backend:
     """The backend `settings.backend` names, over the process's one HTTP client."""
-    match settings.backend:
-        case "quickrouter":
-            from .quickrouter import QuickRouter
+    from .profiles import profile_of
 
-            return QuickRouter(settings, http)
-        case "tencentcloud":
-            from .tencentcloud import TencentCloud  # the SDK (and its httpx) is imported only for this backend
-
-            return TencentCloud(settings)
+    return profile_of(settings).open(settings, http)

@@ -14,7 +14,10 @@ from pydantic import SecretStr
 from ..catalog.models import Catalog, load_catalog
 
 if TYPE_CHECKING:
+    import httpx2
+
     from ..config import Settings
+    from .base import Backend
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class Profile:
         return load_catalog(
             self.catalog, models_file, kin={profile.name: profile.catalog for profile in PROFILES.values()}
         )
+
+    def open(self, settings: Settings, http: httpx2.AsyncClient) -> Backend:
+        """Its Backend, over the process's one HTTP client; its module is imported here, at the first call."""
+        raise NotImplementedError
 
     def credentials(self, settings: Settings) -> Credentials | None:
         """The server's own credentials for this backend; None when they are not (all) set."""
@@ -82,6 +89,11 @@ class Profile:
 
 
 class _QuickRouter(Profile):
+    def open(self, settings: Settings, http: httpx2.AsyncClient) -> Backend:
+        from .quickrouter import QuickRouter
+
+        return QuickRouter(settings, http)
+
     def credentials(self, settings: Settings) -> Credentials | None:
         key = settings.api_key
         return None if key is None else Credentials(pays=key, names=key)
@@ -120,6 +132,11 @@ class _QuickRouter(Profile):
 
 
 class _TencentCloud(Profile):
+    def open(self, settings: Settings, http: httpx2.AsyncClient) -> Backend:
+        from .tencentcloud import TencentCloud  # the SDK (and its httpx) is imported only for this backend
+
+        return TencentCloud(settings)
+
     def credentials(self, settings: Settings) -> Credentials | None:
         if settings.secret_id is None or settings.secret_key is None:
             return None

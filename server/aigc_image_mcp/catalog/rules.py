@@ -50,8 +50,8 @@ class PerModel:
         """The portable property's limits: the widest any model takes."""
         return {}
 
-    def branch(self, spec: ModelSpec) -> Schema | None:
-        """The property's schema in the full profile's branch for `spec`; None: the argument is not in the branches."""
+    def branch(self, spec: ModelSpec) -> Schema:
+        """The property's schema in the full profile's branch for `spec`."""
         return {} if self.taken(spec) else NEVER
 
     def joint(self, spec: ModelSpec, name: str) -> Schema:
@@ -65,7 +65,8 @@ class PerModel:
 
 @dataclass(frozen=True)
 class Selects(PerModel):
-    """The argument that names the model: one of the catalog's ids, in any case; the branches are keyed on it."""
+    """The argument that names the model: one of the catalog's ids, in any case; the full profile's branches are keyed
+    on it rather than stating it."""
 
     judged_by_values = True
 
@@ -74,9 +75,6 @@ class Selects(PerModel):
 
     def keywords(self, catalog: Catalog) -> Schema:
         return {"enum": list(catalog.ids)}
-
-    def branch(self, spec: ModelSpec) -> Schema | None:
-        return None
 
     def pick(self, name: str, value: Any, catalog: Catalog) -> tuple[ModelSpec | None, list[str]]:
         """The model `value` names, or the problem, with a hint where it names one of another backend's models."""
@@ -104,7 +102,7 @@ class Closed(PerModel):
     def keywords(self, catalog: Catalog) -> Schema:
         return {"enum": list(dict.fromkeys(value for spec in catalog.models for value in self.values_of(spec)))}
 
-    def branch(self, spec: ModelSpec) -> Schema | None:
+    def branch(self, spec: ModelSpec) -> Schema:
         values = self.values_of(spec)
         return {"enum": list(values)} if values else NEVER
 
@@ -130,7 +128,7 @@ class UpTo(PerModel):
     def keywords(self, catalog: Catalog) -> Schema:
         return {"minimum": 1, "maximum": max(self.most_of(spec) for spec in catalog.models)}
 
-    def branch(self, spec: ModelSpec) -> Schema | None:
+    def branch(self, spec: ModelSpec) -> Schema:
         return {"maximum": self.most_of(spec)} if self.taken(spec) else NEVER
 
     def check(self, name: str, value: Any, spec: ModelSpec, given: Mapping[str, Any]) -> list[str]:
@@ -155,7 +153,7 @@ class MaxItems(PerModel):
     def keywords(self, catalog: Catalog) -> Schema:
         return {"maxItems": max(self.most_of(spec) for spec in catalog.models)}
 
-    def branch(self, spec: ModelSpec) -> Schema | None:
+    def branch(self, spec: ModelSpec) -> Schema:
         return {"maxItems": self.most_of(spec)}
 
     def check(self, name: str, value: Any, spec: ModelSpec, given: Mapping[str, Any]) -> list[str]:
@@ -195,7 +193,7 @@ class Follows(PerModel):
     def keywords(self, catalog: Catalog) -> Schema:
         return self.lead.keywords(catalog)
 
-    def branch(self, spec: ModelSpec) -> Schema | None:
+    def branch(self, spec: ModelSpec) -> Schema:
         return self.lead.branch(spec) if self.taken(spec) else NEVER
 
     def joint(self, spec: ModelSpec, name: str) -> Schema:

@@ -103,7 +103,7 @@ def _rule_chain(catalog: Catalog, accepted: Offered) -> Schema:
     names = [argument.name for argument in accepted.arguments]
     chain: Schema = {}
     for spec in reversed(catalog.models):
-        properties = {a.name: branch for a in ruled if a.per_model and (branch := a.per_model.branch(spec)) is not None}
+        properties = {argument.name: argument.per_model.branch(spec) for argument in ruled if argument.per_model}
         rules: Schema = {"propertyNames": {"enum": names}, "properties": properties}
         for argument in ruled:
             rules |= argument.per_model.joint(spec, argument.name) if argument.per_model else {}
