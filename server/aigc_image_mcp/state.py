@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from . import NAME, __version__
 from .catalog.models import Catalog
 from .config import Settings
-from .core.polling import RealClock
 
 if TYPE_CHECKING:
     import httpx2
@@ -37,6 +36,7 @@ class AppState:
         history) and the client's TLS set-up (~80 ms for the CA bundle) stay off the cold start."""
         if self._tracker is None:
             from .backends import open_backend
+            from .core.polling import RealClock
             from .core.tracker import Tracker
 
             self._http = http_client(self.settings, self.transport)
