@@ -216,15 +216,13 @@ def main(overrides: Mapping[str, Any], as_json: bool) -> int:
 
 
 async def _ask_upstream(settings: Settings, caller: Caller, transport: httpx2.AsyncBaseTransport | None) -> list[Check]:
-    from .backends import open_backend
-    from .state import http_client
+    from .state import Upstream
 
-    async with http_client(settings, transport, agent="doctor") as http:
-        backend = open_backend(settings, http)
-        try:
-            return await upstream_checks(settings, lambda task_id: backend.query(task_id, caller))
-        finally:
-            await backend.aclose()
+    upstream = Upstream.open(settings, transport, agent="doctor")
+    try:
+        return await upstream_checks(settings, lambda task_id: upstream.backend.query(task_id, caller))
+    finally:
+        await upstream.aclose()
 
 
 def print_report(checks: list[Check], as_json: bool) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
@@ -16,7 +17,6 @@ from .backends.profiles import profile_of
 from .catalog.fields import LIMIT, STATUS, TASK_ID
 from .catalog.schema import input_schema, plain_schema, tool_description
 from .config import Settings
-from .core.polling import RealClock
 from .protocol.gallery import ViewInToolsList, gallery
 from .protocol.resources import add_image_templates, with_saved_images
 from .protocol.sdk_private import raw_tool
@@ -101,7 +101,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         tools=tools,
         lifespan=lifespan,
-        extensions=[Tasks((clock or RealClock()).now), gallery()],
+        extensions=[Tasks(clock.now if clock is not None else anyio.current_time), gallery()],
         middleware=[ViewInToolsList(shown), with_saved_images],
     )
     add_image_templates(server)

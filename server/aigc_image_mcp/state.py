@@ -1,5 +1,6 @@
-"""What every tool call shares for the life of the process: the settings, the catalog, and (made with the first
-call that needs them) the one HTTP client, the backend and the tracker."""
+"""What every tool call shares for the life of the process, and where it is wired: the settings and the catalog from
+the start; the HTTP client, the backend, the history, the image keeper and the tracker all made in one place
+(`AppState.tracker`), by the first call that needs them, and closed by the server's lifespan."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import TYPE_CHECKING
 from . import NAME, __version__
 from .catalog.models import Catalog
 from .config import Settings
-from .core.polling import RealClock
 
 if TYPE_CHECKING:
     import httpx2
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .backends.base import Backend
     from .core.polling import Clock
     from .core.tracker import Tracker
+    from .history.base import HistoryStore
 
 
 @dataclass
@@ -27,32 +28,61 @@ class AppState:
     catalog: Catalog
     transport: httpx2.AsyncBaseTransport | None = None
     clock: Clock | None = None
-    _http: httpx2.AsyncClient | None = field(default=None, init=False)
-    _backend: Backend | None = field(default=None, init=False)
+    _history: HistoryStore | None = field(default=None, init=False)
+    _upstream: Upstream | None = field(default=None, init=False)
     _tracker: Tracker | None = field(default=None, init=False)
 
     @property
     def tracker(self) -> Tracker:
-        """Built on the first call that needs it, with the process's one HTTP client: its modules (the backend, the
-        history) and the client's TLS set-up (~80 ms for the CA bundle) stay off the cold start."""
+        """The tracker and what it works with, wired here on the first call that needs them: lazily, since their
+        modules (the backend, the history's driver, the poller) and the HTTP client's TLS set-up are not needed to
+        answer initialize (docs/benchmarks.md)."""
         if self._tracker is None:
-            from .backends import open_backend
+            from .core.delivery import Keeper
+            from .core.polling import RealClock
+            from .core.quota import Quota
             from .core.tracker import Tracker
+            from .history.opener import open_history
 
-            self._http = http_client(self.settings, self.transport)
-            self._backend = open_backend(self.settings, self._http)
-            clock = self.clock or RealClock()
-            self._tracker = Tracker(self.settings, self.catalog, self._backend, self._http, clock)
+            history = self._history = open_history(self.settings)  # first: it may refuse (a missing driver)
+            upstream = self._upstream = Upstream.open(self.settings, self.transport)
+            self._tracker = Tracker(
+                self.settings,
+                self.catalog,
+                backend=upstream.backend,
+                history=history,
+                quota=Quota(history, self.settings.daily_task_limit),
+                keeper=Keeper(self.settings, upstream.http),
+                clock=self.clock or RealClock(),
+            )
         return self._tracker
 
     async def aclose(self) -> None:
-        """Close what a call opened: the backend, the HTTP client and the history's connection."""
-        if self._tracker is not None:
-            await self._tracker.aclose()
-        if self._backend is not None:
-            await self._backend.aclose()
-        if self._http is not None:
-            await self._http.aclose()
+        """Close what the first call opened: the history's connections, the backend and the HTTP client."""
+        if self._history is not None:
+            await self._history.aclose()
+        if self._upstream is not None:
+            await self._upstream.aclose()
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The process's one HTTP client and the backend that speaks over it (doctor opens its own, the same way)."""
+
+    http: httpx2.AsyncClient
+    backend: Backend
+
+    @classmethod
+    def open(cls, settings: Settings, transport: httpx2.AsyncBaseTransport | None, *, agent: str = "") -> Upstream:
+        """The backend `settings.backend` names, over a new client; `agent` is added to the User-Agent."""
+        from .backends import open_backend
+
+        http = http_client(settings, transport, agent=agent)
+        return cls(http, open_backend(settings, http))
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+        await self.http.aclose()
 
 
 def http_client(
@@ -60,8 +90,8 @@ def http_client(
 ) -> httpx2.AsyncClient:
     """The one client of the process: connection reuse across calls, the configured timeouts. Over HTTP many calls
     share it: it keeps a connection per concurrent call rather than httpx2's 20, so a busy server does not open (and
-    TLS-handshake) a new relay connection for most calls. Made with the first call: its TLS set-up costs ~80 ms.
-    `agent` is added to the User-Agent (doctor's own client says so)."""
+    TLS-handshake) a new relay connection for most calls. Made with the first call: its TLS set-up (the CA bundle)
+    takes tens of milliseconds. `agent` is added to the User-Agent (doctor's own client says so)."""
     import httpx2
 
     return httpx2.AsyncClient(

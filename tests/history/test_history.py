@@ -18,7 +18,10 @@ from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.backends.quickrouter import QuickRouter
 from aigc_image_mcp.callers import fingerprint
 from aigc_image_mcp.catalog.validation import parse_arguments
+from aigc_image_mcp.core.delivery import Keeper
+from aigc_image_mcp.core.quota import Quota
 from aigc_image_mcp.core.tracker import Tracker
+from aigc_image_mcp.history.opener import open_history
 
 from ..conftest import CANARY_KEY, Connect, FakeClock, make_settings, saved_as
 from ..support.fake_relay import FakeRelay, accepted, running, task_detail
@@ -192,7 +195,11 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
     catalog = PROFILES["quickrouter"].load_catalog()
     spec, request = parse_arguments({"model": "GEM-3.0", "prompt": "fox"}, catalog)
     async with httpx2.AsyncClient(base_url=settings.base_url, transport=Slow()) as http:
-        tracker = Tracker(settings, catalog, QuickRouter(settings, http), http, clock)
+        history = open_history(settings)
+        quota = Quota(history, settings.daily_task_limit)
+        backend = QuickRouter(settings, http)
+        keeper = Keeper(settings, http)
+        tracker = Tracker(settings, catalog, backend=backend, history=history, quota=quota, keeper=keeper, clock=clock)
         caller = Caller(SecretStr(CANARY_KEY), fingerprint(SecretStr(CANARY_KEY)), remote=False)
         async with anyio.create_task_group() as group:
             group.start_soon(tracker.submit, spec, request, caller)
@@ -200,7 +207,7 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
             group.cancel_scope.cancel()
             release.set()
         listing = await tracker.recent(caller, 10)
-        await tracker.aclose()
+        await history.aclose()
 
     assert [(entry.task_id, entry.status) for entry in listing.tasks] == [(TASK, "SUBMITTED")]
 

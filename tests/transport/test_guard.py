@@ -7,7 +7,8 @@ import pytest
 
 from aigc_image_mcp.callers import bearer_token
 from aigc_image_mcp.config import Settings
-from aigc_image_mcp.transport.guard import Guard, Message, Policy, Receive, Scope, Send
+from aigc_image_mcp.transport.asgi import Message, Receive, Scope, Send
+from aigc_image_mcp.transport.guard import Guard, Policy
 
 from ..conftest import CANARY_KEY, make_settings
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from aigc_image_mcp.transport.guard import Message, Receive, Scope, Send
+from aigc_image_mcp.transport.asgi import Message, Receive, Scope, Send
 from aigc_image_mcp.transport.ratelimit import RateLimit
 
 from ..support.http_server import served

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping
 from functools import cache, cached_property
@@ -150,6 +149,8 @@ def _parse(model: type[_Model], data: Any, path: Path) -> _Model:
 def near_miss(value: str, catalog: Catalog) -> str:
     """A hint for a model id `catalog` does not offer: the same model under this catalog's id (the backends name
     some models differently), or the nearest id; "" when there is none."""
+    import difflib  # only for a refused model id: not on the server's start
+
     for backend, file in catalog.kin:
         spec = _builtin(file).get(value)
         same = next((s for s in catalog.models if spec is not None and s.label and s.label == spec.label), None)

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from functools import cached_property, partial
+from functools import partial
 
 import anyio
-import httpx2
 
 from ..backends.base import Backend, Caller, Failed, Running, Succeeded, TaskDetail
 from ..catalog.models import Catalog, ModelSpec
 from ..catalog.request import SubmitRequest
 from ..config import Settings
 from ..errors import HistoryError, ImageError, UnknownTaskError, UpstreamConnectionError, UpstreamError
-from ..history.base import Record
-from ..history.opener import open_history
+from ..history.base import HistoryStore, Record
 from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
 from .delivery import Delivered, Keeper
 from .polling import GRACE, Clock, Outcome, wait_for
@@ -34,23 +32,27 @@ _UNRECORDED = "This task could not be written to the history, so keep its TaskId
 
 
 class Tracker:
-    """Submits and follows tasks on one backend, downloads over the process's one HTTP client, and remembers them
-    in each caller's own history."""
+    """Submits and follows tasks on one backend, keeps their images (`keeper`), and remembers them in each caller's
+    own history, counted against the daily `quota`. state.py wires it; whoever opened the history closes it."""
 
     def __init__(
-        self, settings: Settings, catalog: Catalog, backend: Backend, http: httpx2.AsyncClient, clock: Clock
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        *,
+        backend: Backend,
+        history: HistoryStore,
+        quota: Quota,
+        keeper: Keeper,
+        clock: Clock,
     ) -> None:
         self._settings = settings
         self._catalog = catalog
         self._backend = backend
-        self._http = http
+        self._history = history
+        self._quota = quota
+        self._keeper = keeper
         self._clock = clock
-        self._history = open_history(settings)
-        self._quota = Quota(self._history, settings.daily_task_limit)
-
-    async def aclose(self) -> None:
-        """Close the history's connections."""
-        await self._history.aclose()
 
     async def submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller) -> TaskResult:
         """Submit once and record the task. Once sent, the task may be billed: a cancellation (a cancelled call, an
@@ -177,10 +179,6 @@ class Tracker:
         return Delivery(
             delivered.model_copy(update={"images": visible_to(delivered.images, caller)}), tuple(done.previews)
         )
-
-    @cached_property
-    def _keeper(self) -> Keeper:
-        return Keeper(self._settings, self._http)
 
     @property
     def decoding(self) -> anyio.CapacityLimiter:

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mcp.server.context import ServerRequestContext
 
-from ..backends.base import Caller
-from ..callers import caller_of
-
 if TYPE_CHECKING:
+    from ..backends.base import Caller
     from ..state import AppState
 
 
 def caller_in(request: ServerRequestContext[AppState, Any]) -> Caller:
     """Who pays for this request and whose history it reads; ConfigError when no credential applies. Only an HTTP
     request carries headers (the SDK's Context.headers reads them the same way), so only it is remote."""
+    from ..callers import caller_of  # with the first call: the rule's modules are not needed to start
+
     headers = cast("Mapping[str, str] | None", getattr(request.request, "headers", None))
     return caller_of(request.lifespan_context.settings, headers, remote=headers is not None)

@@ -24,15 +24,15 @@ from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
-from ..backends.base import Caller
 from ..catalog.fields import SAVE_AS
-from ..core.polling import FIRST_PAUSE, ProgressPoint, next_pause
 from ..errors import AigcImageError
 from ..results import TaskResult
 from .caller import caller_in
 from .render import tool_result
 
 if TYPE_CHECKING:
+    from ..backends.base import Caller
+    from ..core.polling import ProgressPoint
     from ..history.base import Record
     from ..state import AppState
 
@@ -139,6 +139,8 @@ class Tasks(Extension):
     async def intercept_tool_call(
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
+        from ..core.polling import FIRST_PAUSE  # the poller comes with the first task: it is not needed to start
+
         result = await call_next(ctx)
         if not isinstance(result, Submitted):
             return result  # not a task: refused before any submit, or a client that waits
@@ -180,6 +182,8 @@ class Tasks(Extension):
 
     def _poll_ms(self, task: TaskResult, longest: float) -> int:
         """The next pause of the bounded wait's schedule: growing from 1 s, then aimed at the expected end."""
+        from ..core.polling import ProgressPoint, next_pause
+
         pace = self._pace(task.task_id)
         latest = None if task.progress is None else ProgressPoint(self._now(), task.progress)
         pace.first = pace.first or latest

@@ -1,18 +1,18 @@
 """The tools' handlers: generate_image, get_image_task and list_image_tasks. Each checks its arguments, asks the
-tracker, and renders what it hands back; server.py registers them."""
+tracker, and renders what it hands back; server.py registers them. The argument checks, the pictures and the saving
+are imported by the handlers that use them, with the first call: the server's start does not need them."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 
-from ..backends.base import Caller
 from ..catalog.fields import (
     DEFAULT_LIMIT,
     DEFAULT_WAIT,
@@ -23,17 +23,16 @@ from ..catalog.fields import (
     TASK_ID,
     WAIT_AGAIN,
 )
-from ..catalog.request import SubmitRequest
-from ..catalog.validation import parse_arguments, parse_plain, present, wait_seconds
 from ..errors import AigcImageError
-from ..media.pictures import allowed_folders, embed, has_local
 from ..results import Delivery
-from ..state import AppState
 from .caller import caller_in
 from .render import list_result, tool_result
-from .roots import RootsNeeded, client_roots
-from .save_as import save_target, saved
 from .tasks import Submitted, makes_task
+
+if TYPE_CHECKING:
+    from ..backends.base import Caller
+    from ..catalog.request import SubmitRequest
+    from ..state import AppState
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +54,10 @@ async def generate_image(
     arguments: dict[str, Any], ctx: Context[AppState, Any]
 ) -> CallToolResult | InputRequiredResult:
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
+    from ..catalog.validation import parse_arguments, present, wait_seconds
+    from .roots import RootsNeeded
+    from .save_as import save_target, saved
+
     state = ctx.request_context.lifespan_context
     arguments = present(arguments, state.catalog)  # null, "" and [] are not given, for every step below
     try:
@@ -87,6 +90,10 @@ async def get_image_task(
     arguments: dict[str, Any], ctx: Context[AppState, Any]
 ) -> CallToolResult | InputRequiredResult:
     """A task's state and, once finished, its image; waits up to wait_seconds while it runs."""
+    from ..catalog.validation import parse_plain
+    from .roots import RootsNeeded
+    from .save_as import save_target, saved
+
     state = ctx.request_context.lifespan_context
     try:
         values = parse_plain("get_image_task", arguments, GET_ARGUMENTS, required=(TASK_ID.name,))
@@ -103,6 +110,8 @@ async def get_image_task(
 
 async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
     """The newest tasks of this API key, from the local history."""
+    from ..catalog.validation import parse_plain
+
     state = ctx.request_context.lifespan_context
     try:
         values = parse_plain("list_image_tasks", arguments, (STATUS, LIMIT))
@@ -129,6 +138,9 @@ def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[N
 async def _with_pictures(ctx: Context[AppState, Any], request: SubmitRequest, caller: Caller) -> SubmitRequest:
     """The request with the user's local pictures read and re-encoded (media/pictures.py); the client's roots are asked
     for only when there is a path to check."""
+    from ..media.pictures import allowed_folders, embed, has_local
+    from .roots import client_roots
+
     if not has_local(request):
         return request
     state = ctx.request_context.lifespan_context

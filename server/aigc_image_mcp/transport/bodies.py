@@ -4,14 +4,11 @@ connection for seconds, not for the whole timeout. Pure ASGI; the guard answers 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
 
 import anyio
 
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
+from .asgi import Message, Receive
 
 
 @dataclass(frozen=True)

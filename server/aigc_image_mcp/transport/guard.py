@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from ..backends.profiles import holds_credential
 from ..callers import bearer_token
 from ..config import Settings
-from .bodies import BodyLimits, Message, Receive, Refused, read_body, replay
-
-Scope = MutableMapping[str, Any]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from .asgi import ASGIApp, ExtraHeaders, HttpMiddleware, Receive, Scope, Send, refuse, respond
+from .bodies import BodyLimits, Refused, read_body, replay
 
 HEALTH_PATH = "/healthz"
 REALM = 'Bearer realm="aigc-image-mcp"'
@@ -82,35 +77,30 @@ class Policy:
         )
 
 
-class Guard:
+class Guard(HttpMiddleware):
     """ASGI middleware in front of the MCP app; /healthz answers here, without auth."""
 
     def __init__(self, app: ASGIApp, policy: Policy) -> None:
-        self.app = app
+        super().__init__(app)
         self.policy = policy
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send) -> None:
         framing = _ambiguous(scope["headers"])
         if framing is not None:
-            await _respond(send, 400, _error(framing), ((b"connection", b"close"),))
+            await refuse(send, 400, framing, ((b"connection", b"close"),))
             return
         if scope["path"] == HEALTH_PATH:
-            await _respond(send, 200, {"status": "ok"})
+            await respond(send, 200, {"status": "ok"})
             return
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         refused = self._check_headers(headers, _count(scope["headers"], b"origin"))
         if refused is None:
             refused = self._authorize(headers)
         if refused is not None:
-            status, message, extra = refused
-            await _respond(send, status, _error(message), extra)
+            await refuse(send, *refused)
             return
         body = await read_body(headers.get("content-length", ""), self.policy.body, receive)
         if isinstance(body, Refused):  # a slow client's connection is not kept for another request
-            await _respond(send, body.status, _error(body.message), ((b"connection", b"close"),) * (body.status == 408))
+            await refuse(send, body.status, body.message, ((b"connection", b"close"),) * (body.status == 408))
         elif body is not None:
             await self.app(scope, replay(body, receive), send)
 
@@ -152,7 +142,7 @@ class Guard:
         return any(matches)
 
 
-_Refusal = tuple[int, str, tuple[tuple[bytes, bytes], ...]]
+_Refusal = tuple[int, str, ExtraHeaders]
 
 
 def _ambiguous(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -192,17 +182,3 @@ def _is_ip_literal(host: str) -> bool:
 def _bracketed(host: str) -> str:
     bare = host.strip("[]")
     return f"[{bare}]" if ":" in bare else bare
-
-
-def _error(message: str) -> dict[str, Any]:
-    """A JSON-RPC error without a request id, the shape MCP clients read from an HTTP error."""
-    return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
-
-
-async def _respond(
-    send: Send, status: int, payload: dict[str, Any], headers: tuple[tuple[bytes, bytes], ...] = ()
-) -> None:
-    body = json.dumps(payload).encode()
-    start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
-    await send({"type": "http.response.start", "status": status, "headers": start_headers})
-    await send({"type": "http.response.body", "body": body})

@@ -22,8 +22,9 @@ from ..backends.profiles import holds_credential, profile_of
 from ..config import Settings
 from ..errors import ConfigError
 from ..server import build_server
+from .asgi import ASGIApp
 from .connections import GuardedH11Protocol, limit_per_client
-from .guard import ASGIApp, Guard, Policy, auth_mode, is_loopback
+from .guard import Guard, Policy, auth_mode, is_loopback
 from .ratelimit import RateLimit
 
 MCP_PATH = "/mcp"

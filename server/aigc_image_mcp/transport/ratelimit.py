@@ -11,35 +11,32 @@ workers or replicas, each allows the rate (the daily task limit, which guards mo
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from collections.abc import Callable
 
 from ..callers import bearer_token
-from .guard import ASGIApp, Receive, Scope, Send
+from .asgi import ASGIApp, HttpMiddleware, Receive, Scope, Send, refuse
 
 _MOST_CALLERS = 10_000
 """Buckets kept at most; past it, the full ones (callers idle for a minute or more) are forgotten."""
 
 
-class RateLimit:
+class RateLimit(HttpMiddleware):
     """ASGI middleware: at most `rate` requests per minute per caller; `clock` tells the time in tests."""
 
     def __init__(self, app: ASGIApp, rate: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.app = app
+        super().__init__(app)
         self._rate = float(rate)
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, when counted)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    async def handle(self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send) -> None:
         wait = self._take(_caller(headers))
         if wait > 0:
-            await _too_many(send, wait)
+            seconds = max(1, math.ceil(wait))
+            message = f"Too many requests from this caller: this server allows a limited rate. Retry in {seconds} s."
+            await refuse(send, 429, message, ((b"retry-after", str(seconds).encode()),))
             return
         await self.app(scope, receive, send)
 
@@ -65,16 +62,3 @@ class RateLimit:
 def _caller(headers: dict[str, str]) -> str:
     token = bearer_token(headers)
     return "" if token is None else hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-async def _too_many(send: Send, wait: float) -> None:
-    seconds = max(1, math.ceil(wait))
-    message = f"Too many requests from this caller: this server allows a limited rate. Retry in {seconds} s."
-    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(seconds).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 429, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
