@@ -50,8 +50,8 @@ class OAuthDoor:
         """The Protected Resource Metadata when `path` is one of its paths (GET only, no auth); else None."""
         if path not in self.config.metadata_paths:
             return None
-        if method not in ("GET", "HEAD"):
-            return Answer(405, _error("The resource metadata is read with GET."), ((b"allow", b"GET, HEAD"),))
+        if method != "GET":
+            return Answer(405, _error("The resource metadata is read with GET."), ((b"allow", b"GET"),))
         cache = ((b"cache-control", b"public, max-age=3600"), (b"access-control-allow-origin", b"*"))
         return Answer(200, self._metadata, cache)
 
