@@ -27,7 +27,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aigc_image_mcp.config import Settings
-from aigc_image_mcp.transport.guard import Guard, Message, Policy
+from aigc_image_mcp.transport.guard import Guard, Message, Policy, Receive, Scope, Send
 from aigc_image_mcp.transport.oauth.door import OAuthDoor
 from aigc_image_mcp.transport.oauth.keys import IssuerKeys
 from aigc_image_mcp.transport.oauth.rules import oauth_config
@@ -47,7 +47,7 @@ class Clock:
         return self.time
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
     await receive()
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
