@@ -149,7 +149,7 @@ def _header(token: str) -> dict[str, Any]:
     head = token.partition(".")[0]
     try:
         header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise Refused("malformed: not a signed JWT") from None
     if not isinstance(header, dict) or token.count(".") != 2:
         raise Refused("malformed: not a signed JWT")
