@@ -131,6 +131,7 @@ async def test_a_machine_token_still_gets_in_beside_oauth(issuer: FakeIssuer) ->
     guard = guard_with(make_settings(**OAUTH, http_tokens=MACHINE), issuer, app)
 
     assert (await request(guard, "POST", "/mcp", MACHINE)).status_code == 200
+    assert (await request(guard, "POST", f"/mcp?access_token={MACHINE}", MACHINE)).status_code == 401
     assert (await request(guard, "POST", "/mcp", "machine-token-wrong-0123")).status_code == 401
     assert app.people == [None]
 
