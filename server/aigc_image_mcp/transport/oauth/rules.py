@@ -7,6 +7,9 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from mcp.server.auth.routes import build_resource_metadata_url
+from pydantic import AnyHttpUrl
+
 from ...backends.profiles import holds_credential
 from ...config import Settings
 from ...errors import ConfigError
@@ -29,11 +32,6 @@ class OAuthConfig:
     """Each must be in a token's scope."""
 
     @property
-    def origin(self) -> str:
-        parts = urlsplit(self.resource)
-        return f"{parts.scheme}://{parts.netloc}"
-
-    @property
     def host(self) -> str:
         """The Host header clients send to reach the public URL."""
         return urlsplit(self.resource).netloc.lower()
@@ -46,8 +44,8 @@ class OAuthConfig:
 
     @property
     def metadata_url(self) -> str:
-        """The `resource_metadata` of every challenge."""
-        return self.origin + self.metadata_paths[0]
+        """The `resource_metadata` of every challenge: the SDK's RFC 9728 path insertion, as its clients expect."""
+        return str(build_resource_metadata_url(AnyHttpUrl(self.resource)))
 
 
 def oauth_config(settings: Settings) -> OAuthConfig | None:
