@@ -33,8 +33,10 @@ class OAuthConfig:
 
     @property
     def host(self) -> str:
-        """The Host header clients send to reach the public URL."""
-        return urlsplit(self.resource).netloc.lower()
+        """The public URL's host name, for the Host allow-list (a name there takes any port: behind a proxy the
+        Host header may carry the URL's port, or leave out a default one)."""
+        name = (urlsplit(self.resource).hostname or "").lower()
+        return f"[{name}]" if ":" in name else name
 
     @property
     def metadata_paths(self) -> tuple[str, ...]:
