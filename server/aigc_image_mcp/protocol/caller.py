@@ -1,4 +1,5 @@
-"""Who is calling, from an MCP request: the tools, tasks/* and resources/list all ask here; callers.py has the rule."""
+"""Who is calling, from an MCP request: the tools, tasks/* and resources/list all ask here; callers.py has the rule.
+Over HTTP in OAuth mode the guard has already checked the token and left the person in the request's scope."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from mcp.server.context import ServerRequestContext
 
 if TYPE_CHECKING:
     from ..backends.base import Caller
+    from ..callers import Person
     from ..state import AppState
 
 
@@ -18,4 +20,18 @@ def caller_in(request: ServerRequestContext[AppState, Any]) -> Caller:
     from ..callers import caller_of  # with the first call: the rule's modules are not needed to start
 
     headers = cast("Mapping[str, str] | None", getattr(request.request, "headers", None))
-    return caller_of(request.lifespan_context.settings, headers, remote=headers is not None)
+    scope = cast("Mapping[str, Any]", getattr(request.request, "scope", {}))
+    person = person_of(scope.get("user"))
+    return caller_of(request.lifespan_context.settings, headers, remote=headers is not None, person=person)
+
+
+def person_of(user: object) -> Person | None:
+    """The person the guard signed in (the SDK's AuthenticatedUser it put in the request's scope), or None."""
+    from mcp.server.auth.provider import AccessToken
+
+    from ..callers import Person
+
+    access = getattr(user, "access_token", None)
+    if not isinstance(access, AccessToken) or not access.subject or not access.claims:
+        return None
+    return Person(str(access.claims["iss"]), access.subject)

@@ -3,7 +3,8 @@ past it, 429 with Retry-After, before any MCP processing. Pure ASGI, behind the 
 requests count, and /healthz never does).
 
 A caller is its bearer token (a relay key in pass-through mode, a token in shared-key mode), kept only as a
-fingerprint; without one (open mode, loopback only) all requests are one caller. Each caller has a token bucket:
+fingerprint; in OAuth mode a signed-in person, (iss, sub), whichever token they present; without one (open mode,
+loopback only) all requests are one caller. Each caller has a token bucket:
 `rate` requests at once, refilled at `rate` per minute. The buckets live in the worker process: with several
 workers or replicas, each allows the rate (the daily task limit, which guards money, is the one shared across them).
 """
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from ..callers import bearer_token
+from ..protocol.caller import person_of
 from .asgi import ASGIApp, HttpMiddleware, Receive, Scope, Send, refuse
 
 _MOST_CALLERS = 10_000
@@ -32,7 +34,7 @@ class RateLimit(HttpMiddleware):
         self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, when counted)
 
     async def handle(self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send) -> None:
-        wait = self._take(_caller(headers))
+        wait = self._take(_caller(scope, headers))
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             message = f"Too many requests from this caller: this server allows a limited rate. Retry in {seconds} s."
@@ -59,6 +61,9 @@ class RateLimit(HttpMiddleware):
             del self._buckets[name]
 
 
-def _caller(headers: dict[str, str]) -> str:
+def _caller(scope: Scope, headers: dict[str, str]) -> str:
+    person = person_of(scope.get("user"))
+    if person is not None:
+        return "person:" + person.fingerprint
     token = bearer_token(headers)
     return "" if token is None else hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
