@@ -3,13 +3,13 @@ everything else of ours has the AIGC_IMAGE_ prefix."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast, get_args, get_origin
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from .environment import FromEnvironment, from_home
 
 DEFAULT_BASE_URL = "https://api.quickrouter.ai"
 DEFAULT_SUBMIT_PATH = "/tencent-vod/v1/aigc-image"
@@ -19,36 +19,10 @@ DEFAULT_INLINE_BUDGET = 300_000
 """Characters of base64 the previews of one result may take: well under the 1 MB clients accept."""
 APP_DIR = "aigc-image-mcp"
 MIN_TOKEN_LENGTH = 16
-_BOOLEANS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0", "t", "f", "y", "n"})
-"""What pydantic takes as a yes or a no, in any case."""
-# An MCP bundle host leaves `${user_config.x}` as it is when the user set no value and the manifest has no default.
-_PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
 
 
-class _OneVariableEach(EnvSettingsSource):
-    """The environment, each setting read from its one documented variable: one named by an alias (QUICKROUTER_*,
-    TENCENTCLOUD_*, AIGC_IMAGE_SCHEMA) is not also read from AIGC_IMAGE_<field name>, which pydantic-settings adds
-    when fields may be given by name (as the command line's flags and the tests give them). Overrides a method of
-    pydantic-settings' own; tests/test_config.py fails if an upgrade changes it."""
-
-    def _extract_field_info(
-        self, field: FieldInfo, field_name: str, model_config: Any = None
-    ) -> list[tuple[str, str, bool]]:
-        found = super()._extract_field_info(field, field_name, model_config)
-        return found[:1] if isinstance(field.validation_alias, str) else found
-
-
-class Settings(BaseSettings):
+class Settings(FromEnvironment):
     """The server's configuration. `api_key` is a SecretStr: it never appears in a repr or a log."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="AIGC_IMAGE_",
-        frozen=True,
-        extra="ignore",
-        validate_by_name=True,
-        validate_by_alias=True,
-        hide_input_in_errors=True,  # a refused setting may be a key or a token: never echo it
-    )
 
     api_key: SecretStr | None = Field(
         default=None,
@@ -190,35 +164,6 @@ class Settings(BaseSettings):
         description="Seconds a connection has to send a request's headers, new or idle between requests; then closed.",
     )
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, _OneVariableEach(settings_cls), dotenv_settings, file_secret_settings
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unset_is_default(cls, data: Any) -> Any:
-        # A bundle host passes a setting the user left empty as "" or as its unsubstituted placeholder: both
-        # mean "not set", so the default applies instead of an error or a folder named "${user_config.x}".
-        if not isinstance(data, dict):
-            return data
-        items = cast(dict[str, Any], data).items()
-        return {key: value for key, value in items if not (isinstance(value, str) and _is_unset(value))}
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _forgiving_choices(cls, value: object, info: ValidationInfo) -> object:
-        # Every setting with a fixed set of values (a Literal, or a yes/no) takes any case and surrounding spaces:
-        # a bundle's settings field is free text, and "Full" or " portable" must not stop the server.
-        field = cls.model_fields.get(info.field_name or "")
-        return value if field is None else forgiving(value, field.annotation)
-
     @model_validator(mode="after")
     def _one_backend(self) -> Settings:
         # AIGC_IMAGE_BACKEND unset: the backend whose credentials are present; both present is ambiguous. Half of
@@ -305,26 +250,6 @@ class Settings(BaseSettings):
         return platformdirs.user_data_path(APP_DIR, appauthor=False) / "history.sqlite3"
 
 
-def from_home(path: Path) -> Path:
-    """`path` with ~ expanded; a relative one taken from the home folder."""
-    path = path.expanduser()
-    return path if path.is_absolute() else Path.home() / path
-
-
-def forgiving(value: object, annotation: object) -> object:
-    """`value` as the choice of `annotation` (a Literal of strings, or bool) it names in any case, spaces around."""
-    if not isinstance(value, str):
-        return value
-    if annotation is bool:
-        if value.strip().casefold() not in _BOOLEANS:
-            raise ValueError(f"{value.strip()!r} is not one of {', '.join(sorted(_BOOLEANS))}")
-        return value.strip()
-    if get_origin(annotation) is Literal:
-        choices = {str(choice).casefold(): choice for choice in get_args(annotation)}
-        return choices.get(value.strip().casefold(), value)
-    return value
-
-
 def variable_of(field_name: str) -> str:
     """The environment variable that sets `field_name` (errors name it: it is what the user can change)."""
     field = Settings.model_fields.get(field_name)
@@ -334,7 +259,3 @@ def variable_of(field_name: str) -> str:
     if field is None and field_name.isupper():
         return field_name  # already a variable's name
     return f"AIGC_IMAGE_{field_name.upper()}"
-
-
-def _is_unset(value: str) -> bool:
-    return not value.strip() or _PLACEHOLDER.fullmatch(value.strip()) is not None
