@@ -10,8 +10,8 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Generator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Generator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,8 +19,11 @@ from typing import IO, Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx2
-from mcp.client.auth import PKCEParameters
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthToken
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider, PKCEParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from pydantic import AnyUrl
 
 from .toolchain import NPM_CI, ROOT, missing, node
 
@@ -148,11 +151,13 @@ def authorization_result(callback_url: str) -> AuthorizationCodeResult:
 
 @dataclass
 class Person:
-    """Someone at a browser, for the SDK's OAuthClientProvider: `redirect` signs in as `login` and consents,
-    `callback` hands back what the provider sent."""
+    """Someone at a browser with an MCP client, for the SDK's OAuthClientProvider: `redirect` signs in as `login` and
+    consents, `callback` hands back what the provider sent; `tokens` is their client's storage, `visits` the
+    authorization URLs they were sent to."""
 
     login: str
     redirect_uri: str = REDIRECT_URI
+    tokens: MemoryTokens = field(default_factory=lambda: MemoryTokens())
     visits: list[str] = field(default_factory=lambda: [])
     _callback: str | None = None
 
@@ -185,6 +190,19 @@ class MemoryTokens:
 
     async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
         self.client_info = client_info
+
+
+@asynccontextmanager
+async def oauth_client(url: str, person: Person) -> AsyncGenerator[Client]:
+    """The SDK's MCP client over streamable HTTP with its OAuth client (OAuthClientProvider): on a 401 it discovers
+    the server's and the provider's metadata, registers itself, sends `person` to sign in, and exchanges the code."""
+    metadata = OAuthClientMetadata(redirect_uris=[AnyUrl(person.redirect_uri)], client_name="aigc-image-mcp tests")
+    auth = OAuthClientProvider(url, metadata, person.tokens, person.redirect, person.callback)
+    async with (
+        httpx2.AsyncClient(auth=auth, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
 
 
 async def discovery(http: httpx2.AsyncClient, provider: IdentityProvider) -> dict[str, Any]:

@@ -102,7 +102,8 @@ async def test_two_logins_are_two_subjects(http: httpx2.AsyncClient, provider: I
 
 async def test_native_client_may_use_any_loopback_port(http: httpx2.AsyncClient, provider: IdentityProvider) -> None:
     """RFC 8252 7.3: a native client registers its loopback redirect URI and listens on whatever port is free."""
-    client = await register(http, provider, redirect_uris=["http://127.0.0.1/callback"])
+    registered = {"redirect_uris": ["http://127.0.0.1/callback"], "scope": f"{SCOPE} offline_access"}
+    client = await register(http, provider, **registered)
     moved = "http://127.0.0.1:49152/callback"
     url = authorization_url(await discovery(http, provider), client["client_id"], redirect_uri=moved)
     result = authorization_result(await sign_in(url, "alice", redirect_uri=moved))

@@ -32,6 +32,8 @@ server.listen(0, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
     jwks: { keys: [signingKey(config.alg)] },
+    // Known here too, so that a client may name them in its registration's `scope` (the MCP SDK's client does).
+    scopes: ['openid', 'offline_access', ...config.scopes],
     cookies: { keys: [randomBytes(32).toString('hex')] },
     // Any login names a person: the account is its subject, with no other claims.
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
