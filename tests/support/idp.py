@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import AsyncGenerator, Generator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -259,3 +259,20 @@ async def issue_token(
     if response.status_code != 200:
         raise AssertionError(f"the token endpoint answered {response.status_code}: {response.text}")
     return response.json()
+
+
+def main() -> None:
+    """`uv run python -m tests.support.idp [scope ...]`: the provider on 127.0.0.1, to try OAuth mode by hand (any
+    login and password signs in); its resource servers accept the scopes given (default: mcp)."""
+    import sys
+
+    with identity_provider(scopes=tuple(sys.argv[1:]) or ("mcp",)) as provider:
+        issuer = provider.issuer
+        sys.stdout.write(f"An OpenID provider at {issuer}: set AIGC_IMAGE_OAUTH_ISSUER={issuer}. Ctrl+C stops it.\n")
+        sys.stdout.flush()
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
