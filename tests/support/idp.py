@@ -46,6 +46,19 @@ class IdentityProvider:
     def discovery_url(self) -> str:
         return f"{self.issuer}/.well-known/openid-configuration"
 
+    def rotate(self) -> str:
+        """Sign with a new key from now on, the previous one still published; the new key's id."""
+        response = httpx2.post(f"{self.issuer}/test/rotate", timeout=START_TIMEOUT)
+        response.raise_for_status()
+        return str(response.json()["kid"])
+
+    @property
+    def jwks_fetches(self) -> int:
+        """How many times anyone fetched the provider's JWKS."""
+        response = httpx2.get(f"{self.issuer}/test/stats", timeout=START_TIMEOUT)
+        response.raise_for_status()
+        return int(response.json()["jwksFetches"])
+
 
 @contextmanager
 def identity_provider(

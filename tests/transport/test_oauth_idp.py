@@ -146,6 +146,23 @@ async def test_refresh_keeps_the_audience(http: httpx2.AsyncClient, provider: Id
     assert (claims["sub"], claims["scope"]) == ("alice", SCOPE)
 
 
+async def test_a_rotation_signs_with_a_new_key_and_keeps_the_old_one(http: httpx2.AsyncClient) -> None:
+    with identity_provider(scopes=(SCOPE,)) as provider:
+        before = await issue_token(http, provider, "alice", resource=RESOURCE, scope=SCOPE)
+        client = await register(http, provider)
+        fetches = provider.jwks_fetches
+        kid = provider.rotate()
+        # What the provider knew (its clients) outlives the rotation.
+        url = authorization_url(await discovery(http, provider), client["client_id"])
+        assert authorization_result(await sign_in(url, "alice")).code
+        after = await issue_token(http, provider, "alice", resource=RESOURCE, scope=SCOPE)
+        old_kid = jwt.get_unverified_header(before["access_token"])["kid"]
+        assert (jwt.get_unverified_header(after["access_token"])["kid"], old_kid != kid) == (kid, True)
+        for tokens in (before, after):
+            assert (await verified(http, provider, tokens["access_token"], audience=RESOURCE))["sub"] == "alice"
+        assert provider.jwks_fetches == fetches + 2
+
+
 @pytest.mark.parametrize("alg", ["PS256", "ES256", "EdDSA"])
 async def test_other_signing_algorithms(http: httpx2.AsyncClient, alg: str) -> None:
     with identity_provider(scopes=(SCOPE,), alg=alg) as provider:

@@ -7,12 +7,15 @@
 // Open dynamic client registration, PKCE (S256) required for every client, the authorization code grant, resource
 // indicators (RFC 8707) whose tokens are JWTs with aud = the requested resource, refresh tokens for clients that
 // registered the grant, and the package's development login and consent pages (any login, any password).
+// Two routes of its own, for the tests: POST /test/rotate signs with a new key from then on, keeping the previous
+// one in the JWKS (as a provider rotating its keys does); GET /test/stats counts the JWKS fetches.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 
 import Provider from 'oidc-provider';
 
 const config = { scopes: ['mcp'], alg: 'RS256', accessTokenTtl: 600, ...JSON.parse(process.argv[2] ?? '{}') };
+const cookieKeys = [randomBytes(32).toString('hex')];
 
 function signingKey(alg) {
   const kinds = {
@@ -27,14 +30,16 @@ function signingKey(alg) {
   return { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg, use: 'sig' };
 }
 
-const server = createServer();
-server.listen(0, '127.0.0.1', () => {
-  const issuer = `http://127.0.0.1:${server.address().port}`;
-  const provider = new Provider(issuer, {
-    jwks: { keys: [signingKey(config.alg)] },
+// The provider over `keys`, the first of which signs. Its clients, grants and sessions live in the package's
+// in-memory adapter of the first instance, which later ones use too: a rotation (a new instance) keeps them.
+let first;
+function provider(issuer, keys) {
+  const made = new Provider(issuer, {
+    adapter: first && ((model) => first[model].adapter),
+    jwks: { keys },
     // Known here too, so that a client may name them in its registration's `scope` (the MCP SDK's client does).
     scopes: ['openid', 'offline_access', ...config.scopes],
-    cookies: { keys: [randomBytes(32).toString('hex')] },
+    cookies: { keys: cookieKeys },
     // Any login names a person: the account is its subject, with no other claims.
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
     clientDefaults: {
@@ -66,12 +71,37 @@ server.listen(0, '127.0.0.1', () => {
           scope: config.scopes.join(' '),
           accessTokenTTL: config.accessTokenTtl,
           accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: config.alg } },
+          jwt: { sign: { alg: config.alg, kid: keys[0].kid } },
         }),
       },
     },
   });
-  server.on('request', provider.callback());
+  first ??= made;
+  return made.callback();
+}
+
+function json(res, body) {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+const server = createServer();
+server.listen(0, '127.0.0.1', () => {
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  let keys = [signingKey(config.alg)];
+  let handle = provider(issuer, keys);
+  let jwksFetches = 0;
+  server.on('request', (req, res) => {
+    const route = `${req.method} ${new URL(req.url, issuer).pathname}`;
+    if (route === 'POST /test/rotate') {
+      keys = [signingKey(config.alg), keys[0]];
+      handle = provider(issuer, keys);
+      return json(res, { kid: keys[0].kid });
+    }
+    if (route === 'GET /test/stats') return json(res, { jwksFetches, kids: keys.map((key) => key.kid) });
+    if (route === 'GET /jwks') jwksFetches += 1;
+    return handle(req, res);
+  });
   process.stdout.write(`${JSON.stringify({ issuer })}\n`);
 });
 
