@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -41,8 +42,9 @@ class SignIn:
     images: Path
 
 
-@pytest.fixture(scope="module")
-def signin() -> Iterator[SignIn]:
+@contextmanager
+def signed_in_server() -> Generator[SignIn]:
+    """A provider, a relay, and the server in OAuth mode trusting that provider (machines: MACHINE_TOKEN)."""
     relay = FakeRelay()
     port = free_port()  # the public URL names the port, so it is chosen before the server starts
     public_url = f"http://127.0.0.1:{port}/mcp"
@@ -63,6 +65,12 @@ def signin() -> Iterator[SignIn]:
         )
         with http_server(env, "--port", str(port)) as server:
             yield SignIn(server, relay, provider, public_url, Path(folder) / "images")
+
+
+@pytest.fixture(scope="module")
+def signin() -> Iterator[SignIn]:
+    with signed_in_server() as it:
+        yield it
 
 
 def claims(token: str) -> dict[str, object]:
@@ -184,3 +192,22 @@ async def test_the_provider_s_tokens_for_another_resource_or_scope_are_refused(s
     assert f'scope="{SCOPE}"' in answers[1].headers["www-authenticate"]
     for token in (elsewhere, narrow):
         assert token["access_token"] not in signin.server.log.text
+
+
+async def test_the_server_fetches_the_keys_once_and_again_after_the_provider_rotates_them() -> None:
+    with signed_in_server() as fresh:
+        alice, bob = Person("alice"), Person("bob")
+        async with oauth_client(fresh.server.mcp_url, alice) as client:
+            for _ in range(20):
+                await client.list_tools()
+        once = fresh.provider.jwks_fetches
+        fresh.provider.rotate()
+        async with oauth_client(fresh.server.mcp_url, bob) as client:  # bob's token: signed by the new key
+            for _ in range(20):
+                await client.list_tools()
+        async with oauth_client(fresh.server.mcp_url, alice) as client:  # alice's: by the old one, still published
+            await client.list_tools()
+        twice = fresh.provider.jwks_fetches
+
+    assert (len(alice.visits), len(bob.visits)) == (1, 1), "a valid token was refused"
+    assert (once, twice) == (1, 2)
