@@ -11,20 +11,27 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import httpx2
 import jwt
 import pytest
+from anyio.streams.buffered import BufferedByteReceiveStream
 
+from ..clients.servers import node_packages
 from ..conftest import CANARY_KEY
 from ..support.fake_relay import FakeRelay, accepted, serve
 from ..support.helpers import structured, text_of
 from ..support.http_server import RunningServer, clean_env, http_server, mcp_client
-from ..support.idp import IdentityProvider, Person, identity_provider, issue_token, oauth_client
+from ..support.idp import REDIRECT_URI, IdentityProvider, Person, identity_provider, issue_token, oauth_client, sign_in
 from ..support.postgres import free_port
+from ..support.toolchain import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+
+TS_CLIENT = Path(__file__).resolve().parents[1] / "clients" / "ts" / "oauth.mjs"
 
 SCOPE = "images"
 MACHINE_TOKEN = "tok-machine-5e0c2a9b7d1f43860a"  # noqa: S105 - a test token
@@ -211,3 +218,44 @@ async def test_the_server_fetches_the_keys_once_and_again_after_the_provider_rot
 
     assert (len(alice.visits), len(bob.visits)) == (1, 1), "a valid token was refused"
     assert (once, twice) == (1, 2)
+
+
+async def typescript_client(url: str, login: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """tests/clients/ts/oauth.mjs (the TypeScript SDK's client and its OAuth support) against `url`; `login` signs in
+    when it asks. Its last line: the tools, the calls' results and the access token it was given."""
+    node = node_packages("@modelcontextprotocol/client")
+    spec = {"url": url, "redirectUri": REDIRECT_URI, "calls": calls}
+    command = [node, str(TS_CLIENT), json.dumps(spec)]
+    # Its stderr is the test's: pytest shows it when the test fails.
+    with anyio.fail_after(120):
+        async with await anyio.open_process(command, cwd=ROOT, stderr=None) as process:
+            assert process.stdin is not None
+            assert process.stdout is not None
+            lines = BufferedByteReceiveStream(process.stdout)
+            signed_in = 0
+            while True:
+                try:
+                    line = json.loads(await lines.receive_until(b"\n", 1 << 22))
+                except (anyio.IncompleteRead, anyio.EndOfStream):
+                    raise AssertionError("the TypeScript client ended without its result (see its stderr)") from None
+                if "authorize" not in line:
+                    return {**line, "signed_in": signed_in}
+                signed_in += 1
+                await process.stdin.send(f"{await sign_in(line['authorize'], login)}\n".encode())
+
+
+async def test_the_typescript_sdk_client_signs_in_and_generates_an_image(signin: SignIn) -> None:
+    task = "1392336703-AigcImageTask-e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0t"
+    signin.relay.script.append(accepted(task))
+    done = await typescript_client(
+        signin.server.mcp_url, "frank", [{"name": "generate_image", "arguments": {**ARGS, "wait_seconds": 0}}]
+    )
+
+    assert done["signed_in"] == 1
+    assert "generate_image" in done["tools"]
+    [call] = done["calls"]
+    assert not call["result"].get("isError"), call
+    assert call["result"]["structuredContent"]["task_id"] == task
+    given = claims(done["accessToken"])
+    assert (given["iss"], given["aud"], given["sub"]) == (signin.provider.issuer, signin.public_url, "frank")
+    assert done["accessToken"] not in signin.server.log.text
