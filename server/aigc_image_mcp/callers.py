@@ -6,6 +6,8 @@
   history of its own, so token holders never see each other's tasks.
 * HTTP pass-through (no server key): each caller's bearer token is its relay key; it pays, and its fingerprint is
   the history.
+* HTTP with OAuth (AIGC_IMAGE_OAUTH_ISSUER): the server's key pays; each signed-in person, (iss, sub), is a history
+  of their own, fingerprinted as keys and tokens are; AIGC_IMAGE_HTTP_TOKENS beside it still name machines.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from pydantic import SecretStr
 
@@ -23,6 +26,20 @@ from .errors import ConfigError
 
 _KEY_LABEL = b"aigc-image-mcp task history v1"
 _TOKEN_LABEL = b"aigc-image-mcp token history v1"
+_PERSON_LABEL = b"aigc-image-mcp person history v1"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone signed in through the identity provider: `sub` is unique only within its issuer."""
+
+    issuer: str
+    subject: str
+
+    @property
+    def fingerprint(self) -> str:
+        # A NUL cannot occur in a URL, so no two (iss, sub) pairs share the joined form.
+        return fingerprint(SecretStr(f"{self.issuer}\0{self.subject}"), _PERSON_LABEL)
 
 
 def bearer_token(headers: Mapping[str, str] | None) -> str | None:
@@ -33,14 +50,22 @@ def bearer_token(headers: Mapping[str, str] | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def caller_of(settings: Settings, headers: Mapping[str, str] | None, *, remote: bool) -> Caller:
-    """The caller of a request with `headers`; ConfigError when no credential applies."""
+def caller_of(
+    settings: Settings, headers: Mapping[str, str] | None, *, remote: bool, person: Person | None = None
+) -> Caller:
+    """The caller of a request with `headers` (and `person`, signed in by the guard in OAuth mode); ConfigError when
+    no credential applies."""
     token = bearer_token(headers) if remote else None
     profile = profile_of(settings)
     own = profile.credentials(settings)
     if own is not None:
+        if remote and person is not None:
+            return Caller(own.pays, person.fingerprint, remote, shared=True)
         if token is not None and settings.http_tokens:
             return Caller(own.pays, _shared_token_namespace(settings, token), remote, shared=True)
+        if remote and settings.oauth_issuer is not None:
+            # Past the guard every remote caller is a person or a token holder: nobody gets the server's history.
+            raise ConfigError("This server needs you to sign in: send an OAuth access token.")
         return Caller(own.pays, fingerprint(own.names), remote)
     if token is None or not profile.passes_bearer:
         raise ConfigError(profile.missing(settings))

@@ -176,6 +176,12 @@ class Settings(BaseSettings):
     rate_limit: int | None = Field(
         default=None, ge=1, description="HTTP requests per caller per minute; past it, 429 with Retry-After."
     )
+    # Sign-in with the team's identity provider (OAuth 2.1 protected resource): checked in transport/oauth/.
+    oauth_issuer: str | None = Field(default=None, description="The authorization server's issuer URL (https).")
+    public_url: str | None = Field(
+        default=None, description="The MCP endpoint's URL as clients reach it: the resource and required audience."
+    )
+    oauth_scope: str = Field(default="", description="Space-separated scopes every access token must carry.")
     # HTTP connections that cannot be hoarded (connections.py); max_connections above is their cap.
     header_timeout: float = Field(
         default=5.0,

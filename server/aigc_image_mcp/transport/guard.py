@@ -1,6 +1,6 @@
 """The HTTP front door, checked before any MCP processing: the Host/Origin allow-list against DNS rebinding,
-bearer authentication, and a request body bounded in size and in time (bodies.py). Pure ASGI; it knows nothing of
-MCP."""
+bearer authentication (in OAuth mode, with oauth/door.py), and a request body bounded in size and in time (bodies.py).
+Pure ASGI; it knows nothing of MCP."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from ..backends.profiles import holds_credential
 from ..callers import bearer_token
 from ..config import Settings
 from .bodies import BodyLimits, Message, Receive, Refused, read_body, replay
+from .oauth.door import OAuthDoor
+from .oauth.rules import oauth_config
 
 Scope = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -25,7 +27,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 HEALTH_PATH = "/healthz"
 REALM = 'Bearer realm="aigc-image-mcp"'
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-AuthMode = Literal["pass-through", "tokens", "open"]
+AuthMode = Literal["pass-through", "tokens", "open", "oauth"]
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 _AUTHORITY = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?"
 _HOST = re.compile(_AUTHORITY)
@@ -36,7 +38,10 @@ logger = logging.getLogger(__name__)
 
 
 def auth_mode(settings: Settings) -> AuthMode:
-    """pass-through: each caller pays with its own key; tokens: callers prove they may use the server's key."""
+    """pass-through: each caller pays with its own key; tokens: callers prove they may use the server's key; oauth:
+    people sign in with the team's identity provider (and machines may still present tokens)."""
+    if settings.oauth_issuer is not None:
+        return "oauth"
     if not holds_credential(settings):
         return "pass-through"
     return "tokens" if settings.http_tokens else "open"
@@ -61,6 +66,7 @@ class Policy:
     hosts: frozenset[str]
     origins: frozenset[str]
     body: BodyLimits
+    oauth: OAuthDoor | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -68,6 +74,9 @@ class Policy:
         if _is_ip_literal(settings.host) and not ipaddress.ip_address(settings.host.strip("[]")).is_unspecified:
             hosts.add(_bracketed(settings.host))  # an IP literal cannot be rebound: the name is the address
         origins = {f"{scheme}://{name}" for scheme in ("http", "https") for name in LOOPBACK_NAMES}
+        oauth = oauth_config(settings)
+        if oauth is not None:
+            hosts.add(oauth.host)  # clients reach the server at its public URL
         return cls(
             mode=auth_mode(settings),
             tokens=tuple(token.get_secret_value().encode() for token in settings.http_tokens),
@@ -79,6 +88,7 @@ class Policy:
             body=BodyLimits(
                 settings.max_body_bytes, settings.body_timeout, settings.body_min_rate, settings.header_timeout
             ),
+            oauth=None if oauth is None else OAuthDoor(oauth),
         )
 
 
@@ -102,7 +112,14 @@ class Guard:
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         refused = self._check_headers(headers, _count(scope["headers"], b"origin"))
-        if refused is None:
+        if refused is None and self.policy.oauth is not None:
+            answer = self.policy.oauth.metadata(scope["path"], scope["method"])
+            if answer is None and not self._known_token(headers):
+                answer = await self.policy.oauth.admit(scope, bearer_token(headers))
+            if answer is not None:
+                await _respond(send, answer.status, answer.payload, answer.headers)
+                return
+        elif refused is None:
             refused = self._authorize(headers)
         if refused is not None:
             status, message, extra = refused
@@ -145,6 +162,11 @@ class Guard:
         if self.policy.mode == "tokens" and not self._known(token.encode("latin-1")):
             return 401, "The bearer token is not one this server accepts.", invalid
         return None
+
+    def _known_token(self, headers: dict[str, str]) -> bool:
+        """In OAuth mode: whether the request carries one of AIGC_IMAGE_HTTP_TOKENS (a machine, not a person)."""
+        token = bearer_token(headers)
+        return token is not None and token.isascii() and self._known(token.encode("latin-1"))
 
     def _known(self, token: bytes) -> bool:
         # Every known token is compared, each in constant time: timing says nothing of which or how close.

@@ -24,6 +24,7 @@ from ..errors import ConfigError
 from ..server import build_server
 from .connections import GuardedH11Protocol, limit_per_client
 from .guard import ASGIApp, Guard, Policy, auth_mode, is_loopback
+from .oauth.rules import oauth_config
 from .ratelimit import RateLimit
 
 MCP_PATH = "/mcp"
@@ -48,6 +49,7 @@ def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
 
 def check_exposure(settings: Settings) -> None:
     """Refuse a configuration that would let strangers spend the server's key, saying what to change."""
+    oauth_config(settings)  # OAuth's own rules: each refusal names its variable
     if settings.http_tokens and not holds_credential(settings):
         raise ConfigError(
             "AIGC_IMAGE_HTTP_TOKENS is set but QUICKROUTER_API_KEY is not. Tokens guard a key the server holds: "
@@ -145,6 +147,8 @@ def _log_start(settings: Settings) -> None:
         "pass-through": "each client sends its own QuickRouter key as a bearer token",
         "tokens": f"clients present one of {len(settings.http_tokens)} configured tokens",
         "open": "no client authentication (loopback only)",
+        "oauth": f"people sign in with {settings.oauth_issuer} (OAuth) for {settings.public_url}"
+        + (f"; machines may present one of {len(settings.http_tokens)} tokens" if settings.http_tokens else ""),
     }[mode]
     logger.info("Serving MCP at %s over Streamable HTTP (stateless); %s", MCP_PATH, described)
     if mode != "open" and not is_loopback(settings.host):

@@ -3,7 +3,8 @@ past it, 429 with Retry-After, before any MCP processing. Pure ASGI, behind the 
 requests count, and /healthz never does).
 
 A caller is its bearer token (a relay key in pass-through mode, a token in shared-key mode), kept only as a
-fingerprint; without one (open mode, loopback only) all requests are one caller. Each caller has a token bucket:
+fingerprint; in OAuth mode a signed-in person, (iss, sub), whichever token they present; without one (open mode,
+loopback only) all requests are one caller. Each caller has a token bucket:
 `rate` requests at once, refilled at `rate` per minute. The buckets live in the worker process: with several
 workers or replicas, each allows the rate (the daily task limit, which guards money, is the one shared across them).
 """
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from ..callers import bearer_token
+from ..protocol.caller import person_of
 from .guard import ASGIApp, Receive, Scope, Send
 
 _MOST_CALLERS = 10_000
@@ -37,7 +39,7 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        wait = self._take(_caller(headers))
+        wait = self._take(_caller(scope, headers))
         if wait > 0:
             await _too_many(send, wait)
             return
@@ -62,7 +64,10 @@ class RateLimit:
             del self._buckets[name]
 
 
-def _caller(headers: dict[str, str]) -> str:
+def _caller(scope: Scope, headers: dict[str, str]) -> str:
+    person = person_of(scope.get("user"))
+    if person is not None:
+        return "person:" + person.fingerprint
     token = bearer_token(headers)
     return "" if token is None else hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
