@@ -1,7 +1,8 @@
 """The issuer's signing keys: its metadata found by discovery (RFC 8414's /.well-known/oauth-authorization-server,
 then OpenID Connect's /.well-known/openid-configuration), its JWKS fetched with httpx2 and cached. A token signed with
-a key the cache does not hold makes one refetch, at most once a minute however many such tokens arrive; the whole
-set is refetched after an hour in any case, so a key the issuer withdrew stops working."""
+a key the cache does not hold makes one refetch, at most once a minute however many such tokens arrive (the first
+fetch and the hourly one do not count: a key rotated in just after either is fetched at once); the whole set is
+refetched after an hour in any case, so a key the issuer withdrew stops working."""
 
 from __future__ import annotations
 
@@ -79,6 +80,7 @@ class IssuerKeys:
         return self._tried_at is None or self._clock() - self._tried_at >= REFRESH_INTERVAL
 
     async def _refresh(self) -> None:
+        scheduled = self._stale()  # the first fetch, or the hourly one: not one an unknown key asked for
         self._tried_at = self._clock()
         try:
             async with self._client() as client:
@@ -94,6 +96,8 @@ class IssuerKeys:
             logger.warning("The JWKS of %s holds no usable signing key", self.issuer)
             return
         self._keys, self._fetched_at = keys, self._clock()
+        if scheduled:  # a key rotated in just after it is still fetched at once, not a minute later
+            self._tried_at = None
         logger.debug("Fetched %d signing keys of %s", len(keys), self.issuer)
 
     async def _discover(self, client: httpx2.AsyncClient) -> str:
