@@ -20,6 +20,7 @@ from aigc_image_mcp.doctor import PROBE_TASK_ID, diagnose, passed, report
 from aigc_image_mcp.doctor import main as doctor_main
 
 from .conftest import CANARY_KEY
+from .support.fake_issuer import FakeIssuer
 from .support.fake_relay import FakeRelay, serve, unknown_task
 from .support.fake_tencent import SECRET_ID as TENCENT_ID
 from .support.fake_tencent import SECRET_KEY as TENCENT_KEY
@@ -378,3 +379,23 @@ def test_doctor_piped_into_a_reader_that_stopped_ends_without_a_traceback(tmp_pa
     assert done.returncode == 1  # the report says the relay is not there; nobody read it
     assert "Traceback" not in done.stderr
     assert "BrokenPipeError" not in done.stderr
+
+
+@pytest.mark.slow
+def test_doctor_finds_the_identity_providers_keys_or_says_what_to_check(tmp_path: Path, relay_url: str) -> None:
+    issuer = FakeIssuer(path="/realms/team", discovery="openid")
+    with serve(issuer) as issuer_url:
+        issuer.base_url = issuer_url
+        oauth = {"QUICKROUTER_API_KEY": CANARY_KEY, "QUICKROUTER_BASE_URL": relay_url, "AIGC_IMAGE_TRANSPORT": "http"}
+        oauth |= {"AIGC_IMAGE_PUBLIC_URL": "https://images.example.com/mcp"}
+        good = doctor(tmp_path, **oauth, AIGC_IMAGE_OAUTH_ISSUER=issuer.issuer)
+        wrong = doctor(tmp_path, **oauth, AIGC_IMAGE_OAUTH_ISSUER=issuer_url + "/realms/other")
+        insecure = doctor(tmp_path, **oauth, AIGC_IMAGE_OAUTH_ISSUER="http://login.example.com")
+
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert (
+        line(good.stdout, "identity provider") == f"✓ identity provider: {issuer.issuer}: metadata found, 1 signing key"
+    )
+    assert wrong.returncode == 1
+    assert "fix: check AIGC_IMAGE_OAUTH_ISSUER" in line(wrong.stdout, "identity provider")
+    assert "AIGC_IMAGE_OAUTH_ISSUER must use https://" in line(insecure.stdout, "identity provider")

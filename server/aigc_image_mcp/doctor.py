@@ -200,10 +200,36 @@ async def diagnose(overrides: Mapping[str, Any], transport: httpx2.AsyncBaseTran
         checks += skipped("upstream", "credentials accepted", "query route", why="no credentials to check")
     else:
         checks += await _ask_upstream(settings, caller, transport)
+    if settings.oauth_issuer is not None:
+        checks.append(await identity_check(settings, transport))
     data = folder_check("data folder", settings.history_file.parent, "AIGC_IMAGE_DATA_DIR")
     output = folder_check("output folder", settings.images_dir, "AIGC_IMAGE_OUTPUT_DIR")
     history = await history_check(settings) if data.status == "ok" else skipped("history", why="no data folder")[0]
     return [*checks, data, output, history]
+
+
+async def identity_check(settings: Settings, transport: httpx2.AsyncBaseTransport | None = None) -> Check:
+    """OAuth mode: the settings' combination, then the issuer's metadata and signing keys, fetched as the server
+    will fetch them."""
+    import httpx2
+
+    from .transport.oauth.keys import TIMEOUT, IssuerKeys
+    from .transport.oauth.rules import ISSUER, oauth_config
+
+    try:
+        config = oauth_config(settings)
+    except ConfigError as exc:
+        return Check("identity provider", "fail", str(exc), "change the variable it names")
+    if config is None:
+        return Check("identity provider", "skipped", f"{ISSUER} is not set")
+    keys = IssuerKeys(config.issuer, client=lambda: httpx2.AsyncClient(transport=transport, timeout=TIMEOUT))
+    try:
+        count = await keys.fetch()
+    except (httpx2.HTTPError, ValueError) as exc:
+        fix = f"check {ISSUER}: it must be the issuer exactly as the provider's metadata and tokens name it"
+        return Check("identity provider", "fail", f"{config.issuer}: {exc}", fix)
+    keys_found = f"{count} signing key" + ("s" * (count != 1))
+    return Check("identity provider", "ok", f"{config.issuer}: metadata found, {keys_found}")
 
 
 def main(overrides: Mapping[str, Any], as_json: bool) -> int:

@@ -402,7 +402,7 @@ async def test_with_a_shared_key_each_token_holder_sees_only_its_own_tasks(share
     assert not listing.is_error, text_of(listing)
     assert task not in json.dumps(listing.structured_content)
     assert peek.is_error
-    assert "not in the history of this token" in text_of(peek)
+    assert "not in the history of this caller" in text_of(peek)
     assert relay.requests == [], "the shared key is not used to look at another holder's task"
     assert_no_secrets(server.log.text + text_of(peek))
 

@@ -80,10 +80,10 @@ async def test_the_resource_metadata_is_served_without_auth_at_both_paths(issuer
         "bearer_methods_supported": ["header"],
         "resource_name": "aigc-image-mcp",
     }
-    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+    for method in ("POST", "PUT", "DELETE", "OPTIONS", "HEAD"):
         refused = await request(guard, method, path)
         assert refused.status_code == 405, method
-        assert refused.headers["allow"] == "GET, HEAD"
+        assert refused.headers["allow"] == "GET"
 
 
 async def test_without_a_token_the_challenge_points_at_the_metadata(issuer: FakeIssuer) -> None:
@@ -131,6 +131,7 @@ async def test_a_machine_token_still_gets_in_beside_oauth(issuer: FakeIssuer) ->
     guard = guard_with(make_settings(**OAUTH, http_tokens=MACHINE), issuer, app)
 
     assert (await request(guard, "POST", "/mcp", MACHINE)).status_code == 200
+    assert (await request(guard, "POST", f"/mcp?access_token={MACHINE}", MACHINE)).status_code == 401
     assert (await request(guard, "POST", "/mcp", "machine-token-wrong-0123")).status_code == 401
     assert app.people == [None]
 

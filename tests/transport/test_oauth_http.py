@@ -146,6 +146,7 @@ async def test_each_person_sees_only_their_own_tasks_and_images(oauth: OAuthServ
     assert bob_task in json.dumps(listing.structured_content)
     assert alice_task not in json.dumps(listing.structured_content)
     assert peek.is_error
+    assert "not in the history of this caller" in text_of(peek)
     assert alice_task in json.dumps(own.structured_content)
     assert bob_task not in json.dumps(own.structured_content)
     issuer = oauth.issuer.issuer

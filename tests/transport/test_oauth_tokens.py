@@ -126,6 +126,8 @@ def refusals(issuer: FakeIssuer) -> dict[str, tuple[str, str]]:
         "PS256 by a stranger": (jwt.encode(claims, stranger.private, "PS256", headers={"kid": "rsa-1"}), "signature"),
         "unknown kid": (issuer.token(RESOURCE, headers={"kid": "nobody"}), "key"),
         "not a JWT": ("opaque-token-0123456789", "malformed"),
+        "a header nested past the parser": (b64(b"[" * 100_000) + ".e30.AAAA", "malformed"),
+        "not ASCII": ("é.é.é", "malformed"),
         "HS512": (jwt.encode(claims, "secret" * 11, "HS512"), "algorithm"),
     }
 

@@ -85,8 +85,8 @@ class Tracker:
         known = await self._load(caller, task_id)
         if known is None and caller.shared:
             raise UnknownTaskError(
-                f"Task {task_id} is not in the history of this token. On this server several tokens share one key, "
-                "so each sees only the tasks it started itself."
+                f"Task {task_id} is not in the history of this caller. On this server several callers (tokens, or "
+                "people signed in) share one key, so each sees only the tasks it started itself."
             )
         if known is not None and known.status in ("SUCCEEDED", "FAILED"):
             return await self._deliver(known, caller, wait)

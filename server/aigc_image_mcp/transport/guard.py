@@ -114,8 +114,8 @@ class Guard:
         refused = self._check_headers(headers, _count(scope["headers"], b"origin"))
         if refused is None and self.policy.oauth is not None:
             answer = self.policy.oauth.metadata(scope["path"], scope["method"])
-            if answer is None and not self._known_token(headers):
-                answer = await self.policy.oauth.admit(scope, bearer_token(headers))
+            if answer is None:
+                answer = await self.policy.oauth.admit(scope, bearer_token(headers), machine=self._known_token(headers))
             if answer is not None:
                 await _respond(send, answer.status, answer.payload, answer.headers)
                 return

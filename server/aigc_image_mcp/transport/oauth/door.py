@@ -50,16 +50,21 @@ class OAuthDoor:
         """The Protected Resource Metadata when `path` is one of its paths (GET only, no auth); else None."""
         if path not in self.config.metadata_paths:
             return None
-        if method not in ("GET", "HEAD"):
-            return Answer(405, _error("The resource metadata is read with GET."), ((b"allow", b"GET, HEAD"),))
+        if method != "GET":
+            return Answer(405, _error("The resource metadata is read with GET."), ((b"allow", b"GET"),))
         cache = ((b"cache-control", b"public, max-age=3600"), (b"access-control-allow-origin", b"*"))
         return Answer(200, self._metadata, cache)
 
-    async def admit(self, scope: MutableMapping[str, Any], token: str | None) -> Answer | None:
-        """None when the request may go on (and a person is then in `scope["user"]`), else the challenge."""
+    async def admit(
+        self, scope: MutableMapping[str, Any], token: str | None, *, machine: bool = False
+    ) -> Answer | None:
+        """None when the request may go on (a person is then in `scope["user"]`), else the challenge. `machine`: the
+        token is one of AIGC_IMAGE_HTTP_TOKENS, already checked by the guard."""
         if _in_query(scope.get("query_string", b"")):
             logger.debug("Refused a request with an access token in its query string (not read, not logged)")
             return self._challenge(401, "invalid_request", "Send the access token in the Authorization header only.")
+        if machine:
+            return None
         if token is None:
             return self._challenge(401, None, "This server needs you to sign in: send an OAuth access token.")
         access = await self.verifier.verify_token(token)

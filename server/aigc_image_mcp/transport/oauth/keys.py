@@ -79,26 +79,30 @@ class IssuerKeys:
     def _may_fetch(self) -> bool:
         return self._tried_at is None or self._clock() - self._tried_at >= REFRESH_INTERVAL
 
-    async def _refresh(self) -> None:
+    async def fetch(self) -> int:
+        """Fetch the JWKS now (finding the metadata first if need be): how many usable signing keys it holds;
+        ValueError or httpx2.HTTPError saying what went wrong. doctor calls it; requests go through `jwk`."""
         scheduled = self._stale()  # the first fetch, or the hourly one: not one an unknown key asked for
         self._tried_at = self._clock()
-        try:
-            async with self._client() as client:
-                if self._jwks_uri is None:
-                    self._jwks_uri = await self._discover(client)
-                document = await _get_json(client, self._jwks_uri)
-                self.fetches += 1
-        except (httpx2.HTTPError, ValueError) as exc:
-            logger.warning("Could not fetch the signing keys of %s: %s", self.issuer, exc)
-            return
+        async with self._client() as client:
+            if self._jwks_uri is None:
+                self._jwks_uri = await self._discover(client)
+            document = await _get_json(client, self._jwks_uri)
+            self.fetches += 1
         keys = _usable(document)
         if not keys:
-            logger.warning("The JWKS of %s holds no usable signing key", self.issuer)
-            return
+            raise ValueError(f"the JWKS at {self._jwks_uri} holds no usable signing key (RSA, EC or OKP, use sig)")
         self._keys, self._fetched_at = keys, self._clock()
         if scheduled:  # a key rotated in just after it is still fetched at once, not a minute later
             self._tried_at = None
         logger.debug("Fetched %d signing keys of %s", len(keys), self.issuer)
+        return len(keys)
+
+    async def _refresh(self) -> None:
+        try:
+            await self.fetch()
+        except (httpx2.HTTPError, ValueError) as exc:
+            logger.warning("Could not fetch the signing keys of %s: %s", self.issuer, exc)
 
     async def _discover(self, client: httpx2.AsyncClient) -> str:
         """The issuer's jwks_uri, from the first metadata document that answers and names this issuer."""

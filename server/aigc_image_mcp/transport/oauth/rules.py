@@ -7,6 +7,9 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from mcp.server.auth.routes import build_resource_metadata_url
+from pydantic import AnyHttpUrl
+
 from ...backends.profiles import holds_credential
 from ...config import Settings
 from ...errors import ConfigError
@@ -29,14 +32,11 @@ class OAuthConfig:
     """Each must be in a token's scope."""
 
     @property
-    def origin(self) -> str:
-        parts = urlsplit(self.resource)
-        return f"{parts.scheme}://{parts.netloc}"
-
-    @property
     def host(self) -> str:
-        """The Host header clients send to reach the public URL."""
-        return urlsplit(self.resource).netloc.lower()
+        """The public URL's host name, for the Host allow-list (a name there takes any port: behind a proxy the
+        Host header may carry the URL's port, or leave out a default one)."""
+        name = (urlsplit(self.resource).hostname or "").lower()
+        return f"[{name}]" if ":" in name else name
 
     @property
     def metadata_paths(self) -> tuple[str, ...]:
@@ -46,8 +46,8 @@ class OAuthConfig:
 
     @property
     def metadata_url(self) -> str:
-        """The `resource_metadata` of every challenge."""
-        return self.origin + self.metadata_paths[0]
+        """The `resource_metadata` of every challenge: the SDK's RFC 9728 path insertion, as its clients expect."""
+        return str(build_resource_metadata_url(AnyHttpUrl(self.resource)))
 
 
 def oauth_config(settings: Settings) -> OAuthConfig | None:

@@ -5,6 +5,8 @@ the token never is. Implements the MCP SDK's TokenVerifier protocol."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, cast
@@ -55,6 +57,7 @@ class JwtVerifier(TokenVerifier):
     def __init__(self, config: OAuthConfig, keys: IssuerKeys | None = None) -> None:
         self.config = config
         self.keys = keys or IssuerKeys(config.issuer)
+        self._cache: dict[tuple[str, str], tuple[dict[str, Any], jwt.PyJWK]] = {}
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The SDK's TokenVerifier: the token's AccessToken, or None (the reason is logged at debug level)."""
@@ -75,22 +78,16 @@ class JwtVerifier(TokenVerifier):
 
     async def check(self, token: str) -> Checked:
         """The checked token; Refused saying why not."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except PyJWTError:
-            raise Refused("malformed: not a signed JWT") from None
+        header = _header(token)
         alg = header.get("alg")
         if alg not in ALGORITHMS:
             raise Refused(f"algorithm: {str(alg)[:20]!r} is not one of {', '.join(ALGORITHMS)}")
         kid = header.get("kid")
         try:
             jwk = await self.keys.jwk(kid if isinstance(kid, str) else None)
-            key = jwt.PyJWK(jwk, algorithm=jwk.get("alg", alg))
         except KeyUnavailableError as exc:
             raise Refused(f"key: {exc}") from None
-        except PyJWTError:
-            raise Refused(f"key: the issuer's key {str(kid)[:64]!r} does not fit the algorithm {alg}") from None
-        claims = self._decode(token, key, alg)
+        claims = self._decode(token, self._loaded(jwk, alg), alg)
         subject, client = claims.get("sub"), claims.get("client_id", claims.get("azp", ""))
         if not isinstance(subject, str) or not subject:
             raise Refused("subject: the sub claim is not a non-empty string")
@@ -101,6 +98,21 @@ class JwtVerifier(TokenVerifier):
             client_id=str(client)[:200],
             expires_at=int(claims["exp"]),
         )
+
+    def _loaded(self, jwk: dict[str, Any], alg: str) -> jwt.PyJWK:
+        """The JWK as a key for `alg` (its own `alg` if it names one), loaded once per JWKS fetch: loading an RSA key
+        costs more than checking a signature with it."""
+        cached = self._cache.get((str(jwk.get("kid", "")), alg))
+        if cached is not None and cached[0] is jwk:
+            return cached[1]
+        try:
+            key = jwt.PyJWK(jwk, algorithm=jwk.get("alg", alg))
+        except PyJWTError:
+            raise Refused(
+                f"key: the issuer's key {str(jwk.get('kid'))[:64]!r} does not fit the algorithm {alg}"
+            ) from None
+        self._cache[str(jwk.get("kid", "")), alg] = (jwk, key)
+        return key
 
     def _decode(self, token: str, key: jwt.PyJWK, alg: str) -> dict[str, Any]:
         try:
@@ -129,6 +141,19 @@ class JwtVerifier(TokenVerifier):
             raise Refused(f"algorithm: {alg} is not the algorithm of the issuer's key") from None
         except PyJWTError as exc:
             raise Refused(f"malformed: {type(exc).__name__}") from None
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The JOSE header, read only to pick the key and algorithm; PyJWT reads the whole token strictly afterwards.
+    (Its own get_unverified_header decodes every part, which would double its cost per request.)"""
+    head = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, TypeError, RecursionError):
+        raise Refused("malformed: not a signed JWT") from None
+    if not isinstance(header, dict) or token.count(".") != 2:
+        raise Refused("malformed: not a signed JWT")
+    return cast(dict[str, Any], header)
 
 
 def _scopes(claims: dict[str, Any]) -> tuple[str, ...]:
