@@ -186,6 +186,23 @@ async def test_an_unknown_kid_refreshes_the_jwks_at_most_once_a_minute(issuer: F
     assert issuer.fetched["/jwks"] == 3
 
 
+async def test_a_key_rotated_in_just_after_the_first_fetch_is_fetched_at_once(issuer: FakeIssuer) -> None:
+    """The first fetch (and the hourly one) does not use up the unknown keys' minute: tokens of a key the issuer
+    rotates in seconds later are not refused for a minute."""
+    clock = Clock()
+    issuer.published = ["rsa-1"]
+    verifier = verifier_for(issuer, clock)
+    await verifier.check(issuer.token(RESOURCE, kid="rsa-1"))
+    issuer.published = ["rsa-1", "ec-1"]
+
+    checked = await verifier.check(issuer.token(RESOURCE, kid="ec-1"))
+    assert checked.subject == "alice"
+    for _ in range(5):
+        with pytest.raises(Refused, match="kid"):
+            await verifier.check(issuer.token(RESOURCE, headers={"kid": "nobody"}))
+    assert issuer.fetched["/jwks"] == 2, "that refetch was an unknown key's: the next waits a minute"
+
+
 async def test_keys_are_refetched_after_an_hour_so_a_withdrawn_key_stops_working(issuer: FakeIssuer) -> None:
     clock = Clock()
     verifier = verifier_for(issuer, clock)

@@ -1,7 +1,8 @@
 """The issuer's signing keys: its metadata found by discovery (RFC 8414's /.well-known/oauth-authorization-server,
 then OpenID Connect's /.well-known/openid-configuration), its JWKS fetched with httpx2 and cached. A token signed with
-a key the cache does not hold makes one refetch, at most once a minute however many such tokens arrive; the whole
-set is refetched after an hour in any case, so a key the issuer withdrew stops working."""
+a key the cache does not hold makes one refetch, at most once a minute however many such tokens arrive (the first
+fetch and the hourly one do not count: a key rotated in just after either is fetched at once); the whole set is
+refetched after an hour in any case, so a key the issuer withdrew stops working."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ class IssuerKeys:
     async def fetch(self) -> int:
         """Fetch the JWKS now (finding the metadata first if need be): how many usable signing keys it holds;
         ValueError or httpx2.HTTPError saying what went wrong. doctor calls it; requests go through `jwk`."""
+        scheduled = self._stale()  # the first fetch, or the hourly one: not one an unknown key asked for
         self._tried_at = self._clock()
         async with self._client() as client:
             if self._jwks_uri is None:
@@ -91,6 +93,8 @@ class IssuerKeys:
         if not keys:
             raise ValueError(f"the JWKS at {self._jwks_uri} holds no usable signing key (RSA, EC or OKP, use sig)")
         self._keys, self._fetched_at = keys, self._clock()
+        if scheduled:  # a key rotated in just after it is still fetched at once, not a minute later
+            self._tried_at = None
         logger.debug("Fetched %d signing keys of %s", len(keys), self.issuer)
         return len(keys)
 
