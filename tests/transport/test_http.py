@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -320,6 +321,9 @@ async def test_shutdown_lets_an_in_flight_call_finish(relay: FakeRelay, relay_ur
     def slow_submit(request: httpx2.Request) -> httpx2.Response:
         arrived.set()
         release.wait(START_TIMEOUT)
+        # The call outlives the first second of the shutdown: an SSE stream cut when shutdown begins (sse-starlette
+        # ends every stream within its 0.5 s poll unless told not to) would lose this paid task's TaskId.
+        time.sleep(2)
         return accepted("task-in-flight")
 
     relay.routes[("POST", SUBMIT_PATH)] = slow_submit

@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from sse_starlette.sse import AppStatus
 
 from ..backends.profiles import holds_credential, profile_of
 from ..config import Settings
@@ -104,6 +105,7 @@ def serve(settings: Settings, server: MCPServer[Any] | None = None) -> None:
         # several at once, uvicorn's default 5 s would kill and respawn them in a loop.
         "timeout_worker_healthcheck": 60,
     }
+    let_calls_finish()
     if settings.workers == 1:
         app = http_app(server or build_server(settings), settings)
         limit_per_client(settings.max_connections_per_client)
@@ -122,10 +124,18 @@ def app_from_environment() -> ASGIApp:
     settings = Settings()
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     _quiet_access_log()
+    let_calls_finish()
     app = http_app(build_server(settings), settings)
     limit_per_client(settings.max_connections_per_client)
     warm_up(settings)
     return app
+
+
+def let_calls_finish() -> None:
+    """Keep a call's answer stream open through a shutdown: sse-starlette (the SDK's SSE responses) ends every stream
+    within half a second of SIGTERM, which would lose a paid task's TaskId; uvicorn's graceful timeout
+    (`shutdown_timeout`) bounds the wait instead. A stateless server holds no stream longer than its call."""
+    AppStatus.disable_automatic_graceful_drain()
 
 
 def warm_up(settings: Settings) -> None:
