@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..catalog.models import Catalog
+from ..catalog.request import SubmitRequest
 from ..errors import ConfigError
+from ..results import Cost
 
 VARIABLE = "AIGC_IMAGE_PRICES"
 DEFAULT = "default"
@@ -47,6 +49,15 @@ class Prices:
     @property
     def _folded(self) -> Mapping[str, Mapping[str, float]]:
         return {model.casefold(): table for model, table in self.models.items()}
+
+
+def quote(prices: Prices | None, model: str, request: SubmitRequest | None = None) -> Cost:
+    """What a task of `model` asked for by `request` costs before it runs: the images it requests (1 unless it says;
+    1 for a task whose request is not known) and, when `model` is priced, their amount."""
+    config = request.output_config if request is not None else None
+    images = (config.output_image_count if config is not None else None) or 1
+    amount = None if prices is None else prices.amount(model, config.resolution if config else None, images)
+    return Cost(images=images, amount=amount, currency=None if amount is None or prices is None else prices.currency)
 
 
 def load_prices(path: Path, catalog: Catalog) -> Prices:

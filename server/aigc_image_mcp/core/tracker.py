@@ -23,6 +23,7 @@ from ..history.opener import open_history
 from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
 from .delivery import Delivered, Keeper
 from .polling import GRACE, Clock, Outcome, wait_for
+from .prices import Prices, quote
 from .privacy import images_folder, visible_to
 from .quota import Quota, nothing_created
 
@@ -38,13 +39,20 @@ class Tracker:
     in each caller's own history."""
 
     def __init__(
-        self, settings: Settings, catalog: Catalog, backend: Backend, http: httpx2.AsyncClient, clock: Clock
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        backend: Backend,
+        http: httpx2.AsyncClient,
+        clock: Clock,
+        prices: Prices | None = None,
     ) -> None:
         self._settings = settings
         self._catalog = catalog
         self._backend = backend
         self._http = http
         self._clock = clock
+        self._prices = prices
         self._history = open_history(settings)
         self._quota = Quota(self._history, settings.daily_task_limit)
 
@@ -70,7 +78,11 @@ class Tracker:
         submission = await self._backend.submit(request, caller)
         logger.info("Submitted task %s on %s", submission.task_id, spec.id)
         task = TaskResult(
-            task_id=submission.task_id, model=spec.id, status="SUBMITTED", request_id=submission.request_id or None
+            task_id=submission.task_id,
+            model=spec.id,
+            status="SUBMITTED",
+            request_id=submission.request_id or None,
+            cost=quote(self._prices, spec.id, request),
         )
         return await self._record(caller, task, request.prompt)
 
@@ -98,7 +110,8 @@ class Tracker:
                 raise outcome.problem or UpstreamConnectionError(
                     f"The relay gave no answer about task {task_id} in time; try again.", request_sent=True
                 )
-            known = TaskResult(task_id=task_id, model=self._model_of(outcome.detail), status="SUBMITTED")
+            model = self._model_of(outcome.detail)
+            known = TaskResult(task_id=task_id, model=model, status="SUBMITTED", cost=quote(self._prices, model))
             prompt = outcome.detail.prompt or ""
         return await self._settle(known, outcome, caller, wait - (self._clock.now() - start), prompt)
 
@@ -221,9 +234,12 @@ def _apply(task: TaskResult, detail: TaskDetail | None) -> TaskResult:
     if isinstance(state, Running):
         return task.model_copy(update={"status": "RUNNING", "progress": state.progress})
     if isinstance(state, Failed):
-        failure = {"error_code": state.code, "message": state.message}
+        failure = {"error_code": state.code, "message": state.message, "cost": task.cost.settled(0)}
         return task.model_copy(update={"status": "FAILED", "progress": None, **failure})
-    return task.model_copy(update={"status": "SUCCEEDED", "progress": None, "images": _images(state)})
+    images = _images(state)
+    return task.model_copy(
+        update={"status": "SUCCEEDED", "progress": None, "images": images, "cost": task.cost.settled(len(images))}
+    )
 
 
 def _images(state: Succeeded) -> list[ImageFile]:

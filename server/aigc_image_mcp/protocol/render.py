@@ -114,7 +114,7 @@ def task_list(listing: TaskList) -> str:
 
 def describe(task: TaskResult) -> str:
     """What happened to the task and what to do next, in sentences."""
-    lines = [_headline(task)]
+    lines = [_headline(task), f"Cost: {task.cost.line()}."]
     lines += [_image_line(number, image) for number, image in enumerate(task.images[:SHOWN], start=1)]
     if len(task.images) > SHOWN:
         lines.append(
