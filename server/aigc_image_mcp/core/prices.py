@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -46,6 +46,19 @@ class Prices:
         price = self.per_image(model, resolution)
         return None if price is None else round(price * images, 6)
 
+    def label(self, model: str) -> str | None:
+        """The price of one image of `model` in a few characters ("0.5 CNY", "0.5-1.2 CNY" when it depends on the
+        resolution), for the tool description; None when unpriced."""
+        table = self.models.get(model) or self._folded.get(model.casefold())
+        if table is None:
+            return None
+        low, high = min(table.values()), max(table.values())
+        return f"{low:g} {self.currency}" if low == high else f"{low:g}-{high:g} {self.currency}"
+
+    def labels(self, models: Iterable[str]) -> dict[str, str]:
+        """`label` of each priced model of `models`, by id."""
+        return {model: label for model in models if (label := self.label(model)) is not None}
+
     @property
     def _folded(self) -> Mapping[str, Mapping[str, float]]:
         return {model.casefold(): table for model, table in self.models.items()}
@@ -82,8 +95,10 @@ def parse_prices(data: Any, catalog: Catalog, source: str) -> Prices:
     if not isinstance(data, dict):
         raise refuse("top level", 'must be an object {"currency": "...", "models": {...}}')
     top = cast(dict[str, Any], data)
-    if unknown := sorted(set(top) - {"currency", "models"}):
-        raise refuse(unknown[0], 'is not a key of a prices file; it takes "currency" and "models"')
+    if unknown := sorted(set(top) - {"currency", "models", "note"}):
+        raise refuse(unknown[0], 'is not a key of a prices file; it takes "currency", "models" and "note"')
+    if not isinstance(top.get("note", ""), str):
+        raise refuse("note", "must be a string (a remark for whoever edits the file; the server ignores it)")
     currency = top.get("currency")
     if not isinstance(currency, str) or not currency.strip():
         raise refuse("currency", 'must be a currency code such as "CNY" or "USD"')
