@@ -131,6 +131,11 @@ class TaskList(_Result):
         default=None, description="Tasks this caller started today (UTC day); present when a daily limit is set."
     )
     daily_limit: int | None = Field(default=None, description="The tasks a caller may start per UTC day, if limited.")
+    spent_today: Cost | None = Field(
+        default=None,
+        description="What this caller's tasks of today (UTC day) cost, running ones as requested; present when the "
+        "operator set prices (amount counts the priced models).",
+    )
     notes: list[str] = Field(default_factory=lambda: [], description="What could not be listed, and why.")
 
 

@@ -73,7 +73,9 @@ async def test_above_the_threshold_the_user_is_asked_and_a_yes_submits(
     assert not result.is_error, text_of(result)
     assert len(user.asked) == 1
     question = user.asked[0]
-    assert "GEM-3.0" in question.message and "1 image" in question.message and "1.60 CNY" in question.message
+    assert "GEM-3.0" in question.message
+    assert "1 image" in question.message
+    assert "1.60 CNY" in question.message
     assert question.requested_schema["properties"]["confirm"]["type"] == "boolean"
     assert list(question.requested_schema["properties"]) == ["confirm"]
     assert len(relay.submits) == 1
@@ -109,8 +111,10 @@ async def test_a_client_without_elicitation_is_told_to_ask_the_user_and_confirm_
         confirmed = await session.call_tool("generate_image", FOUR_K | {"confirm_cost": True})
 
     assert refused.is_error
-    assert "Ask the user" in text_of(refused) and '"confirm_cost": true' in text_of(refused)
-    assert "GEM-3.0" in text_of(refused) and "1.60 CNY" in text_of(refused)
+    assert "Ask the user" in text_of(refused)
+    assert '"confirm_cost": true' in text_of(refused)
+    assert "GEM-3.0" in text_of(refused)
+    assert "1.60 CNY" in text_of(refused)
     assert sent_after_refusal == 0
     assert not confirmed.is_error, text_of(confirmed)
     assert len(relay.submits) == 1
@@ -126,7 +130,8 @@ async def test_at_or_under_the_threshold_nobody_is_asked(
         at = await session.call_tool("generate_image", FOUR_K | {"resolution": "2K"})  # 0.9: the default price
         under = await session.call_tool("generate_image", FOUR_K | {"model": "GEM-2.5", "resolution": "1K"})
 
-    assert not at.is_error and not under.is_error, text_of(at) + text_of(under)
+    assert not at.is_error, text_of(at)
+    assert not under.is_error, text_of(under)
     assert user.asked == []
     assert len(relay.submits) == 2
 
@@ -141,9 +146,11 @@ async def test_without_prices_the_threshold_counts_images(
     async with client(relay, folders, mode, user, confirm_above=0) as session:
         above = await session.call_tool("generate_image", FOUR_K)
 
-    assert not one.is_error and not above.is_error, text_of(one) + text_of(above)
+    assert not one.is_error, text_of(one)
+    assert not above.is_error, text_of(above)
     assert len(user.asked) == 1, "1 image is not above 1, and is above 0"
-    assert "1 image" in user.asked[0].message and "CNY" not in user.asked[0].message
+    assert "1 image" in user.asked[0].message
+    assert "CNY" not in user.asked[0].message
     assert "cost" not in text_of(above).lower().replace("cost: 1 image", "")
 
 
@@ -156,7 +163,8 @@ async def test_a_model_the_prices_leave_out_is_asked_about_its_cost_being_unknow
         result = await session.call_tool("generate_image", {"model": "Hunyuan-3.0", "prompt": "p", "wait_seconds": 0})
 
     assert not result.is_error, text_of(result)
-    assert len(user.asked) == 1 and "not in this server's price list" in user.asked[0].message
+    assert len(user.asked) == 1
+    assert "not in this server's price list" in user.asked[0].message
 
 
 async def test_on_2026_07_28_the_yes_holds_through_the_roots_round_that_follows_it(
@@ -188,4 +196,5 @@ async def test_the_confirm_cost_argument_tells_the_model_never_to_set_it_on_its_
 
     described = tools["generate_image"].input_schema["properties"]["confirm_cost"]
     assert described["type"] == "boolean"
-    assert "user said yes" in described["description"] and "never on your own" in described["description"]
+    assert "user said yes" in described["description"]
+    assert "never on your own" in described["description"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time
 from functools import cached_property, partial
 
 import anyio
@@ -20,7 +21,7 @@ from ..config import Settings
 from ..errors import HistoryError, ImageError, UnknownTaskError, UpstreamConnectionError, UpstreamError
 from ..history.base import Record
 from ..history.opener import open_history
-from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
+from ..results import Cost, Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
 from .delivery import Delivered, Keeper
 from .polling import GRACE, Clock, Outcome, wait_for
 from .prices import Prices, quote
@@ -137,7 +138,17 @@ class Tracker:
         notes = [found.note(self._history.where)] if found.unreadable else []
         today, most = await self._quota.today(caller.namespace)
         entries = [entry.model_copy(update={"images": visible_to(entry.images, caller)}) for entry in found.entries]
-        return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most)
+        spent = await self._spent_today(caller)
+        return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most, spent_today=spent)
+
+    async def _spent_today(self, caller: Caller) -> Cost | None:
+        """What this caller's tasks of today (UTC) cost, when there are prices."""
+        if self._prices is None:
+            return None
+        midnight = datetime.combine(datetime.now(UTC).date(), time(), UTC).isoformat(timespec="seconds")
+        costs = [task.cost for task in await self._history.since(caller.namespace, midnight)]
+        amount = round(sum(cost.amount for cost in costs if cost.amount is not None), 6)
+        return Cost(images=sum(cost.images for cost in costs), amount=amount, currency=self._prices.currency)
 
     async def kept(self, caller: Caller, limit: int) -> list[HistoryEntry]:
         """This caller's newest finished tasks with their images as the history keeps them, local copies included:

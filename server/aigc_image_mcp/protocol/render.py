@@ -101,6 +101,8 @@ def task_list(listing: TaskList) -> str:
     ]
     if listing.daily_limit is not None:
         lines.append(f"Tasks started today (UTC): {listing.tasks_today or 0} of {listing.daily_limit}.")
+    if listing.spent_today is not None:
+        lines.append(f"Spent today (UTC): {listing.spent_today.line()}.")
     lines += [f"Note: {note}" for note in listing.notes]
     for entry in entries:
         saved = [image.local_path or image.url for image in entry.images]
