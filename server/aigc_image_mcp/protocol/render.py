@@ -50,8 +50,8 @@ def task_result(delivery: Delivery, *, links: bool = False) -> CallToolResult:
         "URLs or notes are unusually long. The task is not affected, and its images are saved when they could be."
     )
     task = delivery.task
-    short = TaskResult(task_id=task.task_id, model=task.model, status=task.status, notes=[note])
-    text = f"{_headline(short)}\nNote: {note}"
+    short = TaskResult(task_id=task.task_id, model=task.model, status=task.status, notes=[note], cost=task.cost)
+    text = f"{_headline(short)}\nCost: {task.cost.line()}.\nNote: {note}"
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content=short.dump(), is_error=task.status == "FAILED"
     )
