@@ -8,6 +8,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -59,7 +60,7 @@ class Prices:
         """`label` of each priced model of `models`, by id."""
         return {model: label for model in models if (label := self.label(model)) is not None}
 
-    @property
+    @cached_property  # a frozen dataclass without slots: cached in the instance's __dict__
     def _folded(self) -> Mapping[str, Mapping[str, float]]:
         return {model.casefold(): table for model, table in self.models.items()}
 
