@@ -33,9 +33,13 @@ from .results import TaskList, TaskResult, output_schema
 from .state import AppState
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx2
 
+    from .catalog.models import Catalog
     from .core.polling import Clock
+    from .core.prices import Prices
 
 
 INSTRUCTIONS = """\
@@ -56,10 +60,11 @@ def build_server(
 ) -> MCPServer[AppState]:
     """The MCP server; `transport` replaces the network and `clock` the passing of time in tests."""
     catalog = profile_of(settings).load_catalog(settings.models_file)
+    prices = None if settings.prices is None else _prices(settings.prices, catalog)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState, None]:
-        state = AppState(settings, catalog, transport, clock)
+        state = AppState(settings, catalog, transport, clock, prices)
         try:
             yield state
         finally:
@@ -69,7 +74,7 @@ def build_server(
         raw_tool(
             generate_image,
             title="Generate image",
-            description=tool_description(catalog, settings.schema_profile),
+            description=tool_description(catalog, settings.schema_profile, prices and prices.labels(catalog.ids)),
             input_schema=input_schema(catalog, settings.schema_profile),
             output=TaskResult,
             output_schema=output_schema(TaskResult),
@@ -106,3 +111,11 @@ def build_server(
     )
     add_image_templates(server)
     return server
+
+
+def _prices(path: Path, catalog: Catalog) -> Prices:
+    """The operator's prices, checked against `catalog`: imported only when AIGC_IMAGE_PRICES is set, so a server
+    without prices starts as it did."""
+    from .core.prices import load_prices
+
+    return load_prices(path, catalog)

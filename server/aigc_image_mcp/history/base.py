@@ -9,6 +9,7 @@ brings an older history up to date when it opens it (schema.py). A store's every
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -76,6 +77,11 @@ class HistoryStore(Protocol):
         """This owner's newest tasks, newest first; only those in `status` when it is given."""
         ...
 
+    async def since(self, owner: str, moment: str) -> list[TaskResult]:
+        """This owner's tasks first recorded at or after `moment` (ISO 8601, UTC); those this version cannot read
+        are left out."""
+        ...
+
     async def take_slot(self, owner: str, day: str, limit: int) -> int | None:
         """Count one more task for this owner on `day` unless `limit` are counted already: the count after it, or
         None when it was full. Atomic, across every process sharing the store."""
@@ -104,6 +110,7 @@ class Statements:
     cancel: str
     recent: str
     recent_in: str
+    since: str
     take_slot: str
     give_back: str
     used: str
@@ -147,6 +154,14 @@ class SqlStore:
         values: dict[str, Any] = {"owner": owner, "limit": limit, "status": status}
         statement = self._sql.recent if status is None else self._sql.recent_in
         return listing(await self._run(statement, values))
+
+    async def since(self, owner: str, moment: str) -> list[TaskResult]:
+        rows = await self._run(self._sql.since, {"owner": owner, "since": moment})
+        found: list[TaskResult] = []
+        for (result,) in rows:
+            with suppress(HistoryError):
+                found.append(parse_task(result, self.where))
+        return found
 
     async def take_slot(self, owner: str, day: str, limit: int) -> int | None:
         rows = await self._run(self._sql.take_slot, {"owner": owner, "day": day, "limit": limit})

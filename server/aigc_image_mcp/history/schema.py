@@ -113,6 +113,8 @@ RECENT_IN = (
     "SELECT result, prompt, created_at FROM tasks WHERE owner = :owner AND status = :status "
     "ORDER BY seq DESC LIMIT :limit"
 )
+# A caller's tasks first recorded since a moment (ISO 8601 text in UTC, which sorts as time does): today's spend.
+SINCE = "SELECT result FROM tasks WHERE owner = :owner AND created_at >= :since"
 # One statement takes a slot or takes none: concurrent callers, on any replica, queue on the row and each sees the
 # count the one before it left, so two of them never both take the last slot.
 TAKE_SLOT = """

@@ -55,19 +55,27 @@ async def generate_image(
 ) -> CallToolResult | InputRequiredResult:
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
     from ..catalog.validation import parse_arguments, present, wait_seconds
+    from ..core.prices import quote
+    from .confirm import ConfirmationNeeded, confirm, over_threshold
     from .roots import RootsNeeded
     from .save_as import save_target, saved
 
     state = ctx.request_context.lifespan_context
     arguments = present(arguments, state.catalog)  # null, "" and [] are not given, for every step below
+    confirmed: str | None = None  # a 2026-07-28 yes, kept through a later round (roots) in request_state
     try:
         spec, request = parse_arguments(arguments, state.catalog)
         caller = caller_in(ctx.request_context)
+        estimate = quote(state.prices, spec.id, request)
+        if over_threshold(estimate, state.settings.confirm_above, state.prices):  # asked before anything is paid
+            confirmed = await confirm(ctx, estimate, spec.id, arguments)
         save = await save_target("generate_image", arguments, ctx, caller)  # refused before anything is paid
         request = await _with_pictures(ctx, request, caller)
         task = await state.tracker.submit(spec, request, caller)
-    except RootsNeeded as needed:
+    except ConfirmationNeeded as needed:
         return needed.result
+    except RootsNeeded as needed:
+        return needed.result.model_copy(update={"request_state": confirmed})
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     if makes_task(ctx.request_context, arguments):  # the client follows it through tasks/get
