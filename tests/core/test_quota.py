@@ -83,7 +83,7 @@ async def test_without_a_limit_the_list_shows_no_count(connect: Connect) -> None
 async def test_the_limit_resets_with_the_utc_day(history_store: dict[str, Any], tmp_path: Path) -> None:
     store = open_history(make_settings(data_dir=tmp_path / "data", **history_store))
     now = datetime(2026, 11, 25, 23, 59, 30, tzinfo=UTC)
-    quota = Quota(store, 1, lambda: now)
+    quota = Quota(store, 1, now=lambda: now)
 
     await quota.take("caller")
     with pytest.raises(QuotaError, match=r"1 of 1 tasks .* resets at 2026-11-26T00:00:00Z, in 0 h 1 min"):

@@ -15,7 +15,7 @@ import httpx2
 
 from ..backends.base import Backend, Caller, Failed, Running, Succeeded, TaskDetail
 from ..catalog.models import Catalog, ModelSpec
-from ..catalog.request import SubmitRequest
+from ..catalog.request import SubmitRequest, images_asked
 from ..config import Settings
 from ..errors import HistoryError, ImageError, UnknownTaskError, UpstreamConnectionError, UpstreamError
 from ..history.base import Record
@@ -46,7 +46,7 @@ class Tracker:
         self._http = http
         self._clock = clock
         self._history = open_history(settings)
-        self._quota = Quota(self._history, settings.daily_task_limit)
+        self._quota = Quota(self._history, settings.daily_task_limit, settings.daily_image_limit)
 
     async def aclose(self) -> None:
         """Close the history's connections."""
@@ -57,12 +57,13 @@ class Tracker:
         HTTP client that disconnects) waits until the answer is read and recorded, so the TaskId is kept. The
         backend's overall deadline for the submit bounds the wait."""
         with anyio.CancelScope(shield=True):
-            day = await self._quota.take(caller.namespace)
+            asked = images_asked(request)
+            day = await self._quota.take(caller.namespace, asked)
             try:
                 return await self._submit(spec, request, caller)
             except UpstreamError as exc:
                 if day is not None and nothing_created(exc):
-                    await self._quota.give_back(caller.namespace, day)
+                    await self._quota.give_back(caller.namespace, day, asked)
                 raise
         raise AssertionError("unreachable: nothing cancels a shielded scope")
 
@@ -72,7 +73,7 @@ class Tracker:
         task = TaskResult(
             task_id=submission.task_id, model=spec.id, status="SUBMITTED", request_id=submission.request_id or None
         )
-        return await self._record(caller, task, request.prompt)
+        return await self._record(caller, task, request.prompt, images_asked(request))
 
     async def follow(self, task: TaskResult, caller: Caller, wait: int, report: Report) -> Delivery:
         """Wait up to `wait` s for the task to finish; hand back what is known by then."""
@@ -194,10 +195,12 @@ class Tracker:
             logger.warning("%s", exc)
             return None
 
-    async def _record(self, caller: Caller, task: TaskResult, prompt: str = "") -> TaskResult:
+    async def _record(
+        self, caller: Caller, task: TaskResult, prompt: str = "", requested: int | None = None
+    ) -> TaskResult:
         """Save the task in the caller's history; when that fails, say so on the task instead (once per result)."""
         try:
-            await self._history.save(caller.namespace, task, prompt)
+            await self._history.save(caller.namespace, task, prompt, requested)
         except HistoryError as exc:
             logger.warning("Task %s is not in the history: %s", task.task_id, exc)
             if any(note.startswith(_UNRECORDED) for note in task.notes):
