@@ -17,6 +17,7 @@ from .catalog.models import load_catalog
 from .catalog.schema import input_schema, plain_schema, tool_description
 from .config import Settings
 from .core.polling import RealClock
+from .core.prices import load_prices
 from .protocol.gallery import ViewInToolsList, gallery
 from .protocol.resources import add_image_templates, with_saved_images
 from .protocol.sdk_private import raw_tool
@@ -56,10 +57,11 @@ def build_server(
 ) -> MCPServer[AppState]:
     """The MCP server; `transport` replaces the network and `clock` the passing of time in tests."""
     catalog = load_catalog(settings.models_file, settings.backend)
+    prices = None if settings.prices is None else load_prices(settings.prices, catalog)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState, None]:
-        state = AppState(settings, catalog, transport, clock)
+        state = AppState(settings, catalog, transport, clock, prices)
         try:
             yield state
         finally:

@@ -10,6 +10,7 @@ from . import NAME, __version__
 from .catalog.models import Catalog
 from .config import Settings
 from .core.polling import RealClock
+from .core.prices import Prices
 
 if TYPE_CHECKING:
     import httpx2
@@ -27,6 +28,8 @@ class AppState:
     catalog: Catalog
     transport: httpx2.AsyncBaseTransport | None = None
     clock: Clock | None = None
+    prices: Prices | None = None
+    """The operator's prices (AIGC_IMAGE_PRICES), read and checked at start; None: nothing mentions money."""
     _http: httpx2.AsyncClient | None = field(default=None, init=False)
     _backend: Backend | None = field(default=None, init=False)
     _tracker: Tracker | None = field(default=None, init=False)
