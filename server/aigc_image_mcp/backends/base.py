@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
@@ -97,6 +98,25 @@ class TaskDetail:
     prompt: str | None = None
 
 
+@dataclass(frozen=True)
+class SpecUsage:
+    """The upstream account's own figures for one billing specification on one day (the upstream's calendar)."""
+
+    date: str
+    specification: str
+    tasks: int
+    images: int
+
+
+@dataclass(frozen=True)
+class AccountQuota:
+    """A cap the upstream account has set on its own use: `limit` of `unit` (e.g. images), `used` so far."""
+
+    kind: str
+    limit: int
+    used: int
+
+
 class Backend(Protocol):
     """One upstream. Every upstream string in what it returns or raises is already scrubbed of `caller.key`."""
 
@@ -108,6 +128,15 @@ class Backend(Protocol):
 
     async def query(self, task_id: str, caller: Caller) -> TaskDetail:
         """One look at a task; raises a UpstreamError when the answer says nothing about it."""
+        ...
+
+    async def usage(self, first: date, last: date) -> list[SpecUsage] | None:
+        """The account's own image figures from `first` to `last` (whole days), per day and specification; None
+        when the upstream has no API for them. Free: it starts no task."""
+        ...
+
+    async def quotas(self) -> list[AccountQuota] | None:
+        """The caps set on the account's AIGC use; None when the upstream has no API for them."""
         ...
 
     async def aclose(self) -> None:

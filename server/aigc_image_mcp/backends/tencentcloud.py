@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-from typing import Any, cast
+from datetime import date
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -36,6 +37,7 @@ from ..errors import (
     UpstreamProtocolError,
     UpstreamRateLimitError,
 )
+from . import tencent_account as account
 from .answers import (
     Reading,
     Wording,
@@ -49,8 +51,8 @@ from .answers import (
     read_bounded,
     scrub,
 )
-from .base import Caller, Submission, TaskDetail, check_task_id
-from .tencent_shapes import REFUSED_CREDENTIALS, UNKNOWN_TASK, DetailEnvelope, SubmitEnvelope, detail_of
+from .base import AccountQuota, Caller, SpecUsage, Submission, TaskDetail, check_task_id
+from .tencent_shapes import REFUSED_CREDENTIALS, UNKNOWN_TASK, DetailEnvelope, SubmitEnvelope, detail_of, tencent_body
 
 logger = logging.getLogger(__name__)
 # At DEBUG the SDK logs each request with its X-TC-Token header and each answer as sent (with any secret Tencent
@@ -199,6 +201,20 @@ class TencentCloud:
         except ValueError as exc:
             raise UpstreamProtocolError(f"Task {task_id} is {exc}.") from None
 
+    async def usage(self, first: date, last: date) -> list[SpecUsage] | None:
+        """Tencent's own image figures for the account (DescribeAigcUsageData), per day and specification."""
+        params = account.usage_params(first, last, self._settings.vod_subapp_id)
+        return account.usage_rows(await self._account("DescribeAigcUsageData", params, account.UsageEnvelope))
+
+    async def quotas(self) -> list[AccountQuota] | None:
+        """The caps set on the account's AIGC images (DescribeAigcQuotas)."""
+        params = account.quota_params(self._settings.vod_subapp_id)
+        return account.quota_rows(await self._account("DescribeAigcQuotas", params, account.QuotaEnvelope))
+
+    async def _account(self, action: str, params: dict[str, Any], shape: type[account.Envelope]) -> account.Envelope:
+        reading = self._reading(account.ACCOUNT, action=action)
+        return account.checked(parse(await self._call(action, params, reading), shape, reading), action)
+
     async def aclose(self) -> None:
         """Close the SDK's HTTP client."""
         await self._client.close()
@@ -258,27 +274,12 @@ def _refused(code: str | None, message: str | None, request_id: str | None, task
     return TencentApiError(f"Tencent Cloud {what}: {code}: {message}{where}.", code=code, request_id=request_id)
 
 
-def tencent_body(request: SubmitRequest, sub_app_id: int | None) -> dict[str, Any]:
-    """CreateAigcImageTask's parameters: the request's fields in Tencent's PascalCase, only those given."""
-    body = cast(dict[str, Any], _pascal(request.model_dump(mode="json", exclude_none=True)))
-    return body if sub_app_id is None else {"SubAppId": sub_app_id, **body}
-
-
 def endpoint_parts(endpoint: str) -> tuple[str, str]:
     """(scheme, host[:port]) of a host name (https) or a full URL such as http://127.0.0.1:8123."""
     if "://" not in endpoint:
         return "https", endpoint.strip("/")
     parts = urlsplit(endpoint)
     return parts.scheme, parts.netloc
-
-
-def _pascal(value: Any) -> Any:
-    if isinstance(value, dict):
-        items = cast(dict[str, Any], value).items()
-        return {"".join(part.capitalize() for part in key.split("_")): _pascal(item) for key, item in items}
-    if isinstance(value, list):
-        return [_pascal(item) for item in cast(list[Any], value)]
-    return value
 
 
 def _text(value: object) -> str:

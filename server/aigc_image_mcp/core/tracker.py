@@ -15,10 +15,10 @@ import httpx2
 
 from ..backends.base import Backend, Caller, Failed, Running, Succeeded, TaskDetail
 from ..catalog.models import Catalog, ModelSpec
-from ..catalog.request import SubmitRequest, images_asked
+from ..catalog.request import SubmitRequest, images_asked, resolution_asked
 from ..config import Settings
 from ..errors import HistoryError, ImageError, UnknownTaskError, UpstreamConnectionError, UpstreamError
-from ..history.base import Record
+from ..history.base import Asked, Record
 from ..history.opener import open_history
 from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
 from .delivery import Delivered, Keeper
@@ -73,7 +73,7 @@ class Tracker:
         task = TaskResult(
             task_id=submission.task_id, model=spec.id, status="SUBMITTED", request_id=submission.request_id or None
         )
-        return await self._record(caller, task, request.prompt, images_asked(request))
+        return await self._record(caller, task, request.prompt, Asked(images_asked(request), resolution_asked(request)))
 
     async def follow(self, task: TaskResult, caller: Caller, wait: int, report: Report) -> Delivery:
         """Wait up to `wait` s for the task to finish; hand back what is known by then."""
@@ -196,11 +196,11 @@ class Tracker:
             return None
 
     async def _record(
-        self, caller: Caller, task: TaskResult, prompt: str = "", requested: int | None = None
+        self, caller: Caller, task: TaskResult, prompt: str = "", asked: Asked | None = None
     ) -> TaskResult:
         """Save the task in the caller's history; when that fails, say so on the task instead (once per result)."""
         try:
-            await self._history.save(caller.namespace, task, prompt, requested)
+            await self._history.save(caller.namespace, task, prompt, asked)
         except HistoryError as exc:
             logger.warning("Task %s is not in the history: %s", task.task_id, exc)
             if any(note.startswith(_UNRECORDED) for note in task.notes):

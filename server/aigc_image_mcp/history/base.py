@@ -49,13 +49,22 @@ class Used:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """What a task asked for that its price depends on: how many images, at which resolution (None: the model's
+    default)."""
+
+    images: int
+    resolution: str | None = None
+
+
+@dataclass(frozen=True)
 class Kept:
-    """A task as get_image_usage counts it: when it was first recorded, the task, and the images it asked for
-    (None for a task recorded before the history kept that)."""
+    """A task as get_image_usage counts it: when it was first recorded, the task, and what it asked for (None for a
+    task recorded before the history kept that)."""
 
     created_at: str
     task: TaskResult
-    requested: int | None
+    asked: Asked | None
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,8 @@ class HistoryStore(Protocol):
         """The history's place, for messages: a file path, or a PostgreSQL host and database (never a password)."""
         ...
 
-    async def save(self, owner: str, task: TaskResult, prompt: str = "", requested: int | None = None) -> None:
-        """Add the task, or update its status and result; the first prompt, date and images requested stay."""
+    async def save(self, owner: str, task: TaskResult, prompt: str = "", asked: Asked | None = None) -> None:
+        """Add the task, or update its status and result; the first prompt, date and `asked` stay."""
         ...
 
     async def get(self, owner: str, task_id: str) -> TaskResult | None:
@@ -156,9 +165,10 @@ class SqlStore:
     async def _run(self, statement: str, values: dict[str, Any]) -> list[Any]:
         raise NotImplementedError
 
-    async def save(self, owner: str, task: TaskResult, prompt: str = "", requested: int | None = None) -> None:
+    async def save(self, owner: str, task: TaskResult, prompt: str = "", asked: Asked | None = None) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        values = {"owner": owner, "task_id": task.task_id, "prompt": prompt, "now": now, "requested": requested}
+        values = {"owner": owner, "task_id": task.task_id, "prompt": prompt, "now": now}
+        values |= {"requested": asked and asked.images, "resolution": asked and asked.resolution}
         await self._run(self._sql.save, values | {"status": task.status, "result": stored_form(task)})
 
     async def get(self, owner: str, task_id: str) -> TaskResult | None:
@@ -197,12 +207,13 @@ class SqlStore:
     async def since(self, owner: str, since: str) -> list[Kept]:
         rows = await self._run(self._sql.since, {"owner": owner, "since": since})
         kept: list[Kept] = []
-        for created_at, result, requested in rows:
+        for created_at, result, requested, resolution in rows:
             try:
                 task = TaskResult.model_validate_json(result)
             except ValidationError:
                 continue
-            kept.append(Kept(created_at, task, None if requested is None else int(requested)))
+            asked = None if requested is None else Asked(int(requested), resolution)
+            kept.append(Kept(created_at, task, asked))
         return kept
 
 

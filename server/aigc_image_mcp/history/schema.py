@@ -4,10 +4,10 @@ Version 1 is the first release's SQLite file: the `tasks` table alone, ordered b
 table. Version 2 adds `seq` (the order tasks were first recorded in, which PostgreSQL has no rowid for), the daily
 usage counts of the quotas, and `schema_version`. Version 3 adds `cancelled`: the MCP tasks (the Tasks extension)
 their callers cancelled, which tasks/get then reports as such. Version 4 adds the images of the daily budget
-(`daily_usage.images`, AIGC_IMAGE_DAILY_IMAGE_LIMIT) and the images each task asked for (`tasks.images_requested`,
-NULL for tasks recorded before it). A store brings an older history up to date when it
-opens it, in one transaction, under a lock that keeps two starting replicas from both doing it.
-"""
+(`daily_usage.images`, AIGC_IMAGE_DAILY_IMAGE_LIMIT) and what each task asked for, as its price depends on it
+(`tasks.images_requested` and `tasks.resolution`, NULL for tasks recorded before them). A store brings an older
+history up to date when it opens it, in one transaction, under a lock that keeps two starting replicas from both
+doing it."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ CREATE TABLE tasks (
     status TEXT NOT NULL,
     result TEXT NOT NULL,
     images_requested INTEGER,
+    resolution TEXT,
     UNIQUE (owner, task_id)
 );
 CREATE INDEX tasks_by_age ON tasks (owner, seq DESC);
@@ -62,6 +63,7 @@ _FROM_V2 = """
 _FROM_V3 = """
 ALTER TABLE daily_usage ADD COLUMN images INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN images_requested INTEGER;
+ALTER TABLE tasks ADD COLUMN resolution TEXT;
 UPDATE schema_version SET version = {version};
 """
 _FROM_V1 = """
@@ -111,11 +113,12 @@ def _statements(script: str) -> list[str]:
 
 # The statements of both stores, with :name parameters (the PostgreSQL store rewrites them to its own style).
 SAVE = """
-INSERT INTO tasks (owner, task_id, prompt, created_at, updated_at, status, result, images_requested)
-VALUES (:owner, :task_id, :prompt, :now, :now, :status, :result, :requested)
+INSERT INTO tasks (owner, task_id, prompt, created_at, updated_at, status, result, images_requested, resolution)
+VALUES (:owner, :task_id, :prompt, :now, :now, :status, :result, :requested, :resolution)
 ON CONFLICT (owner, task_id) DO UPDATE SET
     prompt = CASE WHEN tasks.prompt = '' THEN excluded.prompt ELSE tasks.prompt END,
     images_requested = COALESCE(tasks.images_requested, excluded.images_requested),
+    resolution = COALESCE(tasks.resolution, excluded.resolution),
     updated_at = excluded.updated_at, status = excluded.status, result = excluded.result
 """
 GET = "SELECT result FROM tasks WHERE owner = :owner AND task_id = :task_id"
@@ -141,7 +144,7 @@ WHERE owner = :owner AND day = :day AND tasks > 0
 USED = "SELECT tasks, images FROM daily_usage WHERE owner = :owner AND day = :day"
 # A caller's tasks recorded since a time (ISO 8601, UTC, as created_at is written): for get_image_usage.
 SINCE = """
-SELECT created_at, result, images_requested FROM tasks
+SELECT created_at, result, images_requested, resolution FROM tasks
 WHERE owner = :owner AND created_at >= :since ORDER BY seq
 """
 # A task with its dates and whether its MCP task was cancelled.
