@@ -6,12 +6,17 @@
   history of its own, so token holders never see each other's tasks.
 * HTTP pass-through (no server key): each caller's bearer token is its relay key; it pays, and its fingerprint is
   the history.
+
+The local user is the one at the server's own machine: on stdio, or over HTTP from a loopback address, directly (no
+proxy's forwarding header) and not as the holder of a token of a shared key. Only they may see the figures of the
+account the server's own credentials belong to (get_image_usage); everyone else sees their own history only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Mapping
 
 from pydantic import SecretStr
@@ -33,15 +38,19 @@ def bearer_token(headers: Mapping[str, str] | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def caller_of(settings: Settings, headers: Mapping[str, str] | None, *, remote: bool) -> Caller:
-    """The caller of a request with `headers`; ConfigError when no credential applies."""
+def caller_of(
+    settings: Settings, headers: Mapping[str, str] | None, *, remote: bool, peer: str | None = None
+) -> Caller:
+    """The caller of a request with `headers` from the address `peer` (HTTP only); ConfigError when no credential
+    applies."""
     token = bearer_token(headers) if remote else None
     profile = profile_of(settings)
     own = profile.credentials(settings)
+    local = not remote or (_loopback(peer) and not _forwarded(headers))
     if own is not None:
         if token is not None and settings.http_tokens:
             return Caller(own.pays, _shared_token_namespace(settings, token), remote, shared=True)
-        return Caller(own.pays, fingerprint(own.names), remote)
+        return Caller(own.pays, fingerprint(own.names), remote, local=local)
     if token is None or not profile.passes_bearer:
         raise ConfigError(profile.missing(settings))
     if not token.isascii() or not token.isprintable():
@@ -50,13 +59,25 @@ def caller_of(settings: Settings, headers: Mapping[str, str] | None, *, remote: 
             "Authorization: Bearer."
         )
     key = SecretStr(token)
-    return Caller(key, fingerprint(key), remote)
+    return Caller(key, fingerprint(key), remote, local=local)
 
 
 def fingerprint(secret: SecretStr, label: bytes = _KEY_LABEL) -> str:
     """An HMAC-SHA256 of `secret` under a fixed label, 32 hex digits: it names an owner; the secret cannot be read
     back. Keys keep the label histories were first filed under."""
     return hmac.new(label, secret.get_secret_value().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _loopback(peer: str | None) -> bool:
+    try:
+        return peer is not None and ipaddress.ip_address(peer.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _forwarded(headers: Mapping[str, str] | None) -> bool:
+    """Whether a proxy says it forwarded the request: then the loopback peer is the proxy, not the user."""
+    return any(name in (headers or {}) for name in ("forwarded", "x-forwarded-for", "x-real-ip"))
 
 
 def _shared_token_namespace(settings: Settings, token: str) -> str:

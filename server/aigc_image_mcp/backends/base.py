@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
@@ -43,6 +42,8 @@ class Caller:
     shared: bool = False
     """The key is shared by several namespaces (token holders): the upstream would answer about any of their tasks,
     so only tasks in this caller's own history are looked up."""
+    local: bool = False
+    """The user at the server's own machine, who may see what the server's own account spent (callers.py)."""
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,9 @@ class Backend(Protocol):
         """One look at a task; raises a UpstreamError when the answer says nothing about it."""
         ...
 
-    async def usage(self, first: date, last: date) -> list[SpecUsage] | None:
-        """The account's own image figures from `first` to `last` (whole days), per day and specification; None
-        when the upstream has no API for them. Free: it starts no task."""
+    async def usage(self, days: int) -> list[SpecUsage] | None:
+        """The account's own image figures for the last `days` days of the upstream's own calendar, today included,
+        per day and specification; None when the upstream has no API for them. Free: it starts no task."""
         ...
 
     async def quotas(self) -> list[AccountQuota] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -136,7 +135,7 @@ class QuickRouter:
         except ValueError as exc:
             raise UpstreamProtocolError(f"Task {task_id} is {exc}.") from None
 
-    async def usage(self, first: date, last: date) -> list[SpecUsage] | None:
+    async def usage(self, days: int) -> list[SpecUsage] | None:
         """None: the relay documents no API for an account's figures (its own site shows them)."""
         return None
 

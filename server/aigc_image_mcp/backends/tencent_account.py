@@ -11,7 +11,7 @@ are added up per day, so every answer becomes one row per day and specification.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,7 @@ from .tencent_shapes import TencentError
 
 TENCENT_DAY = "+08:00"
 """The offset of the days Tencent's usage figures are counted in (Beijing time)."""
+_TENCENT_ZONE = timezone(timedelta(hours=8))
 _QUOTA_PAGE = 100
 """DescribeAigcQuotas' largest page (Limit 1..100)."""
 _CREDENTIALS = "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"
@@ -109,8 +110,10 @@ def checked(answer: Envelope, action: str) -> Envelope:
     raise TencentApiError(f"Tencent Cloud refused {action}: {code}: {message}{where}.{hint}", code=code)
 
 
-def usage_params(first: date, last: date, sub_app_id: int | None) -> dict[str, Any]:
-    """DescribeAigcUsageData's parameters for the images of Tencent's days `first` to `last`, both whole."""
+def usage_params(days: int, sub_app_id: int | None, now: datetime | None = None) -> dict[str, Any]:
+    """DescribeAigcUsageData's parameters for the images of Tencent's last `days` days (today included), whole."""
+    last = (now or datetime.now(UTC)).astimezone(_TENCENT_ZONE).date()
+    first = last - timedelta(days=days - 1)
     params: dict[str, Any] = {
         "StartTime": f"{first.isoformat()}T00:00:00{TENCENT_DAY}",
         "EndTime": f"{last.isoformat()}T23:59:59{TENCENT_DAY}",

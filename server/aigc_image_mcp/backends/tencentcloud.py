@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -201,9 +200,9 @@ class TencentCloud:
         except ValueError as exc:
             raise UpstreamProtocolError(f"Task {task_id} is {exc}.") from None
 
-    async def usage(self, first: date, last: date) -> list[SpecUsage] | None:
+    async def usage(self, days: int) -> list[SpecUsage] | None:
         """Tencent's own image figures for the account (DescribeAigcUsageData), per day and specification."""
-        params = account.usage_params(first, last, self._settings.vod_subapp_id)
+        params = account.usage_params(days, self._settings.vod_subapp_id)
         return account.usage_rows(await self._account("DescribeAigcUsageData", params, account.UsageEnvelope))
 
     async def quotas(self) -> list[AccountQuota] | None:

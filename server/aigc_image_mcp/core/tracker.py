@@ -20,11 +20,13 @@ from ..config import Settings
 from ..errors import HistoryError, ImageError, UnknownTaskError, UpstreamConnectionError, UpstreamError
 from ..history.base import Asked, Record
 from ..history.opener import open_history
-from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
+from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult, Usage
 from .delivery import Delivered, Keeper
 from .polling import GRACE, Clock, Outcome, wait_for
+from .prices import Prices
 from .privacy import images_folder, visible_to
 from .quota import Quota, nothing_created
+from .usage import usage
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +128,11 @@ class Tracker:
         today, most = await self._quota.today(caller.namespace)
         entries = [entry.model_copy(update={"images": visible_to(entry.images, caller)}) for entry in found.entries]
         return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most)
+
+    async def usage(self, caller: Caller, days: int, prices: Prices | None) -> Usage:
+        """This caller's usage over the last `days` UTC days (core/usage.py); HistoryError when the history cannot
+        be read."""
+        return await usage(self._settings, self._history, self._backend, self._quota, caller, days, prices)
 
     async def kept(self, caller: Caller, limit: int) -> list[HistoryEntry]:
         """This caller's newest finished tasks with their images as the history keeps them, local copies included:

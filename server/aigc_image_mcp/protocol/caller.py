@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 def caller_in(request: ServerRequestContext[AppState, Any]) -> Caller:
     """Who pays for this request and whose history it reads; ConfigError when no credential applies. Only an HTTP
-    request carries headers (the SDK's Context.headers reads them the same way), so only it is remote."""
+    request carries headers (the SDK's Context.headers reads them the same way), so only it is remote; its peer's
+    address tells whether it is the local user."""
     headers = cast("Mapping[str, str] | None", getattr(request.request, "headers", None))
-    return caller_of(request.lifespan_context.settings, headers, remote=headers is not None)
+    client = getattr(request.request, "client", None)  # Starlette's (host, port) of the peer
+    peer = cast("str | None", getattr(client, "host", None))
+    return caller_of(request.lifespan_context.settings, headers, remote=headers is not None, peer=peer)
