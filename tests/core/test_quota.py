@@ -4,46 +4,27 @@ slot (and its images) back; the list shows today's count."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-from mcp import Client
 
-from aigc_image_mcp.config import Settings
 from aigc_image_mcp.core.quota import Quota
 from aigc_image_mcp.errors import QuotaError
 from aigc_image_mcp.history.opener import open_history
-from aigc_image_mcp.server import build_server
 
-from ..conftest import Connect, FakeClock, make_settings
+from ..conftest import Connect, make_settings
 from ..support.fake_relay import FakeRelay
-from ..support.fake_tencent import SECRET_ID, SECRET_KEY, FakeTencent, serve
 from ..support.fake_tencent import error as tencent_error
 from ..support.helpers import text_of
+from ..support.tencent_client import tencent_client
 
 pytestmark = pytest.mark.anyio
 
 GENERATE = {"model": "GEM-3.0", "prompt": "fox", "wait_seconds": 0}
 OG = {"model": "OG-image2_low", "prompt": "fox", "wait_seconds": 0}
-
-
-@asynccontextmanager
-async def tencent_client(tmp_path: Path, **values: Any) -> AsyncGenerator[tuple[Client, FakeTencent]]:
-    """An in-memory client on a server whose backend is Tencent Cloud direct (its models take
-    output_image_count), faked on 127.0.0.1."""
-    fake = FakeTencent()
-    with serve(fake):
-        settings = Settings.model_validate(
-            {"secret_id": SECRET_ID, "secret_key": SECRET_KEY, "tencentcloud_endpoint": fake.base_url,
-             "output_dir": tmp_path / "images", "data_dir": tmp_path / "data", **values}
-        )  # fmt: skip
-        async with Client(build_server(settings, clock=FakeClock()), mode="legacy") as client:
-            yield client, fake
 
 
 @pytest.fixture
