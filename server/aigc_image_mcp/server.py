@@ -46,8 +46,8 @@ Creates images with Tencent Cloud VOD AIGC models (generate_image's description 
 Every generate_image call starts one paid task, waits up to wait_seconds for it, and hands back its TaskId and,
 once ready, the image (URL, saved file, preview). A task still running, or any trouble after the submit, comes
 back with the TaskId: then call get_image_task with it (free), never generate_image again. list_image_tasks shows
-earlier tasks, also after a restart. Each argument's description says which models accept it; leave out what the
-chosen model does not take."""
+earlier tasks, also after a restart; get_image_usage counts the images (and money) spent per day. Each argument's
+description says which models accept it; leave out what the chosen model does not take."""
 _WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 # get_image_task saves a local copy, but changes nothing the user has elsewhere: read-only, as far as they can tell.
 _FETCHES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
