@@ -1,13 +1,13 @@
 """The history's one schema, for SQLite and PostgreSQL alike, its version, and the statements both stores run.
 
-Version 1 is the first release's SQLite file: the `tasks` table alone, ordered by SQLite's rowid, with no version
-table. Version 2 adds `seq` (the order tasks were first recorded in, which PostgreSQL has no rowid for), the daily
-usage counts of the quotas, and `schema_version`. Version 3 adds `cancelled`: the MCP tasks (the Tasks extension)
-their callers cancelled, which tasks/get then reports as such. Version 4 adds the images of the daily budget
-(`daily_usage.images`, AIGC_IMAGE_DAILY_IMAGE_LIMIT) and what each task asked for, as its price depends on it
-(`tasks.images_requested` and `tasks.resolution`, NULL for tasks recorded before them). A store brings an older
-history up to date when it opens it, in one transaction, under a lock that keeps two starting replicas from both
-doing it."""
+Version 1 is the first release's SQLite file: the `tasks` table alone, ordered by SQLite's rowid, with no version table.
+Version 2 adds `seq` (the order tasks were first recorded in, which PostgreSQL has no rowid for), the daily usage counts
+of the quotas, and `schema_version`. Version 3 adds `cancelled`: the MCP tasks (the Tasks extension) their callers
+cancelled, which tasks/get then reports as such. Version 4 adds the images of the daily budget (`daily_usage.images`,
+AIGC_IMAGE_DAILY_IMAGE_LIMIT) and what each task asked for, as its price depends on it (`tasks.images_requested` and
+`tasks.resolution`, NULL for tasks recorded before them), and the index get_image_usage reads them by (`tasks_by_day`).
+A store brings an older history up to date when it opens it, in one transaction, under a lock that keeps two starting
+replicas from both doing it."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ CREATE TABLE tasks (
     UNIQUE (owner, task_id)
 );
 CREATE INDEX tasks_by_age ON tasks (owner, seq DESC);
+CREATE INDEX tasks_by_day ON tasks (owner, created_at);
 CREATE TABLE daily_usage (
     owner TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -64,10 +65,12 @@ _FROM_V3 = """
 ALTER TABLE daily_usage ADD COLUMN images INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN images_requested INTEGER;
 ALTER TABLE tasks ADD COLUMN resolution TEXT;
+CREATE INDEX IF NOT EXISTS tasks_by_day ON tasks (owner, created_at);
 UPDATE schema_version SET version = {version};
 """
 _FROM_V1 = """
 DROP INDEX IF EXISTS tasks_by_age;
+DROP INDEX IF EXISTS tasks_by_day;
 ALTER TABLE tasks RENAME TO tasks_v1;
 {tables}
 INSERT INTO tasks (owner, task_id, prompt, created_at, updated_at, status, result)
