@@ -146,3 +146,34 @@ async def test_a_postgresql_history_of_a_newer_version_is_refused_saying_what_to
     with pytest.raises(HistoryError, match=r"schema version 99, newer than this server's \(4\): run the same"):
         await newer.recent(OWNER, 10)
     await newer.aclose()
+
+
+async def test_a_version_3_history_gains_the_image_counts_keeping_its_tasks_and_counts(
+    both_stores: dict[str, Any], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    settings = make_settings(data_dir=data, **both_stores)
+    first = open_history(settings)
+    await first.save(OWNER, task(7), "a heron")
+    await first.take_slot(OWNER, "2026-11-01", 10)
+    await first.aclose()
+    for statement in (  # back to version 3, as that release left it
+        "DROP INDEX tasks_by_day",
+        "ALTER TABLE daily_usage DROP COLUMN images",
+        "ALTER TABLE tasks DROP COLUMN images_requested",
+        "ALTER TABLE tasks DROP COLUMN resolution",
+        "UPDATE schema_version SET version = 3",
+    ):
+        execute(both_stores, data, statement)
+
+    store = open_history(settings)
+    before = await store.used(OWNER, "2026-11-01")
+    taken = await store.take_slot(OWNER, "2026-11-01", 10, 4, 5)
+    refused = await store.take_slot(OWNER, "2026-11-01", 10, 2, 5)
+    kept = await store.since(OWNER, "2000-01-01T00:00:00+00:00")
+    await store.aclose()
+
+    assert before == Used(tasks=1, images=0)
+    assert (taken, refused) == (2, None)
+    assert [(k.task, k.asked) for k in kept] == [(task(7), None)]
+    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(4,)]
