@@ -394,3 +394,27 @@ def test_doctor_piped_into_a_reader_that_stopped_ends_without_a_traceback(tmp_pa
     assert done.returncode == 1  # the report says the relay is not there; nobody read it
     assert "Traceback" not in done.stderr
     assert "BrokenPipeError" not in done.stderr
+
+
+@pytest.mark.anyio
+async def test_a_wrong_prices_file_fails_its_check_naming_the_entry_and_a_right_one_passes(
+    tmp_path: Path, relay: FakeRelay
+) -> None:
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"currency": "CNY", "models": {"GG-3.0": 0.9}}), encoding="utf-8")  # Tencent's id
+    right = tmp_path / "right.json"
+    right.write_text(json.dumps({"currency": "CNY", "models": {"GEM-3.0": 0.9}}), encoding="utf-8")
+    settings = {"api_key": CANARY_KEY, "base_url": "https://relay.test", "output_dir": tmp_path, "data_dir": tmp_path}
+
+    refused = await diagnose(settings | {"prices": wrong}, relay.transport())
+    accepted = await diagnose(settings | {"prices": right}, relay.transport())
+
+    (check,) = [check for check in refused if check.name == "prices"]
+    assert check.status == "fail"
+    assert f"{wrong}: models.GG-3.0: is not a model of this backend" in check.detail
+    assert "AIGC_IMAGE_PRICES" in check.fix
+    assert not passed(refused)
+    assert [(c.name, c.status, c.detail) for c in accepted if c.name == "prices"] == [
+        ("prices", "ok", f"{right}: 1 model priced in CNY")
+    ]
+    assert passed(accepted)

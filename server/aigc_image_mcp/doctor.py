@@ -88,6 +88,19 @@ async def upstream_checks(settings: Settings, query: Query) -> list[Check]:
     return _all_good(settings, where)
 
 
+def prices_check(prices: Path, settings: Settings) -> Check:
+    """Whether the prices file reads and prices only models of the active backend, as the server checks at start."""
+    from .catalog.models import load_catalog
+    from .core.prices import load_prices
+
+    try:
+        loaded = load_prices(prices, load_catalog(settings.models_file, settings.backend))
+    except AigcImageError as exc:
+        return Check("prices", "fail", str(exc), "fix the entry it names, or unset AIGC_IMAGE_PRICES")
+    count = len(loaded.models)
+    return Check("prices", "ok", f"{prices}: {count} model{'s' * (count != 1)} priced in {loaded.currency}")
+
+
 def folder_check(name: str, folder: Path, variable: str) -> Check:
     """Whether a file can be created in `folder`, or the folder made; doctor itself makes nothing."""
     existing = next((place for place in (folder, *folder.parents) if place.exists()), None)
@@ -195,6 +208,8 @@ async def diagnose(overrides: Mapping[str, Any], transport: httpx2.AsyncBaseTran
     settings, checks = settings_checks(overrides)
     if settings is None:
         return [*checks, *skipped(*_AFTER_SETTINGS, why="the settings do not parse")]
+    if settings.prices is not None:  # the server would stop at start on a wrong one
+        checks.append(prices_check(settings.prices, settings))
     caller, credentials = credential_check(settings)
     checks.append(credentials)
     if caller is None:

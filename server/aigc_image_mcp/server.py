@@ -75,7 +75,7 @@ def build_server(
         raw_tool(
             generate_image,
             title="Generate image",
-            description=tool_description(catalog, settings.schema_profile),
+            description=tool_description(catalog, settings.schema_profile, prices and prices.labels(catalog.ids)),
             input_schema=input_schema(catalog, settings.schema_profile),
             output=TaskResult,
             output_schema=output_schema(TaskResult),

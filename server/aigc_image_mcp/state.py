@@ -45,7 +45,7 @@ class AppState:
             self._http = http_client(self.settings, self.transport)
             self._backend = open_backend(self.settings, self._http)
             clock = self.clock or RealClock()
-            self._tracker = Tracker(self.settings, self.catalog, self._backend, self._http, clock)
+            self._tracker = Tracker(self.settings, self.catalog, self._backend, self._http, clock, self.prices)
         return self._tracker
 
     async def aclose(self) -> None:

@@ -49,6 +49,7 @@ async def test_a_prompt_and_model_are_sent_as_the_seed_body_and_the_task_id_come
             }
         ],
         "notes": [],
+        "cost": {"images": 1, "amount": None, "currency": None},
     }
     assert "251007502-AigcImage-abc" in text_of(result)
     assert saved.read_bytes() == png()

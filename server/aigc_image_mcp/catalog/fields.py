@@ -79,7 +79,7 @@ SHARED: tuple[Argument, ...] = (
     Argument(
         "enhance_prompt",
         "string",
-        "Enabled lets the service rewrite the prompt to improve quality; Disabled sends it as written.",
+        "Enabled lets the service improve the prompt; Disabled sends it as written.",
         option="enhance_prompt",
     ),
     Argument(
@@ -106,17 +106,15 @@ SHARED: tuple[Argument, ...] = (
     Argument(
         "storage_mode",
         "string",
-        "Temporary (the service's default): the result is a download URL valid for 7 days. "
-        "Permanent: also stored in VOD (the relay operator's account through the relay, your own with Tencent Cloud "
-        "direct) and returned with its FileId.",
+        "Temporary (the default): a download URL valid for 7 days. Permanent: also kept in VOD, with its FileId.",
         option="storage_mode",
         output=True,
     ),
     Argument(
         "session_id",
         "string",
-        "Optional dedupe key of up to 50 characters: a second task with the same session_id within 3 days is "
-        "refused, so a retry that reuses it can never be billed twice.",
+        "Dedupe key (up to 50 characters): a second task with the same one within 3 days is refused, so a retry "
+        "reusing it is never billed twice.",
         max_length=50,
     ),
     Argument(
@@ -128,7 +126,7 @@ SHARED: tuple[Argument, ...] = (
     Argument(
         "tasks_priority",
         "integer",
-        "Queue priority from -10 to 10; higher runs first. The service's default is 0.",
+        "Queue priority, -10 to 10 (default 0); higher runs first.",
         minimum=-10,
         maximum=10,
     ),
@@ -143,29 +141,27 @@ SHARED: tuple[Argument, ...] = (
     Argument(
         "output_format",
         "string",
-        "The file type of the generated image; the model's own default when left out.",
+        "The image's file type; left out: the model's default.",
         option="output_format",
         output=True,
     ),
     Argument(
         "logo_add",
         "string",
-        "Enabled adds Tencent's logo watermark to the image; the default is Disabled.",
+        "Enabled adds Tencent's logo watermark; default Disabled.",
         option="logo_add",
         output=True,
     ),
     Argument(
         "input_region",
         "string",
-        "Where the reference images are fetched from: Oversea (or OverseaUSWest) for URLs outside mainland China; "
-        "the default is Mainland.",
+        "Where reference URLs are fetched from: Oversea (or OverseaUSWest) outside mainland China; default Mainland.",
         option="input_region",
     ),
     Argument(
         "ext_info",
         "string",
-        "Reserved: a string passed to Tencent unchanged for special uses. Leave it out unless the relay "
-        "operator told you what to put here.",
+        "Reserved: passed to Tencent as is. Leave it out unless the operator says what to put here.",
     ),
 )
 
@@ -174,8 +170,8 @@ DEFAULT_WAIT = 45
 WAIT_SECONDS = Argument(
     "wait_seconds",
     "integer",
-    f"Seconds to wait for the image after the submit (default {DEFAULT_WAIT}; at most 55, so the call ends before "
-    "clients give up on it). 0 hands back the TaskId at once; get_image_task then fetches the image.",
+    f"Seconds to wait for the image (default {DEFAULT_WAIT}, at most 55: clients give up on longer calls). 0 returns "
+    "the TaskId at once; get_image_task fetches the image later.",
     minimum=0,
     maximum=55,
 )
@@ -189,9 +185,9 @@ WAIT_AGAIN = Argument(
 SAVE_AS = Argument(
     "save_as",
     "string",
-    "Also write the image to this file (e.g. public/hero.webp); .png, .jpg, .jpeg or .webp picks the format. A "
-    "relative path starts at the client's first root (its project), else at this server's output folder, "
-    "and must stay inside them. More images: name-2.png, name-3.png. Local (stdio) use only.",
+    "Also write the image to this file (e.g. public/hero.webp; .png, .jpg, .jpeg or .webp picks the format), "
+    "relative to the client's first root (its project), else to the output folder, and inside them. More images: "
+    "name-2.png, name-3.png. Local (stdio) use only.",
     min_length=1,
     max_length=1024,
 )
@@ -199,6 +195,11 @@ OVERWRITE = Argument(
     "overwrite",
     "boolean",
     "true replaces an existing file at save_as; otherwise such a call is refused before anything is paid.",
+)
+CONFIRM_COST = Argument(
+    "confirm_cost",
+    "boolean",
+    "true only after the user said yes to the cost this tool asked about; never on your own.",
 )
 TASK_ID = Argument(
     "task_id",

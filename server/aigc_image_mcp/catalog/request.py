@@ -62,8 +62,3 @@ def images_asked(request: SubmitRequest) -> int:
     """The images a task is asked for: its output_image_count, given only to a model that takes it; else one."""
     count = request.output_config.output_image_count if request.output_config is not None else None
     return count or 1
-
-
-def resolution_asked(request: SubmitRequest) -> str | None:
-    """The resolution a task is asked for; None: the model's default."""
-    return request.output_config.resolution if request.output_config is not None else None

@@ -9,11 +9,12 @@ ones nullable, which a strict model fills with null (validation.py takes null as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, cast
 
 from .fields import (
     ASPECT_RATIO,
+    CONFIRM_COST,
     MASK_IMAGE,
     MODEL,
     NON_BLANK_PATTERN,
@@ -51,24 +52,24 @@ def input_schema(catalog: Catalog, profile: Profile = "portable") -> Schema:
     return strict(schema) if profile == "strict" else schema
 
 
-def tool_description(catalog: Catalog, profile: Profile = "portable") -> str:
-    """The generate_image description: what it does, what it costs, and what each model is good for."""
+def tool_description(catalog: Catalog, profile: Profile = "portable", prices: Mapping[str, str] | None = None) -> str:
+    """The generate_image description: what it does, what it costs, and what each model is good for; with `prices`
+    (model id -> the price of one image, as text), each priced model's price."""
     lines = [
-        f"Generate an image with {catalog.service}. Each call submits one paid task, waits up to wait_seconds for "
-        "it, and returns its TaskId with the image (URL, saved file, preview); a task still RUNNING is finished with "
-        "get_image_task, never by calling this again. Pick `model` first: every argument says which models accept "
-        "it, and an argument a model does not accept must be left out."
-        + (f" {NULL_FOR_LEFT_OUT}" if profile == "strict" else ""),
-        "Models:",
-        *(f"- {_model_line(spec)}" for spec in catalog.models),
+        f"Generate an image with {catalog.service}. Each call starts one paid task, waits up to wait_seconds, and "
+        "returns its TaskId with the image (URL, saved file, preview); finish a RUNNING task with get_image_task, "
+        "never by calling this again. Pick `model` first; leave out each argument it does not accept (each says "
+        "which models do)." + (f" {NULL_FOR_LEFT_OUT}" if profile == "strict" else ""),
+        "Models (price per image: the operator's estimate):" if prices else "Models:",
+        *(f"- {_model_line(spec, (prices or {}).get(spec.id))}" for spec in catalog.models),
     ]
     return "\n".join(lines)
 
 
-def _model_line(spec: ModelSpec) -> str:
+def _model_line(spec: ModelSpec, price: str | None = None) -> str:
     label = f" ({spec.label})" if spec.label else ""
     guidance = f": {spec.guidance}" if spec.guidance else ""
-    return f"{spec.id}{label}{guidance}."
+    return f"{spec.id}{label}{guidance}{f'; {price}' if price else ''}."
 
 
 def _properties(catalog: Catalog) -> dict[str, Schema]:
@@ -81,7 +82,7 @@ def _properties(catalog: Catalog) -> dict[str, Schema]:
     return {
         MODEL: _property(
             "string",
-            "Model and version in one id. Models: those of the enum; the tool description says what each is good for.",
+            "Models: the enum's; the tool description says what each is for.",
             enum=list(catalog.ids),
         ),
         "prompt": shared.pop("prompt"),
@@ -95,6 +96,7 @@ def _properties(catalog: Catalog) -> dict[str, Schema]:
         WAIT_SECONDS.name: _shared_property(WAIT_SECONDS, catalog),
         SAVE_AS.name: _shared_property(SAVE_AS, catalog),
         OVERWRITE.name: _shared_property(OVERWRITE, catalog),
+        CONFIRM_COST.name: _shared_property(CONFIRM_COST, catalog),
     }
 
 
@@ -132,10 +134,9 @@ def _reference_images(catalog: Catalog) -> Schema:
     counts = _grouped(catalog, lambda s: (str(s.max_reference_images),) if s.max_reference_images else ())
     return _property(
         "array",
-        "Reference images for editing or image-to-image, each an http(s) URL of a jpeg, png or webp image (under "
-        "7 MB), a VOD FileId (digits), a local image file (stdio only: an absolute or ~/ path inside the allowed "
-        "folders) or a data:image/…;base64, URI; local pictures are re-encoded to 7 MB in all. Most images per model: "
-        f"{counts.removeprefix('Models: ')}.",
+        "Images to edit or start from: each an http(s) URL of a jpeg, png or webp (under 7 MB), a VOD FileId "
+        "(digits), a local file (stdio only: absolute or ~/ path in the allowed folders; re-encoded to 7 MB in all) "
+        f"or a data:image/...;base64, URI. Most per model: {counts.removeprefix('Models: ')}.",
         items={"type": "string"},
         maxItems=max(spec.max_reference_images for spec in catalog.models),
     )
@@ -145,8 +146,8 @@ def _reference_descriptions(catalog: Catalog) -> Schema:
     takers = catalog.accepting("reference_image_descriptions")
     return _property(
         "array",
-        "What each reference image is, in the same order as reference_images (e.g. 'the building to renovate; "
-        "keep its shape'). Needs reference_images and has no more entries than it. "
+        "What each reference image is, in reference_images' order (e.g. 'the building to renovate; keep its "
+        "shape'); no more entries than reference_images. "
         f"Models: {_names(catalog, takers)} only.",
         items={"type": "string"},
         maxItems=max(spec.max_reference_images for spec in catalog.models),

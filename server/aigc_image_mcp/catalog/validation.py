@@ -16,6 +16,7 @@ from typing import Any, cast
 from ..errors import ArgumentsError
 from .fields import (
     ASPECT_RATIO,
+    CONFIRM_COST,
     DEFAULT_WAIT,
     MASK_IMAGE,
     MODEL,
@@ -43,7 +44,7 @@ from .request import FileInfo, OutputConfig, SubmitRequest
 TOOL = "generate_image"
 _OUTPUT_PER_MODEL = (RESOLUTION, ASPECT_RATIO, OUTPUT_IMAGE_COUNT)
 # Arguments that steer this server, checked here and never sent upstream.
-_STEERING = {argument.name: argument for argument in (WAIT_SECONDS, SAVE_AS, OVERWRITE)}
+_STEERING = {argument.name: argument for argument in (WAIT_SECONDS, SAVE_AS, OVERWRITE, CONFIRM_COST)}
 
 
 def present(raw: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:

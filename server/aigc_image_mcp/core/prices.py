@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
 from ..catalog.models import Catalog
+from ..catalog.request import SubmitRequest
 from ..errors import ConfigError
+from ..results import Cost
 
 VARIABLE = "AIGC_IMAGE_PRICES"
 DEFAULT = "default"
@@ -44,9 +47,31 @@ class Prices:
         price = self.per_image(model, resolution)
         return None if price is None else round(price * images, 6)
 
-    @property
+    def label(self, model: str) -> str | None:
+        """The price of one image of `model` in a few characters ("0.5 CNY", "0.5-1.2 CNY" when it depends on the
+        resolution), for the tool description; None when unpriced."""
+        table = self.models.get(model) or self._folded.get(model.casefold())
+        if table is None:
+            return None
+        low, high = min(table.values()), max(table.values())
+        return f"{low:g} {self.currency}" if low == high else f"{low:g}-{high:g} {self.currency}"
+
+    def labels(self, models: Iterable[str]) -> dict[str, str]:
+        """`label` of each priced model of `models`, by id."""
+        return {model: label for model in models if (label := self.label(model)) is not None}
+
+    @cached_property  # a frozen dataclass without slots: cached in the instance's __dict__
     def _folded(self) -> Mapping[str, Mapping[str, float]]:
         return {model.casefold(): table for model, table in self.models.items()}
+
+
+def quote(prices: Prices | None, model: str, request: SubmitRequest | None = None) -> Cost:
+    """What a task of `model` asked for by `request` costs before it runs: the images it requests (1 unless it says;
+    1 for a task whose request is not known) and, when `model` is priced, their amount."""
+    config = request.output_config if request is not None else None
+    images = (config.output_image_count if config is not None else None) or 1
+    amount = None if prices is None else prices.amount(model, config.resolution if config else None, images)
+    return Cost(images=images, amount=amount, currency=None if amount is None or prices is None else prices.currency)
 
 
 def load_prices(path: Path, catalog: Catalog) -> Prices:
@@ -71,8 +96,10 @@ def parse_prices(data: Any, catalog: Catalog, source: str) -> Prices:
     if not isinstance(data, dict):
         raise refuse("top level", 'must be an object {"currency": "...", "models": {...}}')
     top = cast(dict[str, Any], data)
-    if unknown := sorted(set(top) - {"currency", "models"}):
-        raise refuse(unknown[0], 'is not a key of a prices file; it takes "currency" and "models"')
+    if unknown := sorted(set(top) - {"currency", "models", "note"}):
+        raise refuse(unknown[0], 'is not a key of a prices file; it takes "currency", "models" and "note"')
+    if not isinstance(top.get("note", ""), str):
+        raise refuse("note", "must be a string (a remark for whoever edits the file; the server ignores it)")
     currency = top.get("currency")
     if not isinstance(currency, str) or not currency.strip():
         raise refuse("currency", 'must be a currency code such as "CNY" or "USD"')

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time
 from functools import cached_property, partial
 
 import anyio
@@ -15,15 +16,15 @@ import httpx2
 
 from ..backends.base import Backend, Caller, Failed, Running, Succeeded, TaskDetail
 from ..catalog.models import Catalog, ModelSpec
-from ..catalog.request import SubmitRequest, images_asked, resolution_asked
+from ..catalog.request import SubmitRequest, images_asked
 from ..config import Settings
 from ..errors import HistoryError, ImageError, UnknownTaskError, UpstreamConnectionError, UpstreamError
-from ..history.base import Asked, Record
+from ..history.base import Record
 from ..history.opener import open_history
-from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult, Usage
+from ..results import Cost, Delivery, HistoryEntry, ImageFile, TaskList, TaskResult, Usage
 from .delivery import Delivered, Keeper
 from .polling import GRACE, Clock, Outcome, wait_for
-from .prices import Prices
+from .prices import Prices, quote
 from .privacy import images_folder, visible_to
 from .quota import Quota, nothing_created
 from .usage import usage
@@ -40,13 +41,20 @@ class Tracker:
     in each caller's own history."""
 
     def __init__(
-        self, settings: Settings, catalog: Catalog, backend: Backend, http: httpx2.AsyncClient, clock: Clock
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        backend: Backend,
+        http: httpx2.AsyncClient,
+        clock: Clock,
+        prices: Prices | None = None,
     ) -> None:
         self._settings = settings
         self._catalog = catalog
         self._backend = backend
         self._http = http
         self._clock = clock
+        self._prices = prices
         self._history = open_history(settings)
         self._quota = Quota(self._history, settings.daily_task_limit, settings.daily_image_limit)
 
@@ -73,9 +81,13 @@ class Tracker:
         submission = await self._backend.submit(request, caller)
         logger.info("Submitted task %s on %s", submission.task_id, spec.id)
         task = TaskResult(
-            task_id=submission.task_id, model=spec.id, status="SUBMITTED", request_id=submission.request_id or None
+            task_id=submission.task_id,
+            model=spec.id,
+            status="SUBMITTED",
+            request_id=submission.request_id or None,
+            cost=quote(self._prices, spec.id, request),
         )
-        return await self._record(caller, task, request.prompt, Asked(images_asked(request), resolution_asked(request)))
+        return await self._record(caller, task, request.prompt)
 
     async def follow(self, task: TaskResult, caller: Caller, wait: int, report: Report) -> Delivery:
         """Wait up to `wait` s for the task to finish; hand back what is known by then."""
@@ -101,7 +113,8 @@ class Tracker:
                 raise outcome.problem or UpstreamConnectionError(
                     f"The relay gave no answer about task {task_id} in time; try again.", request_sent=True
                 )
-            known = TaskResult(task_id=task_id, model=self._model_of(outcome.detail), status="SUBMITTED")
+            model = self._model_of(outcome.detail)
+            known = TaskResult(task_id=task_id, model=model, status="SUBMITTED", cost=quote(self._prices, model))
             prompt = outcome.detail.prompt or ""
         return await self._settle(known, outcome, caller, wait - (self._clock.now() - start), prompt)
 
@@ -127,12 +140,22 @@ class Tracker:
         notes = [found.note(self._history.where)] if found.unreadable else []
         today, most = await self._quota.today(caller.namespace)
         entries = [entry.model_copy(update={"images": visible_to(entry.images, caller)}) for entry in found.entries]
-        return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most)
+        spent = await self._spent_today(caller)
+        return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most, spent_today=spent)
 
-    async def usage(self, caller: Caller, days: int, prices: Prices | None) -> Usage:
+    async def _spent_today(self, caller: Caller) -> Cost | None:
+        """What this caller's tasks of today (UTC) cost, when there are prices."""
+        if self._prices is None:
+            return None
+        midnight = datetime.combine(datetime.now(UTC).date(), time(), UTC).isoformat(timespec="seconds")
+        costs = [kept.task.cost for kept in await self._history.since(caller.namespace, midnight)]
+        amount = round(sum(cost.amount for cost in costs if cost.amount is not None), 6)
+        return Cost(images=sum(cost.images for cost in costs), amount=amount, currency=self._prices.currency)
+
+    async def usage(self, caller: Caller, days: int) -> Usage:
         """This caller's usage over the last `days` UTC days (core/usage.py); HistoryError when the history cannot
         be read."""
-        return await usage(self._settings, self._history, self._backend, self._quota, caller, days, prices)
+        return await usage(self._settings, self._history, self._backend, self._quota, caller, days, self._prices)
 
     async def kept(self, caller: Caller, limit: int) -> list[HistoryEntry]:
         """This caller's newest finished tasks with their images as the history keeps them, local copies included:
@@ -202,12 +225,10 @@ class Tracker:
             logger.warning("%s", exc)
             return None
 
-    async def _record(
-        self, caller: Caller, task: TaskResult, prompt: str = "", asked: Asked | None = None
-    ) -> TaskResult:
+    async def _record(self, caller: Caller, task: TaskResult, prompt: str = "") -> TaskResult:
         """Save the task in the caller's history; when that fails, say so on the task instead (once per result)."""
         try:
-            await self._history.save(caller.namespace, task, prompt, asked)
+            await self._history.save(caller.namespace, task, prompt)
         except HistoryError as exc:
             logger.warning("Task %s is not in the history: %s", task.task_id, exc)
             if any(note.startswith(_UNRECORDED) for note in task.notes):
@@ -231,9 +252,12 @@ def _apply(task: TaskResult, detail: TaskDetail | None) -> TaskResult:
     if isinstance(state, Running):
         return task.model_copy(update={"status": "RUNNING", "progress": state.progress})
     if isinstance(state, Failed):
-        failure = {"error_code": state.code, "message": state.message}
+        failure = {"error_code": state.code, "message": state.message, "cost": task.cost.settled(0)}
         return task.model_copy(update={"status": "FAILED", "progress": None, **failure})
-    return task.model_copy(update={"status": "SUCCEEDED", "progress": None, "images": _images(state)})
+    images = _images(state)
+    return task.model_copy(
+        update={"status": "SUCCEEDED", "progress": None, "images": images, "cost": task.cost.settled(len(images))}
+    )
 
 
 def _images(state: Succeeded) -> list[ImageFile]:

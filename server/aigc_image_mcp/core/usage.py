@@ -20,29 +20,19 @@ from .quota import Quota
 logger = logging.getLogger(__name__)
 
 
-def images_of(kept: Kept) -> int:
-    """The images a task counts for: those delivered once SUCCEEDED, none when FAILED, those asked for while it
-    runs (one for a task recorded before the history kept that)."""
-    if kept.task.status == "SUCCEEDED":
-        return len(kept.task.images)
-    if kept.task.status == "FAILED":
-        return 0
-    return kept.asked.images if kept.asked is not None else 1
-
-
 def local_rows(tasks: list[Kept], prices: Prices | None) -> list[UsageRow]:
-    """One row per UTC day and model, newest day first; an amount only where every task of the row is priced."""
+    """One row per UTC day and model, newest day first, from each task's cost (images: delivered once SUCCEEDED,
+    none when FAILED, asked for while it runs); an amount, in the prices' currency, only where every task of the row
+    was priced in it."""
     counts: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     amounts: defaultdict[tuple[str, str], float | None] = defaultdict(float)
     for kept in tasks:
-        key = (kept.created_at[:10], kept.task.model)
-        images = images_of(kept)
+        key, cost = (kept.created_at[:10], kept.task.model), kept.task.cost
         counts[key][0] += 1
-        counts[key][1] += images
-        resolution = kept.asked.resolution if kept.asked is not None else None
-        amount = None if prices is None else prices.amount(kept.task.model, resolution, images)
+        counts[key][1] += cost.images
+        priced = prices is not None and cost.currency == prices.currency and cost.amount is not None
         so_far = amounts[key]
-        amounts[key] = None if amount is None or so_far is None else round(so_far + amount, 6)
+        amounts[key] = round(so_far + (cost.amount or 0.0), 6) if priced and so_far is not None else None
     rows = [UsageRow(date=d, model=m, tasks=t, images=i, amount=amounts[(d, m)]) for (d, m), (t, i) in counts.items()]
     return sorted(sorted(rows, key=lambda row: row.model), key=lambda row: row.date, reverse=True)
 

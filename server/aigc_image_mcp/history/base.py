@@ -9,6 +9,7 @@ brings an older history up to date when it opens it (schema.py). A store's every
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -49,22 +50,11 @@ class Used:
 
 
 @dataclass(frozen=True)
-class Asked:
-    """What a task asked for that its price depends on: how many images, at which resolution (None: the model's
-    default)."""
-
-    images: int
-    resolution: str | None = None
-
-
-@dataclass(frozen=True)
 class Kept:
-    """A task as get_image_usage counts it: when it was first recorded, the task, and what it asked for (None for a
-    task recorded before the history kept that)."""
+    """A task and when it was first recorded (ISO 8601, UTC): what today's spend and get_image_usage count."""
 
     created_at: str
     task: TaskResult
-    asked: Asked | None
 
 
 @dataclass(frozen=True)
@@ -85,8 +75,8 @@ class HistoryStore(Protocol):
         """The history's place, for messages: a file path, or a PostgreSQL host and database (never a password)."""
         ...
 
-    async def save(self, owner: str, task: TaskResult, prompt: str = "", asked: Asked | None = None) -> None:
-        """Add the task, or update its status and result; the first prompt, date and `asked` stay."""
+    async def save(self, owner: str, task: TaskResult, prompt: str = "") -> None:
+        """Add the task, or update its status and result; the first prompt and date stay."""
         ...
 
     async def get(self, owner: str, task_id: str) -> TaskResult | None:
@@ -141,6 +131,7 @@ class Statements:
     cancel: str
     recent: str
     recent_in: str
+    since: str
     take_slot: str
     give_back: str
     used: str
@@ -165,10 +156,9 @@ class SqlStore:
     async def _run(self, statement: str, values: dict[str, Any]) -> list[Any]:
         raise NotImplementedError
 
-    async def save(self, owner: str, task: TaskResult, prompt: str = "", asked: Asked | None = None) -> None:
+    async def save(self, owner: str, task: TaskResult, prompt: str = "") -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         values = {"owner": owner, "task_id": task.task_id, "prompt": prompt, "now": now}
-        values |= {"requested": asked and asked.images, "resolution": asked and asked.resolution}
         await self._run(self._sql.save, values | {"status": task.status, "result": stored_form(task)})
 
     async def get(self, owner: str, task_id: str) -> TaskResult | None:
@@ -207,13 +197,9 @@ class SqlStore:
     async def since(self, owner: str, since: str) -> list[Kept]:
         rows = await self._run(self._sql.since, {"owner": owner, "since": since})
         kept: list[Kept] = []
-        for created_at, result, requested, resolution in rows:
-            try:
-                task = TaskResult.model_validate_json(result)
-            except ValidationError:
-                continue
-            asked = None if requested is None else Asked(int(requested), resolution)
-            kept.append(Kept(created_at, task, asked))
+        for created_at, result in rows:
+            with suppress(HistoryError):
+                kept.append(Kept(created_at, parse_task(result, self.where)))
         return kept
 
 

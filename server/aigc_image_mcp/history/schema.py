@@ -4,8 +4,8 @@ Version 1 is the first release's SQLite file: the `tasks` table alone, ordered b
 Version 2 adds `seq` (the order tasks were first recorded in, which PostgreSQL has no rowid for), the daily usage counts
 of the quotas, and `schema_version`. Version 3 adds `cancelled`: the MCP tasks (the Tasks extension) their callers
 cancelled, which tasks/get then reports as such. Version 4 adds the images of the daily budget (`daily_usage.images`,
-AIGC_IMAGE_DAILY_IMAGE_LIMIT) and what each task asked for, as its price depends on it (`tasks.images_requested` and
-`tasks.resolution`, NULL for tasks recorded before them), and the index get_image_usage reads them by (`tasks_by_day`).
+AIGC_IMAGE_DAILY_IMAGE_LIMIT) and an index of each caller's tasks by the time they were recorded (`tasks_by_day`), which
+get_image_usage and today's spend read them by; what each task costs is in its result (`cost`).
 A store brings an older history up to date when it opens it, in one transaction, under a lock that keeps two starting
 replicas from both doing it."""
 
@@ -32,8 +32,6 @@ CREATE TABLE tasks (
     updated_at TEXT NOT NULL,
     status TEXT NOT NULL,
     result TEXT NOT NULL,
-    images_requested INTEGER,
-    resolution TEXT,
     UNIQUE (owner, task_id)
 );
 CREATE INDEX tasks_by_age ON tasks (owner, seq DESC);
@@ -63,8 +61,6 @@ _FROM_V2 = """
 # ADD COLUMN, in both dialects: a column with a constant default (or none) rewrites no row.
 _FROM_V3 = """
 ALTER TABLE daily_usage ADD COLUMN images INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE tasks ADD COLUMN images_requested INTEGER;
-ALTER TABLE tasks ADD COLUMN resolution TEXT;
 CREATE INDEX IF NOT EXISTS tasks_by_day ON tasks (owner, created_at);
 UPDATE schema_version SET version = {version};
 """
@@ -116,12 +112,10 @@ def _statements(script: str) -> list[str]:
 
 # The statements of both stores, with :name parameters (the PostgreSQL store rewrites them to its own style).
 SAVE = """
-INSERT INTO tasks (owner, task_id, prompt, created_at, updated_at, status, result, images_requested, resolution)
-VALUES (:owner, :task_id, :prompt, :now, :now, :status, :result, :requested, :resolution)
+INSERT INTO tasks (owner, task_id, prompt, created_at, updated_at, status, result)
+VALUES (:owner, :task_id, :prompt, :now, :now, :status, :result)
 ON CONFLICT (owner, task_id) DO UPDATE SET
     prompt = CASE WHEN tasks.prompt = '' THEN excluded.prompt ELSE tasks.prompt END,
-    images_requested = COALESCE(tasks.images_requested, excluded.images_requested),
-    resolution = COALESCE(tasks.resolution, excluded.resolution),
     updated_at = excluded.updated_at, status = excluded.status, result = excluded.result
 """
 GET = "SELECT result FROM tasks WHERE owner = :owner AND task_id = :task_id"
@@ -145,11 +139,9 @@ UPDATE daily_usage SET tasks = tasks - 1, images = CASE WHEN images > :images TH
 WHERE owner = :owner AND day = :day AND tasks > 0
 """
 USED = "SELECT tasks, images FROM daily_usage WHERE owner = :owner AND day = :day"
-# A caller's tasks recorded since a time (ISO 8601, UTC, as created_at is written): for get_image_usage.
-SINCE = """
-SELECT created_at, result, images_requested, resolution FROM tasks
-WHERE owner = :owner AND created_at >= :since ORDER BY seq
-"""
+# A caller's tasks first recorded since a moment (ISO 8601 text in UTC, which sorts as time does): today's spend and
+# get_image_usage, by the index tasks_by_day.
+SINCE = "SELECT created_at, result FROM tasks WHERE owner = :owner AND created_at >= :since ORDER BY seq"
 # A task with its dates and whether its MCP task was cancelled.
 RECORD = """
 SELECT t.result, t.created_at, t.updated_at,

@@ -27,11 +27,13 @@ from ..catalog.fields import (
 )
 from ..catalog.request import SubmitRequest
 from ..catalog.validation import parse_arguments, parse_plain, present, wait_seconds
+from ..core.prices import quote
 from ..errors import AigcImageError
 from ..media.pictures import allowed_folders, embed, has_local
 from ..results import Delivery
 from ..state import AppState
 from .caller import caller_in
+from .confirm import ConfirmationNeeded, confirm, over_threshold
 from .render import list_result, tool_result
 from .roots import RootsNeeded, client_roots
 from .save_as import save_target, saved
@@ -66,14 +68,20 @@ async def generate_image(
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
     state = ctx.request_context.lifespan_context
     arguments = present(arguments, state.catalog)  # null, "" and [] are not given, for every step below
+    confirmed: str | None = None  # a 2026-07-28 yes, kept through a later round (roots) in request_state
     try:
         spec, request = parse_arguments(arguments, state.catalog)
         caller = caller_in(ctx.request_context)
+        estimate = quote(state.prices, spec.id, request)
+        if over_threshold(estimate, state.settings.confirm_above, state.prices):  # asked before anything is paid
+            confirmed = await confirm(ctx, estimate, spec.id, arguments)
         save = await save_target("generate_image", arguments, ctx, caller)  # refused before anything is paid
         request = await _with_pictures(ctx, request, caller)
         task = await state.tracker.submit(spec, request, caller)
-    except RootsNeeded as needed:
+    except ConfirmationNeeded as needed:
         return needed.result
+    except RootsNeeded as needed:
+        return needed.result.model_copy(update={"request_state": confirmed})
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     if makes_task(ctx.request_context, arguments):  # the client follows it through tasks/get
@@ -128,7 +136,7 @@ async def get_image_usage(arguments: dict[str, Any], ctx: Context[AppState, Any]
     try:
         values = parse_plain("get_image_usage", arguments, (DAYS,))
         days = int(values.get(DAYS.name, DEFAULT_DAYS))
-        found = await state.tracker.usage(caller_in(ctx.request_context), days, state.prices)
+        found = await state.tracker.usage(caller_in(ctx.request_context), days)
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     return usage_result(found)
