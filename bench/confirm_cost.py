@@ -80,6 +80,9 @@ async def measure(calls: int) -> None:
     print(f"under the threshold ({THRESHOLD} CNY, prices)   : median {medians['confirm']:6.3f} ms")
     print(f"difference, under the threshold - today  : {medians['confirm'] - medians['today']:+6.3f} ms (goal <= 0.1)")
     print(f"noise, today again - today               : {medians['today again'] - medians['today']:+6.3f} ms")
+    paired = statistics.median(c - t for c, t in zip(times["confirm"], times["today"], strict=True)) * 1000
+    noise = statistics.median(a - t for a, t in zip(times["today again"], times["today"], strict=True)) * 1000
+    print(f"paired, median of the rounds' differences: {paired:+6.3f} ms (today again - today: {noise:+6.3f} ms)")
     print(f"the quote and the comparison alone       : {alone() * 1e6:6.2f} us per call")
 
 
