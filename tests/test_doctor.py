@@ -304,7 +304,23 @@ def test_doctor_checks_the_tencent_backend_with_one_describe_task_detail(tmp_pat
 
     assert line(checked, "upstream") == "✓ upstream: tencentcloud at <endpoint> answers"
     assert line(checked, "query route") == "✓ query route: DescribeTaskDetail answers"
-    assert [action for action, _ in fake.calls] == ["DescribeTaskDetail"]
+    assert [action for action, _ in fake.calls] == ["DescribeTaskDetail", "DescribeAigcQuotas"]
+    assert "upstream quotas" not in checked  # none set: nothing to show
+
+
+@pytest.mark.slow
+def test_doctor_shows_the_aigc_quotas_set_on_the_tencent_account(tmp_path: Path) -> None:
+    fake = FakeTencent(quotas=[{"QuotaType": "Image", "QuotaLimit": 500, "Usage": 120}])
+    fake.queries[PROBE_TASK_ID] = deque([tencent_error("InvalidParameterValue.TaskId", "TaskId not found")])
+
+    checked = tencent_doctor(tmp_path, fake, AIGC_IMAGE_VOD_SUBAPP_ID="1500012345")
+
+    assert line(checked, "upstream quotas") == (
+        "✓ upstream quotas: the account's AIGC caps at Tencent's VOD API: Image: 120 of 500 used"
+    )
+    assert fake.actions("DescribeAigcQuotas") == [{"QuotaType": "Image", "Limit": 100, "SubAppId": 1500012345}]
+    assert fake.refused == []
+    assert checked.splitlines()[-1] == "Ready: a call has everything it needs."
 
 
 @pytest.mark.slow

@@ -139,6 +139,46 @@ class TaskList(_Result):
     notes: list[str] = Field(default_factory=lambda: [], description="What could not be listed, and why.")
 
 
+class UsageRow(_Result):
+    """The caller's own tasks of one model on one UTC day, from this server's history."""
+
+    date: str = Field(description="The UTC day, YYYY-MM-DD.")
+    model: str
+    tasks: int = Field(description="Tasks started.")
+    images: int = Field(description="Images: delivered when SUCCEEDED, 0 when FAILED, asked for while running.")
+    amount: float | None = Field(default=None, description="What they cost at the operator's prices; absent unpriced.")
+
+
+class TencentUsageRow(_Result):
+    """Tencent's own count for the whole account, one billing specification on one of Tencent's days."""
+
+    date: str = Field(description="Tencent's day (Beijing time, UTC+8), YYYY-MM-DD.")
+    specification: str = Field(description="Tencent's billing specification, e.g. Hunyuan3.0_2K.")
+    tasks: int
+    images: int
+
+
+class Usage(_Result):
+    """What the caller spent per UTC day and model (and, for the local user on Tencent Cloud, what Tencent counted)."""
+
+    days: int = Field(description="The UTC days covered, today included.")
+    since: str = Field(description="The first day covered (UTC), YYYY-MM-DD.")
+    local: list[UsageRow] = Field(description="This caller's tasks in this server's history, newest day first.")
+    currency: str | None = Field(default=None, description="The currency of `amount`, when prices are set.")
+    images_today: int | None = Field(
+        default=None, description="Images asked for today (UTC); present when a daily image budget is set."
+    )
+    daily_image_limit: int | None = Field(default=None, description="Images a caller may ask for per UTC day.")
+    tencent: list[TencentUsageRow] | None = Field(
+        default=None,
+        description="Tencent's own figures for the whole account (DescribeAigcUsageData); only for the local user on "
+        "the tencentcloud backend.",
+    )
+    notes: list[str] = Field(
+        default_factory=lambda: [], description="What could not be counted, and where else to look."
+    )
+
+
 class Preview(NamedTuple):
     """A JPEG preview of image `number` (from 1) of a task: an image may have none, so the number says which."""
 

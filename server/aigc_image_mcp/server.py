@@ -14,7 +14,7 @@ from mcp.types import ToolAnnotations
 
 from . import NAME, __version__
 from .backends.profiles import profile_of
-from .catalog.fields import LIMIT, STATUS, TASK_ID
+from .catalog.fields import DAYS, LIMIT, STATUS, TASK_ID
 from .catalog.schema import input_schema, plain_schema, tool_description
 from .config import Settings
 from .protocol.gallery import ViewInToolsList, gallery
@@ -25,11 +25,13 @@ from .protocol.tools import (
     GET_ARGUMENTS,
     GET_DESCRIPTION,
     LIST_DESCRIPTION,
+    USAGE_DESCRIPTION,
     generate_image,
     get_image_task,
+    get_image_usage,
     list_image_tasks,
 )
-from .results import TaskList, TaskResult, output_schema
+from .results import TaskList, TaskResult, Usage, output_schema
 from .state import AppState
 
 if TYPE_CHECKING:
@@ -47,12 +49,14 @@ Creates images with Tencent Cloud VOD AIGC models (generate_image's description 
 Every generate_image call starts one paid task, waits up to wait_seconds for it, and hands back its TaskId and,
 once ready, the image (URL, saved file, preview). A task still running, or any trouble after the submit, comes
 back with the TaskId: then call get_image_task with it (free), never generate_image again. list_image_tasks shows
-earlier tasks, also after a restart. Each argument's description says which models accept it; leave out what the
-chosen model does not take."""
+earlier tasks, also after a restart; get_image_usage counts the images (and money) spent per day. Each argument's
+description says which models accept it; leave out what the chosen model does not take."""
 _WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 # get_image_task saves a local copy, but changes nothing the user has elsewhere: read-only, as far as they can tell.
 _FETCHES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 _READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+# get_image_usage may ask the upstream for the account's own figures: it reads them, and reads only.
+_COUNTS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
 def build_server(
@@ -99,7 +103,18 @@ def build_server(
             annotations=_READS,
         ),
     ]
-    shown = [tool.name for tool in tools]
+    shown = [tool.name for tool in tools]  # the gallery view shows tasks and their images: not the usage counts
+    tools += [
+        raw_tool(
+            get_image_usage,
+            title="Get image usage",
+            description=USAGE_DESCRIPTION,
+            input_schema=plain_schema((DAYS,), profile=settings.schema_profile),
+            output=Usage,
+            output_schema=output_schema(Usage),
+            annotations=_COUNTS,
+        ),
+    ]
     server = MCPServer(
         NAME,
         version=__version__,

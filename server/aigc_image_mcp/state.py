@@ -54,7 +54,7 @@ class AppState:
                 self.catalog,
                 backend=upstream.backend,
                 history=history,
-                quota=Quota(history, self.settings.daily_task_limit),
+                quota=Quota(history, self.settings.daily_task_limit, self.settings.daily_image_limit),
                 keeper=Keeper(self.settings, upstream.http),
                 clock=self.clock or RealClock(),
                 prices=self.prices,

@@ -120,6 +120,15 @@ LIMIT = Argument(
     maximum=50,
 )
 
+DEFAULT_DAYS = 1
+DAYS = Argument(
+    "days",
+    "integer",
+    f"How many UTC days to count, today included (default {DEFAULT_DAYS}: today; at most 31).",
+    minimum=1,
+    maximum=31,
+)
+
 
 def unkeepable(text: str) -> str:
     """Why `text` could not be kept or sent, or "": checked before the submit, so that a paid task never fails to

@@ -159,6 +159,9 @@ class Settings(FromEnvironment):
         "prices) asks the user first; unset: never asks.",
     )
     daily_task_limit: int | None = Field(default=None, ge=1, description="Tasks per caller per UTC day; unset: none.")
+    daily_image_limit: int | None = Field(
+        default=None, ge=1, description="Images asked for per caller per UTC day; unset: none."
+    )
     rate_limit: int | None = Field(
         default=None, ge=1, description="HTTP requests per caller per minute; past it, 429 with Retry-After."
     )

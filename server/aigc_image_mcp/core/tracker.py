@@ -15,16 +15,17 @@ import anyio
 
 from ..backends.base import Backend, Caller, Failed, Running, Succeeded, TaskDetail
 from ..catalog.models import Catalog, ModelSpec
-from ..catalog.request import SubmitRequest
+from ..catalog.request import SubmitRequest, images_asked
 from ..config import Settings
 from ..errors import HistoryError, ImageError, UnknownTaskError, UpstreamConnectionError, UpstreamError
 from ..history.base import HistoryStore, Record
-from ..results import Cost, Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
+from ..results import Cost, Delivery, HistoryEntry, ImageFile, TaskList, TaskResult, Usage
 from .delivery import Delivered, Keeper
 from .polling import GRACE, Clock, Outcome, wait_for
 from .prices import Prices, quote
 from .privacy import images_folder, visible_to
 from .quota import Quota, nothing_created
+from .usage import usage
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +64,13 @@ class Tracker:
         HTTP client that disconnects) waits until the answer is read and recorded, so the TaskId is kept. The
         backend's overall deadline for the submit bounds the wait."""
         with anyio.CancelScope(shield=True):
-            day = await self._quota.take(caller.namespace)
+            asked = images_asked(request)
+            day = await self._quota.take(caller.namespace, asked)
             try:
                 return await self._submit(spec, request, caller)
             except UpstreamError as exc:
                 if day is not None and nothing_created(exc):
-                    await self._quota.give_back(caller.namespace, day)
+                    await self._quota.give_back(caller.namespace, day, asked)
                 raise
         raise AssertionError("unreachable: nothing cancels a shielded scope")
 
@@ -143,9 +145,14 @@ class Tracker:
         if self._prices is None:
             return None
         midnight = datetime.combine(datetime.now(UTC).date(), time(), UTC).isoformat(timespec="seconds")
-        costs = [task.cost for task in await self._history.since(caller.namespace, midnight)]
+        costs = [kept.task.cost for kept in await self._history.since(caller.namespace, midnight)]
         amount = round(sum(cost.amount for cost in costs if cost.amount is not None), 6)
         return Cost(images=sum(cost.images for cost in costs), amount=amount, currency=self._prices.currency)
+
+    async def usage(self, caller: Caller, days: int) -> Usage:
+        """This caller's usage over the last `days` UTC days (core/usage.py); HistoryError when the history cannot
+        be read."""
+        return await usage(self._settings, self._history, self._backend, self._quota, caller, days, self._prices)
 
     async def kept(self, caller: Caller, limit: int) -> list[HistoryEntry]:
         """This caller's newest finished tasks with their images as the history keeps them, local copies included:

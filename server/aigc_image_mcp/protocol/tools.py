@@ -1,6 +1,7 @@
-"""The tools' handlers: generate_image, get_image_task and list_image_tasks. Each checks its arguments, asks the
-tracker, and renders what it hands back; server.py registers them. The argument checks, the pictures and the saving
-are imported by the handlers that use them, with the first call: the server's start does not need them."""
+"""The tools' handlers: generate_image, get_image_task, list_image_tasks and get_image_usage. Each checks its
+arguments, asks the tracker, and renders what it hands back; server.py registers them. The argument checks, the
+pictures, the saving and the usage's rendering are imported by the handlers that use them, with the first call: the
+server's start does not need them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 
 from ..catalog.fields import (
+    DAYS,
+    DEFAULT_DAYS,
     DEFAULT_LIMIT,
     DEFAULT_WAIT,
     LIMIT,
@@ -47,6 +50,12 @@ GET_DESCRIPTION = (
 LIST_DESCRIPTION = (
     "List the newest image tasks of this API key (also from before a restart), optionally only those in one status: "
     "TaskId, model, status, prompt, and where each image was saved. Free, and reads only this server's local history."
+)
+
+USAGE_DESCRIPTION = (
+    "Count what this API key spent: per UTC day and model, the tasks started and the images they made (and the amount "
+    "at the operator's prices, when set), over the last `days` days. For the user at the server's own machine on "
+    "Tencent Cloud direct, also Tencent's own figures for the whole account. Free: it never starts a task."
 )
 
 
@@ -128,6 +137,21 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     return list_result(listing)
+
+
+async def get_image_usage(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
+    """The caller's usage per UTC day and model, and the upstream's own figures for the local user."""
+    from ..catalog.validation import parse_plain
+    from .usage import usage_result
+
+    state = ctx.request_context.lifespan_context
+    try:
+        values = parse_plain("get_image_usage", arguments, (DAYS,))
+        days = int(values.get(DAYS.name, DEFAULT_DAYS))
+        found = await state.tracker.usage(caller_in(ctx.request_context), days)
+    except AigcImageError as exc:
+        raise ToolError(str(exc)) from exc
+    return usage_result(found)
 
 
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
