@@ -304,7 +304,23 @@ def test_doctor_checks_the_tencent_backend_with_one_describe_task_detail(tmp_pat
 
     assert line(checked, "upstream") == "✓ upstream: tencentcloud at <endpoint> answers"
     assert line(checked, "query route") == "✓ query route: DescribeTaskDetail answers"
-    assert [action for action, _ in fake.calls] == ["DescribeTaskDetail"]
+    assert [action for action, _ in fake.calls] == ["DescribeTaskDetail", "DescribeAigcQuotas"]
+    assert "upstream quotas" not in checked  # none set: nothing to show
+
+
+@pytest.mark.slow
+def test_doctor_shows_the_aigc_quotas_set_on_the_tencent_account(tmp_path: Path) -> None:
+    fake = FakeTencent(quotas=[{"QuotaType": "Image", "QuotaLimit": 500, "Usage": 120}])
+    fake.queries[PROBE_TASK_ID] = deque([tencent_error("InvalidParameterValue.TaskId", "TaskId not found")])
+
+    checked = tencent_doctor(tmp_path, fake, AIGC_IMAGE_VOD_SUBAPP_ID="1500012345")
+
+    assert line(checked, "upstream quotas") == (
+        "✓ upstream quotas: the account's AIGC caps at Tencent's VOD API: Image: 120 of 500 used"
+    )
+    assert fake.actions("DescribeAigcQuotas") == [{"QuotaType": "Image", "Limit": 100, "SubAppId": 1500012345}]
+    assert fake.refused == []
+    assert checked.splitlines()[-1] == "Ready: a call has everything it needs."
 
 
 @pytest.mark.slow
@@ -399,3 +415,27 @@ def test_doctor_finds_the_identity_providers_keys_or_says_what_to_check(tmp_path
     assert wrong.returncode == 1
     assert "fix: check AIGC_IMAGE_OAUTH_ISSUER" in line(wrong.stdout, "identity provider")
     assert "AIGC_IMAGE_OAUTH_ISSUER must use https://" in line(insecure.stdout, "identity provider")
+
+
+@pytest.mark.anyio
+async def test_a_wrong_prices_file_fails_its_check_naming_the_entry_and_a_right_one_passes(
+    tmp_path: Path, relay: FakeRelay
+) -> None:
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"currency": "CNY", "models": {"GG-3.0": 0.9}}), encoding="utf-8")  # Tencent's id
+    right = tmp_path / "right.json"
+    right.write_text(json.dumps({"currency": "CNY", "models": {"GEM-3.0": 0.9}}), encoding="utf-8")
+    settings = {"api_key": CANARY_KEY, "base_url": "https://relay.test", "output_dir": tmp_path, "data_dir": tmp_path}
+
+    refused = await diagnose(settings | {"prices": wrong}, relay.transport())
+    accepted = await diagnose(settings | {"prices": right}, relay.transport())
+
+    (check,) = [check for check in refused if check.name == "prices"]
+    assert check.status == "fail"
+    assert f"{wrong}: models.GG-3.0: is not a model of this backend" in check.detail
+    assert "AIGC_IMAGE_PRICES" in check.fix
+    assert not passed(refused)
+    assert [(c.name, c.status, c.detail) for c in accepted if c.name == "prices"] == [
+        ("prices", "ok", f"{right}: 1 model priced in CNY")
+    ]
+    assert passed(accepted)

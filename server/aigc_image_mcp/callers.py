@@ -8,12 +8,18 @@
   the history.
 * HTTP with OAuth (AIGC_IMAGE_OAUTH_ISSUER): the server's key pays; each signed-in person, (iss, sub), is a history
   of their own, fingerprinted as keys and tokens are; AIGC_IMAGE_HTTP_TOKENS beside it still name machines.
+
+The local user is the one at the server's own machine: on stdio, or over HTTP from a loopback address, directly (no
+proxy's forwarding header) and neither as the holder of a token of a shared key nor as a signed-in person. Only they
+may see the figures of the account the server's own credentials belong to (get_image_usage); everyone else sees their
+own history only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -51,13 +57,19 @@ def bearer_token(headers: Mapping[str, str] | None) -> str | None:
 
 
 def caller_of(
-    settings: Settings, headers: Mapping[str, str] | None, *, remote: bool, person: Person | None = None
+    settings: Settings,
+    headers: Mapping[str, str] | None,
+    *,
+    remote: bool,
+    person: Person | None = None,
+    peer: str | None = None,
 ) -> Caller:
-    """The caller of a request with `headers` (and `person`, signed in by the guard in OAuth mode); ConfigError when
-    no credential applies."""
+    """The caller of a request with `headers` (and `person`, signed in by the guard in OAuth mode) from the address
+    `peer` (HTTP only); ConfigError when no credential applies."""
     token = bearer_token(headers) if remote else None
     profile = profile_of(settings)
     own = profile.credentials(settings)
+    local = not remote or (_loopback(peer) and not _forwarded(headers))
     if own is not None:
         if remote and person is not None:
             return Caller(own.pays, person.fingerprint, remote, shared=True)
@@ -66,7 +78,7 @@ def caller_of(
         if remote and settings.oauth_issuer is not None:
             # Past the guard every remote caller is a person or a token holder: nobody gets the server's history.
             raise ConfigError("This server needs you to sign in: send an OAuth access token.")
-        return Caller(own.pays, fingerprint(own.names), remote)
+        return Caller(own.pays, fingerprint(own.names), remote, local=local)
     if token is None or not profile.passes_bearer:
         raise ConfigError(profile.missing(settings))
     if not token.isascii() or not token.isprintable():
@@ -75,13 +87,25 @@ def caller_of(
             "Authorization: Bearer."
         )
     key = SecretStr(token)
-    return Caller(key, fingerprint(key), remote)
+    return Caller(key, fingerprint(key), remote, local=local)
 
 
 def fingerprint(secret: SecretStr, label: bytes = _KEY_LABEL) -> str:
     """An HMAC-SHA256 of `secret` under a fixed label, 32 hex digits: it names an owner; the secret cannot be read
     back. Keys keep the label histories were first filed under."""
     return hmac.new(label, secret.get_secret_value().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _loopback(peer: str | None) -> bool:
+    try:
+        return peer is not None and ipaddress.ip_address(peer.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _forwarded(headers: Mapping[str, str] | None) -> bool:
+    """Whether a proxy says it forwarded the request: then the loopback peer is the proxy, not the user."""
+    return any(name in (headers or {}) for name in ("forwarded", "x-forwarded-for", "x-real-ip"))
 
 
 def _shared_token_namespace(settings: Settings, token: str) -> str:

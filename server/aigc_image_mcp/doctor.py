@@ -1,6 +1,7 @@
 """`aigc-image-mcp doctor`: checks, in the order a first call needs them, what a user most often gets wrong, each
 with the fix. Only calls that cost nothing: the upstream is asked about a task that does not exist, and its answer
-says whether it is reachable, takes the credentials, and has the query route. Secrets are named, never shown."""
+says whether it is reachable, takes the credentials, and has the query route; then, where the upstream can say, about
+the caps set on the account's AIGC use (shown when any are). Secrets are named, never shown."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import SecretStr, ValidationError
 
-from .backends.base import Caller
+from .backends.base import Backend, Caller
 from .backends.profiles import profile_of
 from .callers import caller_of
 from .config import Settings, variable_of
@@ -85,6 +86,18 @@ async def upstream_checks(settings: Settings, query: Query) -> list[Check]:
     except AigcImageError as exc:
         return _classify_relay(settings, where, exc)
     return _all_good(settings, where)
+
+
+def prices_check(prices: Path, settings: Settings) -> Check:
+    """Whether the prices file reads and prices only models of the active backend, as the server checks at start."""
+    from .core.prices import load_prices
+
+    try:
+        loaded = load_prices(prices, profile_of(settings).load_catalog(settings.models_file))
+    except AigcImageError as exc:
+        return Check("prices", "fail", str(exc), "fix the entry it names, or unset AIGC_IMAGE_PRICES")
+    count = len(loaded.models)
+    return Check("prices", "ok", f"{prices}: {count} model{'s' * (count != 1)} priced in {loaded.currency}")
 
 
 def folder_check(name: str, folder: Path, variable: str) -> Check:
@@ -194,6 +207,8 @@ async def diagnose(overrides: Mapping[str, Any], transport: httpx2.AsyncBaseTran
     settings, checks = settings_checks(overrides)
     if settings is None:
         return [*checks, *skipped(*_AFTER_SETTINGS, why="the settings do not parse")]
+    if settings.prices is not None:  # the server would stop at start on a wrong one
+        checks.append(prices_check(settings.prices, settings))
     caller, credentials = credential_check(settings)
     checks.append(credentials)
     if caller is None:
@@ -246,9 +261,23 @@ async def _ask_upstream(settings: Settings, caller: Caller, transport: httpx2.As
 
     upstream = Upstream.open(settings, transport, agent="doctor")
     try:
-        return await upstream_checks(settings, lambda task_id: upstream.backend.query(task_id, caller))
+        checks = await upstream_checks(settings, lambda task_id: upstream.backend.query(task_id, caller))
+        return checks + (await _quotas(settings, upstream.backend) if passed(checks) else [])
     finally:
         await upstream.aclose()
+
+
+async def _quotas(settings: Settings, backend: Backend) -> list[Check]:
+    """A line for the caps set on the account's AIGC use (Tencent's DescribeAigcQuotas), when any are; none when
+    there are none, the upstream has no such API, or it would not say (informative only, so never a failure)."""
+    try:
+        quotas = await backend.quotas()
+    except AigcImageError:
+        return []
+    if not quotas:
+        return []
+    shown = "; ".join(f"{quota.kind}: {quota.used} of {quota.limit} used" for quota in quotas)
+    return [Check("upstream quotas", "ok", f"the account's AIGC caps at {profile_of(settings).api}: {shown}")]
 
 
 def print_report(checks: list[Check], as_json: bool) -> None:

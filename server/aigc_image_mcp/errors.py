@@ -17,6 +17,7 @@
   x UnknownTaskError           - a task outside the caller's own history, where only those are shown
   x ImageError                 - a finished image could not be downloaded, saved or previewed
   x QuotaError                 - the caller's daily task limit is reached; nothing was sent
+  x CostNotConfirmedError      - a call above AIGC_IMAGE_CONFIRM_ABOVE lacks the user's yes; nothing was sent
 """
 
 from __future__ import annotations
@@ -114,3 +115,7 @@ class ImageError(AigcImageError):
 
 class QuotaError(AigcImageError):
     """The caller has started as many tasks today as the server allows; nothing was sent."""
+
+
+class CostNotConfirmedError(AigcImageError):
+    """A call estimated above AIGC_IMAGE_CONFIRM_ABOVE did not get the user's yes; nothing was sent."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, NamedTuple, cast
+from typing import Annotated, Any, Literal, NamedTuple, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 Status = Literal["SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED"]
 SHOWN = 8
@@ -37,6 +37,36 @@ class ImageFile(_Result):
     saved_as: str | None = Field(default=None, description="The file save_as wrote this image to; absent if none.")
 
 
+class Cost(_Result):
+    """What a task costs: images (the unit Tencent bills) and, with the operator's prices, money."""
+
+    # amount and currency are null, never left out, when no price applies: the one place results hold a null.
+    model_config = ConfigDict(frozen=True, json_schema_extra={"required": ["images", "amount", "currency"]})
+
+    images: int = Field(
+        ge=0,
+        description="Images requested while the task runs; delivered once SUCCEEDED (what Tencent bills); 0 if FAILED.",
+    )
+    amount: Annotated[float | None, WithJsonSchema({"type": ["number", "null"]})] = Field(
+        default=None, description="images x the operator's price per image (AIGC_IMAGE_PRICES); null when unpriced."
+    )
+    currency: Annotated[str | None, WithJsonSchema({"type": ["string", "null"]})] = Field(
+        default=None, description="The currency of amount, e.g. CNY; null when unpriced."
+    )
+
+    def settled(self, images: int) -> Cost:
+        """The cost once `images` images were delivered, at the price per image quoted for the requested ones."""
+        if images == self.images:
+            return self
+        amount = None if self.amount is None or self.images == 0 else round(self.amount / self.images * images, 6)
+        return self.model_copy(update={"images": images, "amount": amount})
+
+    def line(self) -> str:
+        """The cost in one line: "1 image", "4 images, about 2.40 CNY"."""
+        count = f"{self.images} image{'s' * (self.images != 1)}"
+        return count if self.amount is None else f"{count}, about {self.amount:.2f} {self.currency}"
+
+
 class TaskResult(_Result):
     """A task and, once it has succeeded, its images."""
 
@@ -57,6 +87,27 @@ class TaskResult(_Result):
         default_factory=lambda: [],
         description="What this call could not do (check on the task, save a copy, record it); the task is unaffected.",
     )
+    cost: Cost = Field(
+        default_factory=lambda: Cost(images=1),
+        description="What the task costs: images, and money when the operator set prices.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _counted(cls, data: Any) -> Any:
+        # A task recorded before costs were kept: the images it shows, none if it failed, 1 while it runs.
+        if not isinstance(data, dict):
+            return data
+        task = cast(dict[str, Any], data)
+        if "cost" in task:
+            return task
+        status, images = task.get("status"), cast(list[Any], task.get("images") or [])
+        count = len(images) if status == "SUCCEEDED" else 0 if status == "FAILED" else 1
+        return {**task, "cost": Cost(images=count)}
+
+    def dump(self) -> dict[str, Any]:
+        """The structured content; cost always whole, its nulls included."""
+        return {**super().dump(), "cost": self.cost.model_dump(mode="json")}
 
 
 class HistoryEntry(_Result):
@@ -80,7 +131,52 @@ class TaskList(_Result):
         default=None, description="Tasks this caller started today (UTC day); present when a daily limit is set."
     )
     daily_limit: int | None = Field(default=None, description="The tasks a caller may start per UTC day, if limited.")
+    spent_today: Cost | None = Field(
+        default=None,
+        description="What this caller's tasks of today (UTC day) cost, running ones as requested; present when the "
+        "operator set prices (amount counts the priced models).",
+    )
     notes: list[str] = Field(default_factory=lambda: [], description="What could not be listed, and why.")
+
+
+class UsageRow(_Result):
+    """The caller's own tasks of one model on one UTC day, from this server's history."""
+
+    date: str = Field(description="The UTC day, YYYY-MM-DD.")
+    model: str
+    tasks: int = Field(description="Tasks started.")
+    images: int = Field(description="Images: delivered when SUCCEEDED, 0 when FAILED, asked for while running.")
+    amount: float | None = Field(default=None, description="What they cost at the operator's prices; absent unpriced.")
+
+
+class TencentUsageRow(_Result):
+    """Tencent's own count for the whole account, one billing specification on one of Tencent's days."""
+
+    date: str = Field(description="Tencent's day (Beijing time, UTC+8), YYYY-MM-DD.")
+    specification: str = Field(description="Tencent's billing specification, e.g. Hunyuan3.0_2K.")
+    tasks: int
+    images: int
+
+
+class Usage(_Result):
+    """What the caller spent per UTC day and model (and, for the local user on Tencent Cloud, what Tencent counted)."""
+
+    days: int = Field(description="The UTC days covered, today included.")
+    since: str = Field(description="The first day covered (UTC), YYYY-MM-DD.")
+    local: list[UsageRow] = Field(description="This caller's tasks in this server's history, newest day first.")
+    currency: str | None = Field(default=None, description="The currency of `amount`, when prices are set.")
+    images_today: int | None = Field(
+        default=None, description="Images asked for today (UTC); present when a daily image budget is set."
+    )
+    daily_image_limit: int | None = Field(default=None, description="Images a caller may ask for per UTC day.")
+    tencent: list[TencentUsageRow] | None = Field(
+        default=None,
+        description="Tencent's own figures for the whole account (DescribeAigcUsageData); only for the local user on "
+        "the tencentcloud backend.",
+    )
+    notes: list[str] = Field(
+        default_factory=lambda: [], description="What could not be counted, and where else to look."
+    )
 
 
 class Preview(NamedTuple):

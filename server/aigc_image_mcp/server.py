@@ -14,7 +14,7 @@ from mcp.types import ToolAnnotations
 
 from . import NAME, __version__
 from .backends.profiles import profile_of
-from .catalog.fields import LIMIT, STATUS, TASK_ID
+from .catalog.fields import DAYS, LIMIT, STATUS, TASK_ID
 from .catalog.schema import input_schema, plain_schema, tool_description
 from .config import Settings
 from .protocol.gallery import ViewInToolsList, gallery
@@ -25,17 +25,23 @@ from .protocol.tools import (
     GET_ARGUMENTS,
     GET_DESCRIPTION,
     LIST_DESCRIPTION,
+    USAGE_DESCRIPTION,
     generate_image,
     get_image_task,
+    get_image_usage,
     list_image_tasks,
 )
-from .results import TaskList, TaskResult, output_schema
+from .results import TaskList, TaskResult, Usage, output_schema
 from .state import AppState
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx2
 
+    from .catalog.models import Catalog
     from .core.polling import Clock
+    from .core.prices import Prices
 
 
 INSTRUCTIONS = """\
@@ -43,12 +49,14 @@ Creates images with Tencent Cloud VOD AIGC models (generate_image's description 
 Every generate_image call starts one paid task, waits up to wait_seconds for it, and hands back its TaskId and,
 once ready, the image (URL, saved file, preview). A task still running, or any trouble after the submit, comes
 back with the TaskId: then call get_image_task with it (free), never generate_image again. list_image_tasks shows
-earlier tasks, also after a restart. Each argument's description says which models accept it; leave out what the
-chosen model does not take."""
+earlier tasks, also after a restart; get_image_usage counts the images (and money) spent per day. Each argument's
+description says which models accept it; leave out what the chosen model does not take."""
 _WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 # get_image_task saves a local copy, but changes nothing the user has elsewhere: read-only, as far as they can tell.
 _FETCHES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 _READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+# get_image_usage may ask the upstream for the account's own figures: it reads them, and reads only.
+_COUNTS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
 def build_server(
@@ -56,10 +64,11 @@ def build_server(
 ) -> MCPServer[AppState]:
     """The MCP server; `transport` replaces the network and `clock` the passing of time in tests."""
     catalog = profile_of(settings).load_catalog(settings.models_file)
+    prices = None if settings.prices is None else _prices(settings.prices, catalog)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState, None]:
-        state = AppState(settings, catalog, transport, clock)
+        state = AppState(settings, catalog, transport, clock, prices)
         try:
             yield state
         finally:
@@ -69,7 +78,7 @@ def build_server(
         raw_tool(
             generate_image,
             title="Generate image",
-            description=tool_description(catalog, settings.schema_profile),
+            description=tool_description(catalog, settings.schema_profile, prices and prices.labels(catalog.ids)),
             input_schema=input_schema(catalog, settings.schema_profile),
             output=TaskResult,
             output_schema=output_schema(TaskResult),
@@ -94,7 +103,18 @@ def build_server(
             annotations=_READS,
         ),
     ]
-    shown = [tool.name for tool in tools]
+    shown = [tool.name for tool in tools]  # the gallery view shows tasks and their images: not the usage counts
+    tools += [
+        raw_tool(
+            get_image_usage,
+            title="Get image usage",
+            description=USAGE_DESCRIPTION,
+            input_schema=plain_schema((DAYS,), profile=settings.schema_profile),
+            output=Usage,
+            output_schema=output_schema(Usage),
+            annotations=_COUNTS,
+        ),
+    ]
     server = MCPServer(
         NAME,
         version=__version__,
@@ -106,3 +126,11 @@ def build_server(
     )
     add_image_templates(server)
     return server
+
+
+def _prices(path: Path, catalog: Catalog) -> Prices:
+    """The operator's prices, checked against `catalog`: imported only when AIGC_IMAGE_PRICES is set, so a server
+    without prices starts as it did."""
+    from .core.prices import load_prices
+
+    return load_prices(path, catalog)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from .backends.base import Backend
     from .core.polling import Clock
+    from .core.prices import Prices
     from .core.tracker import Tracker
     from .history.base import HistoryStore
 
@@ -28,6 +29,8 @@ class AppState:
     catalog: Catalog
     transport: httpx2.AsyncBaseTransport | None = None
     clock: Clock | None = None
+    prices: Prices | None = None
+    """The operator's prices (AIGC_IMAGE_PRICES), read and checked at start; None: nothing mentions money."""
     _history: HistoryStore | None = field(default=None, init=False)
     _upstream: Upstream | None = field(default=None, init=False)
     _tracker: Tracker | None = field(default=None, init=False)
@@ -51,9 +54,10 @@ class AppState:
                 self.catalog,
                 backend=upstream.backend,
                 history=history,
-                quota=Quota(history, self.settings.daily_task_limit),
+                quota=Quota(history, self.settings.daily_task_limit, self.settings.daily_image_limit),
                 keeper=Keeper(self.settings, upstream.http),
                 clock=self.clock or RealClock(),
+                prices=self.prices,
             )
         return self._tracker
 

@@ -10,9 +10,11 @@ import pytest
 
 from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.catalog.schema import input_schema, tool_description
+from aigc_image_mcp.core.prices import load_prices
 from scripts.model_tables import model_table
 
 MODELS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "models.md"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.mark.parametrize("backend", sorted(PROFILES))
@@ -29,4 +31,16 @@ def test_generate_image_stays_within_8_kb_for_the_model_in_the_portable_profile(
     catalog = PROFILES[backend].load_catalog()
     size = len(("generate_image" + tool_description(catalog) + json.dumps(input_schema(catalog))).encode())
 
+    assert size <= 8192
+
+
+@pytest.mark.parametrize("backend", sorted(PROFILES))
+def test_it_stays_within_8_kb_with_the_example_prices_pricing_every_model(backend: str) -> None:
+    catalog = PROFILES[backend].load_catalog()
+    labels = load_prices(EXAMPLES / f"prices-{backend}.json", catalog).labels(catalog.ids)
+    description = tool_description(catalog, prices=labels)
+    size = len(("generate_image" + description + json.dumps(input_schema(catalog))).encode())
+
+    assert set(labels) == set(catalog.ids), "the example prices every model of its backend"
+    assert all(f"; {labels[spec.id]}." in description for spec in catalog.models)
     assert size <= 8192

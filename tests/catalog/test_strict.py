@@ -81,7 +81,7 @@ async def test_every_strict_schema_is_one_openai_agents_leaves_unchanged_and_in_
     async with connect(schema_profile="strict", backend=backend, **credentials) as client:
         schemas = await served(client)
 
-    assert sorted(schemas) == ["generate_image", "get_image_task", "list_image_tasks"]
+    assert sorted(schemas) == ["generate_image", "get_image_task", "get_image_usage", "list_image_tasks"]
     for name, schema in schemas.items():
         assert ensure_strict_json_schema(copy.deepcopy(schema)) == schema, name
         assert strict_problems(schema) == [], name

@@ -113,3 +113,37 @@ def test_a_fingerprint_depends_on_its_label_so_a_token_and_an_equal_key_are_diff
     as_token = caller_of(settings, bearer(TOKENS[0]), remote=True)
     as_key = caller_of(make_settings(api_key=None), bearer(TOKENS[0]), remote=True)
     assert as_token.namespace != as_key.namespace
+
+
+@pytest.mark.parametrize(
+    ("remote", "peer", "headers", "local"),
+    [
+        (False, None, None, True),  # stdio
+        (True, "127.0.0.1", {}, True),
+        (True, "::1", {}, True),
+        (True, "10.0.0.7", {}, False),
+        (True, None, {}, False),  # no peer address known
+        (True, "not-an-address", {}, False),
+        (True, "127.0.0.1", {"x-forwarded-for": "203.0.113.9"}, False),  # a proxy on this machine forwarded it
+        (True, "127.0.0.1", {"forwarded": "for=203.0.113.9"}, False),
+        (True, "127.0.0.1", {"x-real-ip": "203.0.113.9"}, False),
+    ],
+)
+def test_the_local_user_is_on_stdio_or_directly_on_loopback(
+    remote: bool, peer: str | None, headers: dict[str, str] | None, local: bool
+) -> None:
+    assert caller_of(make_settings(), headers, remote=remote, peer=peer).local is local
+
+
+def test_a_token_holder_is_never_the_local_user_even_on_loopback() -> None:
+    settings = make_settings(http_tokens=",".join(TOKENS))
+
+    caller = caller_of(settings, bearer(TOKENS[0]), remote=True, peer="127.0.0.1")
+
+    assert (caller.shared, caller.local) == (True, False)
+
+
+def test_a_pass_through_caller_on_loopback_is_the_local_user_of_its_own_key() -> None:
+    caller = caller_of(make_settings(api_key=None), bearer(USER_KEY), remote=True, peer="127.0.0.1")
+
+    assert (paid_with(caller), caller.local) == (USER_KEY, True)

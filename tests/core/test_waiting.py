@@ -53,6 +53,7 @@ async def test_a_task_still_running_when_the_wait_ends_comes_back_running_with_i
         "progress": 40,
         "images": [],
         "notes": [],
+        "cost": {"images": 1, "amount": None, "currency": None},
     }
     assert f'call get_image_task with task_id "{TASK}"' in text_of(result)
     assert "do not call generate_image again" in text_of(result)

@@ -147,8 +147,10 @@ async def test_the_host_starts_the_unpacked_bundle_and_a_call_reaches_the_relay(
     relay.script.append(accepted("1392336703-AigcImageTask-bundle"))
     settings = {"api_key": CANARY_KEY, "base_url": url, "output_dir": str(tmp_path), "inline_images": False}
     unused = {"backend": "quickrouter", "secret_id": "unused", "secret_key": "unused", "session_token": "unused"}
-    unused |= {"vod_subapp_id": 1}
-    config = resolve(installed, settings | unused | {"schema_profile": "full"})
+    unused |= {"vod_subapp_id": 1, "confirm_above": 1000}
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"currency": "CNY", "models": {"GEM-3.0": 0.9}}), encoding="utf-8")
+    config = resolve(installed, settings | unused | {"schema_profile": "full", "prices": str(prices)})
     assert config is not None
     assert config["command"] == "uv"
     assert str(installed) in config["args"]
@@ -166,6 +168,7 @@ async def test_the_host_starts_the_unpacked_bundle_and_a_call_reaches_the_relay(
     assert not result.is_error, result.content
     assert result.structured_content is not None
     assert result.structured_content["task_id"] == "1392336703-AigcImageTask-bundle"
+    assert result.structured_content["cost"] == {"images": 1, "amount": 0.9, "currency": "CNY"}  # the prices file
     assert relay.submits == [{"model_name": "GEM", "model_version": "3.0", "prompt": "a lighthouse at dusk"}]
     assert relay.requests[0].headers["authorization"] == f"Bearer {CANARY_KEY}"
 

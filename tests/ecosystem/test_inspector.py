@@ -64,7 +64,12 @@ def test_the_inspector_lists_the_tool_and_its_strict_lint_finds_no_error(
     _, url = relay_url
     done = inspect(url, tmp_path, "--method", "tools/list", "--strict", profile=profile)
     tools = payload(done)["result"]["tools"]  # --strict exits 6 on an error-severity portability finding
-    assert [tool["name"] for tool in tools] == ["generate_image", "get_image_task", "list_image_tasks"]
+    assert [tool["name"] for tool in tools] == [
+        "generate_image",
+        "get_image_task",
+        "list_image_tasks",
+        "get_image_usage",
+    ]
     assert tools[0]["inputSchema"]["type"] == "object"
     assert "model" in tools[0]["inputSchema"]["required"]
 

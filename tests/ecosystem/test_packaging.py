@@ -115,6 +115,7 @@ async def call_through(params: StdioServerParameters, relay: FakeRelay) -> None:
             "generate_image",
             "get_image_task",
             "list_image_tasks",
+            "get_image_usage",
         ]
         result = await client.call_tool("generate_image", {"model": "Qwen-0925", "prompt": "a paper crane"})
     assert not result.is_error, result.content

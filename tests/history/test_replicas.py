@@ -119,3 +119,42 @@ async def test_a_replica_killed_while_waiting_loses_nothing(
     assert [(t["task_id"], t["prompt"]) for t in structured(listed)["tasks"]] == [(SECOND, "owl")]
     assert structured(finished)["status"] == "SUCCEEDED"
     assert len(relay.submits) == 1
+
+
+@pytest.fixture
+def budgeted_replicas(postgres_url: str, tmp_path: Path, relay: FakeRelay) -> Generator[list[RunningServer]]:
+    with serve(relay) as url, ExitStack() as stack:
+        yield [
+            stack.enter_context(
+                http_server(
+                    clean_env(
+                        HOME=str(tmp_path / "home"),
+                        QUICKROUTER_API_KEY=CANARY_KEY,
+                        QUICKROUTER_BASE_URL=url,
+                        AIGC_IMAGE_DATABASE_URL=postgres_url,
+                        AIGC_IMAGE_DAILY_IMAGE_LIMIT="4",
+                        AIGC_IMAGE_OUTPUT_DIR=str(tmp_path / f"images-{name}"),
+                        AIGC_IMAGE_DATA_DIR=str(tmp_path / f"data-{name}"),
+                    )
+                )
+            )
+            for name in ("a", "b")
+        ]
+
+
+async def test_two_replicas_called_at_once_never_pass_the_daily_image_budget(
+    budgeted_replicas: list[RunningServer], relay: FakeRelay
+) -> None:
+    results: list[bool] = []
+
+    async def generate(server: RunningServer) -> None:
+        async with mcp_client(server.mcp_url) as client:
+            result = await client.call_tool("generate_image", {"model": "GEM-3.0", "prompt": "fox", "wait_seconds": 0})
+        results.append(bool(result.is_error))
+
+    async with anyio.create_task_group() as group:
+        for number in range(10):
+            group.start_soon(generate, budgeted_replicas[number % 2])
+
+    assert sorted(results) == [False] * 4 + [True] * 6
+    assert len(relay.submits) == 4

@@ -15,7 +15,7 @@ import pytest
 
 from aigc_image_mcp.errors import ConfigError, HistoryError
 from aigc_image_mcp.history import sqlite as history_sqlite
-from aigc_image_mcp.history.base import HistoryStore
+from aigc_image_mcp.history.base import HistoryStore, Used
 from aigc_image_mcp.history.opener import open_history
 from aigc_image_mcp.results import ImageFile, TaskResult
 
@@ -82,7 +82,7 @@ async def test_a_history_from_the_first_release_upgrades_without_losing_a_task_o
     assert kept is not None
     assert (kept.status, kept.images[0].local_path) == ("SUCCEEDED", "/p/1.png")
     assert [e.task_id for e in theirs.entries] == ["1-AigcImageTask-2"]
-    assert execute({}, data, "SELECT version FROM schema_version") == [(3,)]
+    assert execute({}, data, "SELECT version FROM schema_version") == [(4,)]
 
 
 async def test_two_processes_opening_the_old_file_at_once_upgrade_it_once(tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ async def test_a_history_from_a_newer_release_is_refused_saying_what_to_do(tmp_p
     execute({}, data, "UPDATE schema_version SET version = 99")
 
     newer = open_history(make_settings(data_dir=data))
-    with pytest.raises(HistoryError, match=r"schema version 99, newer than this server's \(3\): upgrade"):
+    with pytest.raises(HistoryError, match=r"schema version 99, newer than this server's \(4\): upgrade"):
         await newer.recent(OWNER, 10)
     await newer.aclose()
 
@@ -138,7 +138,37 @@ async def test_concurrent_callers_on_two_replicas_never_take_more_slots_than_the
 
     assert sorted(slot for slot in taken if slot is not None) == [1, 2, 3, 4, 5]
     assert taken.count(None) == 19
-    assert (used, other_day) == (5, 0)
+    assert (used.tasks, other_day.tasks) == (5, 0)
+
+
+async def test_concurrent_callers_on_two_replicas_never_take_more_images_than_the_budget(
+    both_stores: dict[str, Any], tmp_path: Path
+) -> None:
+    settings = make_settings(data_dir=tmp_path / "data", **both_stores)
+    replicas = [open_history(settings) for _ in range(2)]
+    await replicas[0].used(OWNER, "2026-11-01")  # the schema exists before the race begins
+    taken: list[int] = []
+
+    async def take(store: HistoryStore, images: int) -> None:
+        if await store.take_slot(OWNER, "2026-11-01", None, images, 10) is not None:
+            taken.append(images)
+
+    async with anyio.create_task_group() as group:
+        for number in range(24):
+            group.start_soon(take, replicas[number % 2], 1 + number % 4)
+    used = await replicas[1].used(OWNER, "2026-11-01")
+    left = 10 - used.images
+    one_too_many = await replicas[0].take_slot(OWNER, "2026-11-01", None, left + 1, 10)
+    the_rest = await replicas[1].take_slot(OWNER, "2026-11-01", None, left, 10) if left else None
+    finally_used = await replicas[0].used(OWNER, "2026-11-01")
+    for store in replicas:
+        await store.aclose()
+
+    assert used == Used(tasks=len(taken), images=sum(taken))
+    assert 6 <= used.images <= 10  # the six 1-image calls fit unless the budget was used up
+    assert one_too_many is None
+    assert the_rest is None if not left else the_rest == len(taken) + 1
+    assert finally_used.images == 10
 
 
 async def test_an_unreachable_database_is_a_history_error_that_never_shows_its_password() -> None:

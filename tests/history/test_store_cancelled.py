@@ -1,5 +1,5 @@
-"""Schema version 3 on both stores: a version-2 history (the quotas' release) upgraded without loss, and the MCP
-tasks a caller cancelled, kept per caller across connections."""
+"""Schema version 3 on both stores: a version-2 history (the quotas' release) upgraded to this version without
+loss, and the MCP tasks a caller cancelled, kept per caller across connections."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from aigc_image_mcp.errors import HistoryError
+from aigc_image_mcp.history.base import Used
 from aigc_image_mcp.history.opener import open_history
 from aigc_image_mcp.results import ImageFile, TaskResult
 
@@ -106,9 +107,9 @@ async def test_a_version_2_history_upgrades_without_losing_a_task_its_order_or_a
     assert kept == task(1, "SUCCEEDED")
     assert record is not None
     assert (record.task, record.created_at, record.cancelled) == (task(3), "2026-11-01T10:00:00+00:00", False)
-    assert used == 3
+    assert used == Used(tasks=3, images=0)
     assert [e.task_id for e in theirs.entries] == ["1-AigcImageTask-2"]
-    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(3,)]
+    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(4,)]
 
 
 async def test_a_cancelled_task_is_remembered_for_its_caller_only_across_connections(
@@ -142,6 +143,35 @@ async def test_a_postgresql_history_of_a_newer_version_is_refused_saying_what_to
     execute({"database_url": postgres_url}, Path(), "UPDATE schema_version SET version = 99")
 
     newer = open_history(make_settings(database_url=postgres_url))
-    with pytest.raises(HistoryError, match=r"schema version 99, newer than this server's \(3\): run the same"):
+    with pytest.raises(HistoryError, match=r"schema version 99, newer than this server's \(4\): run the same"):
         await newer.recent(OWNER, 10)
     await newer.aclose()
+
+
+async def test_a_version_3_history_gains_the_image_counts_keeping_its_tasks_and_counts(
+    both_stores: dict[str, Any], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    settings = make_settings(data_dir=data, **both_stores)
+    first = open_history(settings)
+    await first.save(OWNER, task(7), "a heron")
+    await first.take_slot(OWNER, "2026-11-01", 10)
+    await first.aclose()
+    for statement in (  # back to version 3, as that release left it
+        "DROP INDEX tasks_by_day",
+        "ALTER TABLE daily_usage DROP COLUMN images",
+        "UPDATE schema_version SET version = 3",
+    ):
+        execute(both_stores, data, statement)
+
+    store = open_history(settings)
+    before = await store.used(OWNER, "2026-11-01")
+    taken = await store.take_slot(OWNER, "2026-11-01", 10, 4, 5)
+    refused = await store.take_slot(OWNER, "2026-11-01", 10, 2, 5)
+    kept = await store.since(OWNER, "2000-01-01T00:00:00+00:00")
+    await store.aclose()
+
+    assert before == Used(tasks=1, images=0)
+    assert (taken, refused) == (2, None)
+    assert [k.task for k in kept] == [task(7)]
+    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(4,)]

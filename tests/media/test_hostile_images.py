@@ -139,6 +139,8 @@ async def test_a_result_with_enormous_urls_is_cut_down_to_the_task(connect: Conn
     assert len(result.model_dump_json(by_alias=True, exclude_none=True)) < 100_000
     assert (structured(result)["task_id"], structured(result)["status"]) == (TASK, "SUCCEEDED")
     assert "is more than a client accepts, so only the task is shown" in text_of(result)
+    assert structured(result)["cost"] == {"images": 1, "amount": None, "currency": None}, "the cost stays whole"
+    assert "Cost: 1 image." in text_of(result)
 
 
 async def test_html_sent_as_png_is_neither_saved_nor_served(

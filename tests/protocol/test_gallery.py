@@ -21,7 +21,7 @@ pytestmark = pytest.mark.anyio
 
 TASK = "1392336703-AigcImageTask-47965947a83db42af4b1e3a74c243531t"
 GENERATE = {"name": "generate_image", "arguments": {"model": "GEM-3.0", "prompt": "a red fox in snow"}}
-TOOLS = ["generate_image", "get_image_task", "list_image_tasks"]
+TOOLS = ["generate_image", "get_image_task", "list_image_tasks", "get_image_usage"]
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ async def test_only_a_client_that_renders_apps_sees_the_view_on_each_tool(call: 
     tasks_only = (await call("tools/list", {}, TASKS))["result"]["tools"]
 
     assert [tool["name"] for tool in with_ui] == TOOLS
-    assert all(_ui(tool) == {"resourceUri": VIEW_URI, "visibility": ["model", "app"]} for tool in with_ui)
+    assert all(_ui(tool) == {"resourceUri": VIEW_URI, "visibility": ["model", "app"]} for tool in with_ui[:3])
+    assert _ui(with_ui[3]) is None  # get_image_usage: counts, nothing the gallery shows
     assert all(_ui(tool) is None for tool in without + tasks_only)
     assert [{**tool, "_meta": None} for tool in with_ui] == [{**tool, "_meta": None} for tool in without]
 

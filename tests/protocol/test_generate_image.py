@@ -49,6 +49,7 @@ async def test_a_prompt_and_model_are_sent_as_the_seed_body_and_the_task_id_come
             }
         ],
         "notes": [],
+        "cost": {"images": 1, "amount": None, "currency": None},
     }
     assert "251007502-AigcImage-abc" in text_of(result)
     assert saved.read_bytes() == png()
@@ -263,7 +264,7 @@ async def test_the_tool_tells_the_truth_about_itself(connect: Connect) -> None:
     async with connect() as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
 
-    assert set(tools) == {"generate_image", "get_image_task", "list_image_tasks"}
+    assert set(tools) == {"generate_image", "get_image_task", "list_image_tasks", "get_image_usage"}
     tool = tools["generate_image"]
     assert tool.annotations is not None
     assert (tool.annotations.read_only_hint, tool.annotations.idempotent_hint) == (False, False)

@@ -49,9 +49,11 @@ def keys_anywhere(node: Any) -> set[str]:
 
 def test_a_result_leaves_out_the_fields_that_are_not_set_rather_than_sending_null() -> None:
     dumped = DONE.dump()
+    cost = dumped.pop("cost")
 
     assert "null" not in json.dumps(dumped)
     assert set(dumped) == {"task_id", "model", "status", "request_id", "images", "notes"}
+    assert cost == {"images": 1, "amount": None, "currency": None}  # the cost alone is always whole, nulls included
     assert dumped["images"] == [
         {"url": "https://vod.example/fox.png", "expires_at": "2026-01-05T12:03:57Z", "mime_type": "image/png"}
     ]
@@ -63,7 +65,11 @@ def test_an_output_schema_has_no_references_and_no_nullable_unions(model: type[B
 
     Draft202012Validator.check_schema(schema)
     assert not {"$ref", "$defs", "anyOf"} & keys_anywhere(schema)
+    cost = cast(dict[str, Any], schema["properties"]).pop("cost" if model is TaskResult else "spent_today")
     assert "null" not in json.dumps(schema)
+    # A cost's amount and currency are null when unpriced: a plain type list, never anyOf.
+    nullable = {name: value["type"] for name, value in cost["properties"].items() if "null" in json.dumps(value)}
+    assert nullable == {"amount": ["number", "null"], "currency": ["string", "null"]}
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """A fake Tencent Cloud VOD API on 127.0.0.1: it checks the TC3-HMAC-SHA256 signature of every request with the
-signing algorithm written out here (not the SDK's), and answers CreateAigcImageTask and DescribeTaskDetail in
-Tencent's shapes (HTTP 200 with `Response`, errors as `Response.Error`), or with a scripted `Raw` answer as it is."""
+signing algorithm written out here (not the SDK's), and answers CreateAigcImageTask, DescribeTaskDetail,
+DescribeAigcUsageData and DescribeAigcQuotas in Tencent's shapes (HTTP 200 with `Response`, errors as
+`Response.Error`), or with a scripted `Raw` answer as it is."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import hmac
 import json
 import re
 import threading
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -71,6 +72,37 @@ def detail(task_id: str, status: str = "FINISH", **task: Any) -> Answer:
     return {"Response": top}
 
 
+@dataclass(frozen=True)
+class Point:
+    """What Tencent counted for the account in the 5 minutes from `time` (ISO 8601 with an offset)."""
+
+    specification: str
+    time: str
+    tasks: int
+    images: int
+
+
+def usage_answer(points: list[Point], params: dict[str, Any]) -> Answer:
+    """DescribeAigcUsageData as Tencent answers it: the points from StartTime to EndTime, as they are for a range of
+    one day or less, else added up per day (dated at midnight in the points' own offset)."""
+    start, end = datetime.fromisoformat(params["StartTime"]), datetime.fromisoformat(params["EndTime"])
+    if params.get("AigcType") != "Image" or end < start:
+        return error("InvalidParameterValue", "AigcType or the time range is not valid")
+    chosen = [p for p in points if start <= datetime.fromisoformat(p.time) <= end]
+    daily = end - start > timedelta(days=1)
+    series: defaultdict[str, defaultdict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for point in chosen:
+        when = datetime.fromisoformat(point.time)
+        key = when.replace(hour=0, minute=0, second=0).isoformat() if daily else point.time
+        series[point.specification][key][0] += point.tasks
+        series[point.specification][key][1] += point.images
+    data = [
+        {"Specification": spec, "DataSet": [{"Time": t, "Count": c, "Usage": u} for t, (c, u) in sorted(by.items())]}
+        for spec, by in series.items()
+    ]
+    return {"Response": {"AigcUsageDataSet": data, "RequestId": "req-usage"}}
+
+
 @dataclass
 class FakeTencent:
     """Records each verified request's action and parameters; answers from scripts (default: accept, then finish
@@ -86,6 +118,12 @@ class FakeTencent:
     queries: dict[str, deque[Answer]] = field(default_factory=lambda: {})
     sent: int = 0
     """Bytes of the bodies of Raw answers written so far (a client that stops reading stops the writing)."""
+    usage: list[Point] = field(default_factory=lambda: [])
+    """The account's figures DescribeAigcUsageData reports."""
+    quotas: list[dict[str, Any]] = field(default_factory=lambda: [])
+    """The AigcQuotaItem entries DescribeAigcQuotas reports."""
+    account: deque[Answer] = field(default_factory=lambda: deque())
+    """Scripted answers to DescribeAigcUsageData and DescribeAigcQuotas, used before the figures above."""
 
     def answer(self, headers: dict[str, str], body: bytes) -> Answer:
         problem = self.check(headers, body)
@@ -102,6 +140,13 @@ class FakeTencent:
                 return script.popleft() if len(script) > 1 else script[0]
             image = {"FileUrl": f"{self.base_url}/files/{params['TaskId']}.png", "FileType": "png"}
             return detail(params["TaskId"], Output={"FileInfos": [image | {"StorageMode": "Temporary"}]})
+        if action in ("DescribeAigcUsageData", "DescribeAigcQuotas") and self.account:
+            return self.account.popleft()
+        if action == "DescribeAigcUsageData":
+            return usage_answer(self.usage, params)
+        if action == "DescribeAigcQuotas":
+            found = [q for q in self.quotas if q.get("QuotaType") == params.get("QuotaType", q.get("QuotaType"))]
+            return {"Response": {"QuotaSet": found, "TotalCount": len(found), "RequestId": "req-quotas"}}
         return error("InvalidAction", f"no action {action}")
 
     def check(self, headers: dict[str, str], body: bytes) -> str:

@@ -37,7 +37,12 @@ async def test_the_console_script_serves_generate_image_over_stdio_against_a_rea
             tools = await client.list_tools()
             result = await client.call_tool("generate_image", {"model": "Hunyuan-3.0", "prompt": "a lighthouse"})
 
-    assert [tool.name for tool in tools.tools] == ["generate_image", "get_image_task", "list_image_tasks"]
+    assert [tool.name for tool in tools.tools] == [
+        "generate_image",
+        "get_image_task",
+        "list_image_tasks",
+        "get_image_usage",
+    ]
     assert not result.is_error
     assert result.structured_content is not None
     assert result.structured_content["task_id"] == "task-1"

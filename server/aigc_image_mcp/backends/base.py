@@ -42,6 +42,8 @@ class Caller:
     shared: bool = False
     """The key is shared by several namespaces (token holders): the upstream would answer about any of their tasks,
     so only tasks in this caller's own history are looked up."""
+    local: bool = False
+    """The user at the server's own machine, who may see what the server's own account spent (callers.py)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,25 @@ class TaskDetail:
     prompt: str | None = None
 
 
+@dataclass(frozen=True)
+class SpecUsage:
+    """The upstream account's own figures for one billing specification on one day (the upstream's calendar)."""
+
+    date: str
+    specification: str
+    tasks: int
+    images: int
+
+
+@dataclass(frozen=True)
+class AccountQuota:
+    """A cap the upstream account has set on its own use: `limit` of `unit` (e.g. images), `used` so far."""
+
+    kind: str
+    limit: int
+    used: int
+
+
 class Backend(Protocol):
     """One upstream. Every upstream string in what it returns or raises is already scrubbed of `caller.key`."""
 
@@ -108,6 +129,15 @@ class Backend(Protocol):
 
     async def query(self, task_id: str, caller: Caller) -> TaskDetail:
         """One look at a task; raises a UpstreamError when the answer says nothing about it."""
+        ...
+
+    async def usage(self, days: int) -> list[SpecUsage] | None:
+        """The account's own image figures for the last `days` days of the upstream's own calendar, today included,
+        per day and specification; None when the upstream has no API for them. Free: it starts no task."""
+        ...
+
+    async def quotas(self) -> list[AccountQuota] | None:
+        """The caps set on the account's AIGC use; None when the upstream has no API for them."""
         ...
 
     async def aclose(self) -> None:

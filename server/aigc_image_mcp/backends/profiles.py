@@ -43,6 +43,8 @@ class Profile:
     """Its API as a person names it."""
     passes_bearer: bool
     """Over HTTP without credentials of the server's own, each caller's bearer token is its key (pass-through)."""
+    own_figures: str
+    """Where the upstream shows what it counted (and charged), for get_image_usage when it shows none of it."""
 
     def load_catalog(self, models_file: Path | None = None) -> Catalog:
         """Its catalog: the built-in one, with the models of `models_file` (AIGC_IMAGE_MODELS_FILE) added or replaced.
@@ -179,9 +181,23 @@ def _absent(settings: Settings) -> str:
 
 
 PROFILES: dict[str, Profile] = {
-    "quickrouter": _QuickRouter("quickrouter", "quickrouter", "models.json", "the relay's API", passes_bearer=True),
+    "quickrouter": _QuickRouter(
+        "quickrouter",
+        "quickrouter",
+        "models.json",
+        "the relay's API",
+        passes_bearer=True,
+        own_figures="What the relay charged is known only to QuickRouter: see your account at https://quickrouter.ai "
+        "(its balance). The relay documents no API that reports usage, so these are this server's own counts.",
+    ),
     "tencentcloud": _TencentCloud(
-        "tencentcloud", "tencentcloud", "models-tencentcloud.json", "Tencent's VOD API", passes_bearer=False
+        "tencentcloud",
+        "tencentcloud",
+        "models-tencentcloud.json",
+        "Tencent's VOD API",
+        passes_bearer=False,
+        own_figures="Tencent's own figures for the whole account (DescribeAigcUsageData) are shown only to the user "
+        "at this server's machine (stdio, or HTTP from loopback); the VOD console shows them too.",
     ),
 }
 

@@ -22,7 +22,7 @@ from ..errors import (
     UpstreamProtocolError,
 )
 from .answers import Call, excerpt, exchange, parse
-from .base import Caller, Submission, TaskDetail, check_task_id
+from .base import AccountQuota, Caller, SpecUsage, Submission, TaskDetail, check_task_id
 from .tencent_shapes import (
     REFUSED_CREDENTIALS,
     UNKNOWN_TASK,
@@ -132,6 +132,14 @@ class QuickRouter:
             return detail_of(answer)
         except ValueError as exc:
             raise UpstreamProtocolError(f"Task {task_id} is {exc}.") from None
+
+    async def usage(self, days: int) -> list[SpecUsage] | None:
+        """None: the relay documents no API for an account's figures (its own site shows them)."""
+        return None
+
+    async def quotas(self) -> list[AccountQuota] | None:
+        """None: the relay documents no API for an account's caps."""
+        return None
 
     async def aclose(self) -> None:
         """Nothing of its own to close: the HTTP client belongs to the server."""

@@ -1,14 +1,18 @@
-"""Tencent's answers as typed models: CreateAigcImageTask's and DescribeTaskDetail's `Response`, as the relay passes
-them through, read into a Submission or a TaskDetail. Lenient where Tencent's shapes drift (a number where text is
-documented, a fraction where a whole number is), so that an odd field never costs a paid task its TaskId."""
+"""Tencent's shapes: CreateAigcImageTask's parameters (`tencent_body`), and its and DescribeTaskDetail's `Response` as
+typed models, as the relay passes them through, read into a Submission or a TaskDetail. Lenient where Tencent's
+shapes drift (a number where text is documented, a fraction where a whole number is), so that an odd field never
+costs a paid task its TaskId."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from .base import Failed, OutputFile, Running, Succeeded, TaskDetail, TaskState
+
+if TYPE_CHECKING:
+    from ..catalog.request import SubmitRequest
 
 _FINISHED = ("FINISH", "FAIL", "ABORTED")
 
@@ -152,3 +156,18 @@ def _state(answer: DetailAnswer) -> TaskState:
         code = task.err_code_ext or (task.err_code if failed_code and task.err_code else "NoOutput")
         return Failed(code, task.message or "Tencent finished the task without an image.")
     return Succeeded(images)
+
+
+def tencent_body(request: SubmitRequest, sub_app_id: int | None) -> dict[str, Any]:
+    """CreateAigcImageTask's parameters: the request's fields in Tencent's PascalCase, only those given."""
+    body = cast(dict[str, Any], _pascal(request.model_dump(mode="json", exclude_none=True)))
+    return body if sub_app_id is None else {"SubAppId": sub_app_id, **body}
+
+
+def _pascal(value: Any) -> Any:
+    if isinstance(value, dict):
+        items = cast(dict[str, Any], value).items()
+        return {"".join(part.capitalize() for part in key.split("_")): _pascal(item) for key, item in items}
+    if isinstance(value, list):
+        return [_pascal(item) for item in cast(list[Any], value)]
+    return value

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -36,6 +36,7 @@ from ..errors import (
     UpstreamProtocolError,
     UpstreamRateLimitError,
 )
+from . import tencent_account as account
 from .answers import (
     Reading,
     connection_error,
@@ -48,8 +49,8 @@ from .answers import (
     read_bounded,
     scrub,
 )
-from .base import Caller, Submission, TaskDetail, check_task_id
-from .tencent_shapes import REFUSED_CREDENTIALS, UNKNOWN_TASK, DetailEnvelope, SubmitEnvelope, detail_of
+from .base import AccountQuota, Caller, SpecUsage, Submission, TaskDetail, check_task_id
+from .tencent_shapes import REFUSED_CREDENTIALS, UNKNOWN_TASK, DetailEnvelope, SubmitEnvelope, detail_of, tencent_body
 from .wording import Wording, may_exist, retry_safely, unread_submit
 
 logger = logging.getLogger(__name__)
@@ -195,6 +196,20 @@ class TencentCloud:
         except ValueError as exc:
             raise UpstreamProtocolError(f"Task {task_id} is {exc}.") from None
 
+    async def usage(self, days: int) -> list[SpecUsage] | None:
+        """Tencent's own image figures for the account (DescribeAigcUsageData), per day and specification."""
+        params = account.usage_params(days, self._settings.vod_subapp_id)
+        return account.usage_rows(await self._account("DescribeAigcUsageData", params, account.UsageEnvelope))
+
+    async def quotas(self) -> list[AccountQuota] | None:
+        """The caps set on the account's AIGC images (DescribeAigcQuotas)."""
+        params = account.quota_params(self._settings.vod_subapp_id)
+        return account.quota_rows(await self._account("DescribeAigcQuotas", params, account.QuotaEnvelope))
+
+    async def _account(self, action: str, params: dict[str, Any], shape: type[account.Envelope]) -> account.Envelope:
+        reading = self._reading(account.ACCOUNT, action=action)
+        return account.checked(parse(await self._call(action, params, reading), shape, reading), action)
+
     async def aclose(self) -> None:
         """Close the SDK's HTTP client."""
         await self._client.close()
@@ -254,27 +269,12 @@ def _refused(code: str | None, message: str | None, request_id: str | None, task
     return TencentApiError(f"Tencent Cloud {what}: {code}: {message}{where}.", code=code, request_id=request_id)
 
 
-def tencent_body(request: SubmitRequest, sub_app_id: int | None) -> dict[str, Any]:
-    """CreateAigcImageTask's parameters: the request's fields in Tencent's PascalCase, only those given."""
-    body = cast(dict[str, Any], _pascal(request.model_dump(mode="json", exclude_none=True)))
-    return body if sub_app_id is None else {"SubAppId": sub_app_id, **body}
-
-
 def endpoint_parts(endpoint: str) -> tuple[str, str]:
     """(scheme, host[:port]) of a host name (https) or a full URL such as http://127.0.0.1:8123."""
     if "://" not in endpoint:
         return "https", endpoint.strip("/")
     parts = urlsplit(endpoint)
     return parts.scheme, parts.netloc
-
-
-def _pascal(value: Any) -> Any:
-    if isinstance(value, dict):
-        items = cast(dict[str, Any], value).items()
-        return {"".join(part.capitalize() for part in key.split("_")): _pascal(item) for key, item in items}
-    if isinstance(value, list):
-        return [_pascal(item) for item in cast(list[Any], value)]
-    return value
 
 
 def _text(value: object) -> str:

@@ -68,8 +68,8 @@ DEFAULT_WAIT = 45
 WAIT_SECONDS = Argument(
     "wait_seconds",
     "integer",
-    f"Seconds to wait for the image after the submit (default {DEFAULT_WAIT}; at most 55, so the call ends before "
-    "clients give up on it). 0 hands back the TaskId at once; get_image_task then fetches the image.",
+    f"Seconds to wait for the image (default {DEFAULT_WAIT}, at most 55: clients give up on longer calls). 0 returns "
+    "the TaskId at once; get_image_task fetches the image later.",
     minimum=0,
     maximum=55,
     sent="no",
@@ -84,9 +84,9 @@ WAIT_AGAIN = Argument(
 SAVE_AS = Argument(
     "save_as",
     "string",
-    "Also write the image to this file (e.g. public/hero.webp); .png, .jpg, .jpeg or .webp picks the format. A "
-    "relative path starts at the client's first root (its project), else at this server's output folder, "
-    "and must stay inside them. More images: name-2.png, name-3.png. Local (stdio) use only.",
+    "Also write the image to this file (e.g. public/hero.webp; .png, .jpg, .jpeg or .webp picks the format), "
+    "relative to the client's first root (its project), else to the output folder, and inside them. More images: "
+    "name-2.png, name-3.png. Local (stdio) use only.",
     min_length=1,
     max_length=1024,
     sent="no",
@@ -118,6 +118,15 @@ LIMIT = Argument(
     f"How many tasks to list, newest first (default {DEFAULT_LIMIT}, at most 50).",
     minimum=1,
     maximum=50,
+)
+
+DEFAULT_DAYS = 1
+DAYS = Argument(
+    "days",
+    "integer",
+    f"How many UTC days to count, today included (default {DEFAULT_DAYS}: today; at most 31).",
+    minimum=1,
+    maximum=31,
 )
 
 

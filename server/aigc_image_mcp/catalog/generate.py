@@ -20,6 +20,7 @@ REFERENCE_DESCRIPTIONS = "reference_image_descriptions"
 OUTPUT_IMAGE_COUNT = "output_image_count"
 SCENE_TYPE = "scene_type"
 MASK_IMAGE = "mask_image"
+CONFIRM_COST = "confirm_cost"
 
 _REFERENCE = Pattern(
     REFERENCE_PATTERN,
@@ -31,7 +32,7 @@ GENERATE: tuple[Argument, ...] = (
     Argument(
         MODEL,
         "string",
-        "Model and version in one id. Models: those of the enum; the tool description says what each is good for.",
+        "Models: the enum's; the tool description says what each is for.",
         per_model=Selects(),
         required=True,
         sent="no",
@@ -48,10 +49,9 @@ GENERATE: tuple[Argument, ...] = (
     Argument(
         REFERENCE_IMAGES,
         "array",
-        "Reference images for editing or image-to-image, each an http(s) URL of a jpeg, png or webp image (under "
-        "7 MB), a VOD FileId (digits), a local image file (stdio only: an absolute or ~/ path inside the allowed "
-        "folders) or a data:image/…;base64, URI; local pictures are re-encoded to 7 MB in all. Most images per model: "
-        "{models}.",
+        "Images to edit or start from: each an http(s) URL of a jpeg, png or webp (under 7 MB), a VOD FileId "
+        "(digits), a local file (stdio only: absolute or ~/ path in the allowed folders; re-encoded to 7 MB in all) "
+        "or a data:image/...;base64, URI. Most per model: {models}.",
         pattern=_REFERENCE,
         per_model=_IMAGES,
         sent="file",
@@ -59,8 +59,8 @@ GENERATE: tuple[Argument, ...] = (
     Argument(
         REFERENCE_DESCRIPTIONS,
         "array",
-        "What each reference image is, in the same order as reference_images (e.g. 'the building to renovate; "
-        "keep its shape'). Needs reference_images and has no more entries than it. Models: {models} only.",
+        "What each reference image is, in reference_images' order (e.g. 'the building to renovate; keep its "
+        "shape'); no more entries than reference_images. Models: {models} only.",
         per_model=Follows(
             "reference_image_descriptions",
             leader=REFERENCE_IMAGES,
@@ -113,7 +113,7 @@ GENERATE: tuple[Argument, ...] = (
     Argument(
         "enhance_prompt",
         "string",
-        "Enabled lets the service rewrite the prompt to improve quality; Disabled sends it as written.",
+        "Enabled lets the service improve the prompt; Disabled sends it as written.",
         option="enhance_prompt",
     ),
     Argument(
@@ -140,17 +140,15 @@ GENERATE: tuple[Argument, ...] = (
     Argument(
         "storage_mode",
         "string",
-        "Temporary (the service's default): the result is a download URL valid for 7 days. "
-        "Permanent: also stored in VOD (the relay operator's account through the relay, your own with Tencent Cloud "
-        "direct) and returned with its FileId.",
+        "Temporary (the default): a download URL valid for 7 days. Permanent: also kept in VOD, with its FileId.",
         option="storage_mode",
         sent="output",
     ),
     Argument(
         "session_id",
         "string",
-        "Optional dedupe key of up to 50 characters: a second task with the same session_id within 3 days is "
-        "refused, so a retry that reuses it can never be billed twice.",
+        "Dedupe key (up to 50 characters): a second task with the same one within 3 days is refused, so a retry "
+        "reusing it is never billed twice.",
         max_length=50,
     ),
     Argument(
@@ -162,7 +160,7 @@ GENERATE: tuple[Argument, ...] = (
     Argument(
         "tasks_priority",
         "integer",
-        "Queue priority from -10 to 10; higher runs first. The service's default is 0.",
+        "Queue priority, -10 to 10 (default 0); higher runs first.",
         minimum=-10,
         maximum=10,
     ),
@@ -177,33 +175,37 @@ GENERATE: tuple[Argument, ...] = (
     Argument(
         "output_format",
         "string",
-        "The file type of the generated image; the model's own default when left out.",
+        "The image's file type; left out: the model's default.",
         option="output_format",
         sent="output",
     ),
     Argument(
         "logo_add",
         "string",
-        "Enabled adds Tencent's logo watermark to the image; the default is Disabled.",
+        "Enabled adds Tencent's logo watermark; default Disabled.",
         option="logo_add",
         sent="output",
     ),
     Argument(
         "input_region",
         "string",
-        "Where the reference images are fetched from: Oversea (or OverseaUSWest) for URLs outside mainland China; "
-        "the default is Mainland.",
+        "Where reference URLs are fetched from: Oversea (or OverseaUSWest) outside mainland China; default Mainland.",
         option="input_region",
     ),
     Argument(
         "ext_info",
         "string",
-        "Reserved: a string passed to Tencent unchanged for special uses. Leave it out unless the relay "
-        "operator told you what to put here.",
+        "Reserved: passed to Tencent as is. Leave it out unless the operator says what to put here.",
     ),
     WAIT_SECONDS,
     SAVE_AS,
     OVERWRITE,
+    Argument(
+        CONFIRM_COST,
+        "boolean",
+        "true only after the user said yes to the cost this tool asked about; never on your own.",
+        sent="no",
+    ),
 )
 
 SELECTOR = next(argument for argument in GENERATE if isinstance(argument.per_model, Selects))

@@ -56,3 +56,9 @@ class SubmitRequest(BaseModel):
     seed: int | None = None
     input_region: str | None = None
     scene_type: str | None = None
+
+
+def images_asked(request: SubmitRequest) -> int:
+    """The images a task is asked for: its output_image_count, given only to a model that takes it; else one."""
+    count = request.output_config.output_image_count if request.output_config is not None else None
+    return count or 1

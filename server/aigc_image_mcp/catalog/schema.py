@@ -11,6 +11,7 @@ ones nullable, which a strict model fills with null (validation.py takes null as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, cast
 
 from .fields import Argument
@@ -32,24 +33,24 @@ def input_schema(catalog: Catalog, profile: Profile = "portable") -> Schema:
     return strict(schema) if profile == "strict" else schema
 
 
-def tool_description(catalog: Catalog, profile: Profile = "portable") -> str:
-    """The generate_image description: what it does, what it costs, and what each model is good for."""
+def tool_description(catalog: Catalog, profile: Profile = "portable", prices: Mapping[str, str] | None = None) -> str:
+    """The generate_image description: what it does, what it costs, and what each model is good for; with `prices`
+    (model id -> the price of one image, as text), each priced model's price."""
     lines = [
-        f"Generate an image with {catalog.service}. Each call submits one paid task, waits up to wait_seconds for "
-        "it, and returns its TaskId with the image (URL, saved file, preview); a task still RUNNING is finished with "
-        "get_image_task, never by calling this again. Pick `model` first: every argument says which models accept "
-        "it, and an argument a model does not accept must be left out."
-        + (f" {NULL_FOR_LEFT_OUT}" if profile == "strict" else ""),
-        "Models:",
-        *(f"- {_model_line(spec)}" for spec in catalog.models),
+        f"Generate an image with {catalog.service}. Each call starts one paid task, waits up to wait_seconds, and "
+        "returns its TaskId with the image (URL, saved file, preview); finish a RUNNING task with get_image_task, "
+        "never by calling this again. Pick `model` first; leave out each argument it does not accept (each says "
+        "which models do)." + (f" {NULL_FOR_LEFT_OUT}" if profile == "strict" else ""),
+        "Models (price per image: the operator's estimate):" if prices else "Models:",
+        *(f"- {_model_line(spec, (prices or {}).get(spec.id))}" for spec in catalog.models),
     ]
     return "\n".join(lines)
 
 
-def _model_line(spec: ModelSpec) -> str:
+def _model_line(spec: ModelSpec, price: str | None = None) -> str:
     label = f" ({spec.label})" if spec.label else ""
     guidance = f": {spec.guidance}" if spec.guidance else ""
-    return f"{spec.id}{label}{guidance}."
+    return f"{spec.id}{label}{guidance}{f'; {price}' if price else ''}."
 
 
 def plain_schema(

@@ -146,7 +146,22 @@ class Settings(FromEnvironment):
     database_url: SecretStr | None = Field(
         default=None, description="postgresql://user:password@host/db keeps the history there instead of SQLite."
     )
+    # What a call costs (core/prices.py): the operator's prices, and when to ask the user first.
+    prices: Path | None = Field(
+        default=None,
+        description='A JSON file of prices per image, {"currency": "CNY", "models": {"<model id>": <price>}}; '
+        "unset: results count images and never mention money.",
+    )
+    confirm_above: float | None = Field(
+        default=None,
+        ge=0,
+        description="A generate_image call estimated above this (in the prices' currency, or in images without "
+        "prices) asks the user first; unset: never asks.",
+    )
     daily_task_limit: int | None = Field(default=None, ge=1, description="Tasks per caller per UTC day; unset: none.")
+    daily_image_limit: int | None = Field(
+        default=None, ge=1, description="Images asked for per caller per UTC day; unset: none."
+    )
     rate_limit: int | None = Field(
         default=None, ge=1, description="HTTP requests per caller per minute; past it, 429 with Retry-After."
     )
@@ -194,7 +209,7 @@ class Settings(FromEnvironment):
             return value.strip() or None
         return value
 
-    @field_validator("output_dir", "data_dir")
+    @field_validator("output_dir", "data_dir", "prices")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         # A relative folder is taken from the home folder, not from wherever the client happened to start us.

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time
 from functools import partial
 
 import anyio
 
 from ..backends.base import Backend, Caller, Failed, Running, Succeeded, TaskDetail
 from ..catalog.models import Catalog, ModelSpec
-from ..catalog.request import SubmitRequest
+from ..catalog.request import SubmitRequest, images_asked
 from ..config import Settings
 from ..errors import HistoryError, ImageError, UnknownTaskError, UpstreamConnectionError, UpstreamError
 from ..history.base import HistoryStore, Record
-from ..results import Delivery, HistoryEntry, ImageFile, TaskList, TaskResult
+from ..results import Cost, Delivery, HistoryEntry, ImageFile, TaskList, TaskResult, Usage
 from .delivery import Delivered, Keeper
 from .polling import GRACE, Clock, Outcome, wait_for
+from .prices import Prices, quote
 from .privacy import images_folder, visible_to
 from .quota import Quota, nothing_created
+from .usage import usage
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ class Tracker:
         quota: Quota,
         keeper: Keeper,
         clock: Clock,
+        prices: Prices | None = None,
     ) -> None:
         self._settings = settings
         self._catalog = catalog
@@ -53,18 +57,20 @@ class Tracker:
         self._quota = quota
         self._keeper = keeper
         self._clock = clock
+        self._prices = prices
 
     async def submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller) -> TaskResult:
         """Submit once and record the task. Once sent, the task may be billed: a cancellation (a cancelled call, an
         HTTP client that disconnects) waits until the answer is read and recorded, so the TaskId is kept. The
         backend's overall deadline for the submit bounds the wait."""
         with anyio.CancelScope(shield=True):
-            day = await self._quota.take(caller.namespace)
+            asked = images_asked(request)
+            day = await self._quota.take(caller.namespace, asked)
             try:
                 return await self._submit(spec, request, caller)
             except UpstreamError as exc:
                 if day is not None and nothing_created(exc):
-                    await self._quota.give_back(caller.namespace, day)
+                    await self._quota.give_back(caller.namespace, day, asked)
                 raise
         raise AssertionError("unreachable: nothing cancels a shielded scope")
 
@@ -72,7 +78,11 @@ class Tracker:
         submission = await self._backend.submit(request, caller)
         logger.info("Submitted task %s on %s", submission.task_id, spec.id)
         task = TaskResult(
-            task_id=submission.task_id, model=spec.id, status="SUBMITTED", request_id=submission.request_id or None
+            task_id=submission.task_id,
+            model=spec.id,
+            status="SUBMITTED",
+            request_id=submission.request_id or None,
+            cost=quote(self._prices, spec.id, request),
         )
         return await self._record(caller, task, request.prompt)
 
@@ -100,7 +110,8 @@ class Tracker:
                 raise outcome.problem or UpstreamConnectionError(
                     f"The relay gave no answer about task {task_id} in time; try again.", request_sent=True
                 )
-            known = TaskResult(task_id=task_id, model=self._model_of(outcome.detail), status="SUBMITTED")
+            model = self._model_of(outcome.detail)
+            known = TaskResult(task_id=task_id, model=model, status="SUBMITTED", cost=quote(self._prices, model))
             prompt = outcome.detail.prompt or ""
         return await self._settle(known, outcome, caller, wait - (self._clock.now() - start), prompt)
 
@@ -126,7 +137,22 @@ class Tracker:
         notes = [found.note(self._history.where)] if found.unreadable else []
         today, most = await self._quota.today(caller.namespace)
         entries = [entry.model_copy(update={"images": visible_to(entry.images, caller)}) for entry in found.entries]
-        return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most)
+        spent = await self._spent_today(caller)
+        return TaskList(tasks=entries, notes=notes, tasks_today=today, daily_limit=most, spent_today=spent)
+
+    async def _spent_today(self, caller: Caller) -> Cost | None:
+        """What this caller's tasks of today (UTC) cost, when there are prices."""
+        if self._prices is None:
+            return None
+        midnight = datetime.combine(datetime.now(UTC).date(), time(), UTC).isoformat(timespec="seconds")
+        costs = [kept.task.cost for kept in await self._history.since(caller.namespace, midnight)]
+        amount = round(sum(cost.amount for cost in costs if cost.amount is not None), 6)
+        return Cost(images=sum(cost.images for cost in costs), amount=amount, currency=self._prices.currency)
+
+    async def usage(self, caller: Caller, days: int) -> Usage:
+        """This caller's usage over the last `days` UTC days (core/usage.py); HistoryError when the history cannot
+        be read."""
+        return await usage(self._settings, self._history, self._backend, self._quota, caller, days, self._prices)
 
     async def kept(self, caller: Caller, limit: int) -> list[HistoryEntry]:
         """This caller's newest finished tasks with their images as the history keeps them, local copies included:
@@ -219,9 +245,12 @@ def _apply(task: TaskResult, detail: TaskDetail | None) -> TaskResult:
     if isinstance(state, Running):
         return task.model_copy(update={"status": "RUNNING", "progress": state.progress})
     if isinstance(state, Failed):
-        failure = {"error_code": state.code, "message": state.message}
+        failure = {"error_code": state.code, "message": state.message, "cost": task.cost.settled(0)}
         return task.model_copy(update={"status": "FAILED", "progress": None, **failure})
-    return task.model_copy(update={"status": "SUCCEEDED", "progress": None, "images": _images(state)})
+    images = _images(state)
+    return task.model_copy(
+        update={"status": "SUCCEEDED", "progress": None, "images": images, "cost": task.cost.settled(len(images))}
+    )
 
 
 def _images(state: Succeeded) -> list[ImageFile]:

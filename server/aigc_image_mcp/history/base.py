@@ -9,6 +9,7 @@ brings an older history up to date when it opens it (schema.py). A store's every
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -20,6 +21,8 @@ from ..results import HistoryEntry, TaskResult
 from . import schema
 
 _PROMPT_SHOWN = 200
+_NO_LIMIT = 2**62
+"""A limit no count reaches: what take_slot compares with when a limit is not set (one statement serves all)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,22 @@ class Listing:
             f"{records} of the task history at {where} could not be read by this version and "
             f"{'is' if self.unreadable == 1 else 'are'} left out of this list; the other tasks are shown."
         )
+
+
+@dataclass(frozen=True)
+class Used:
+    """What one owner has counted on one day: tasks started, and the images they asked for."""
+
+    tasks: int = 0
+    images: int = 0
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A task and when it was first recorded (ISO 8601, UTC): what today's spend and get_image_usage count."""
+
+    created_at: str
+    task: TaskResult
 
 
 @dataclass(frozen=True)
@@ -76,17 +95,25 @@ class HistoryStore(Protocol):
         """This owner's newest tasks, newest first; only those in `status` when it is given."""
         ...
 
-    async def take_slot(self, owner: str, day: str, limit: int) -> int | None:
-        """Count one more task for this owner on `day` unless `limit` are counted already: the count after it, or
-        None when it was full. Atomic, across every process sharing the store."""
+    async def take_slot(
+        self, owner: str, day: str, limit: int | None, images: int = 1, image_limit: int | None = None
+    ) -> int | None:
+        """Count one more task and its `images` for this owner on `day` unless that would pass `limit` tasks or
+        `image_limit` images (None: no such limit): the task count after it, or None when it was full. Atomic,
+        across every process sharing the store."""
         ...
 
-    async def give_back(self, owner: str, day: str) -> None:
-        """Undo one take_slot: the submit it was for sent nothing."""
+    async def give_back(self, owner: str, day: str, images: int = 1) -> None:
+        """Undo one take_slot of `images`: the submit it was for sent nothing."""
         ...
 
-    async def used(self, owner: str, day: str) -> int:
-        """How many tasks this owner has counted on `day`."""
+    async def used(self, owner: str, day: str) -> Used:
+        """The tasks and images this owner has counted on `day`."""
+        ...
+
+    async def since(self, owner: str, since: str) -> list[Kept]:
+        """This owner's tasks first recorded at or after `since` (ISO 8601, UTC), oldest first; a record this
+        version cannot read is left out."""
         ...
 
     async def aclose(self) -> None:
@@ -104,9 +131,11 @@ class Statements:
     cancel: str
     recent: str
     recent_in: str
+    since: str
     take_slot: str
     give_back: str
     used: str
+    since: str
 
     @classmethod
     def of(cls, translate: Callable[[str], str] = str) -> Statements:
@@ -148,16 +177,30 @@ class SqlStore:
         statement = self._sql.recent if status is None else self._sql.recent_in
         return listing(await self._run(statement, values))
 
-    async def take_slot(self, owner: str, day: str, limit: int) -> int | None:
-        rows = await self._run(self._sql.take_slot, {"owner": owner, "day": day, "limit": limit})
+    async def take_slot(
+        self, owner: str, day: str, limit: int | None, images: int = 1, image_limit: int | None = None
+    ) -> int | None:
+        limits = {
+            "limit": _NO_LIMIT if limit is None else limit,
+            "image_limit": _NO_LIMIT if image_limit is None else image_limit,
+        }
+        rows = await self._run(self._sql.take_slot, {"owner": owner, "day": day, "images": images} | limits)
         return int(rows[0][0]) if rows else None
 
-    async def give_back(self, owner: str, day: str) -> None:
-        await self._run(self._sql.give_back, {"owner": owner, "day": day})
+    async def give_back(self, owner: str, day: str, images: int = 1) -> None:
+        await self._run(self._sql.give_back, {"owner": owner, "day": day, "images": images})
 
-    async def used(self, owner: str, day: str) -> int:
+    async def used(self, owner: str, day: str) -> Used:
         rows = await self._run(self._sql.used, {"owner": owner, "day": day})
-        return int(rows[0][0]) if rows else 0
+        return Used(int(rows[0][0]), int(rows[0][1])) if rows else Used()
+
+    async def since(self, owner: str, since: str) -> list[Kept]:
+        rows = await self._run(self._sql.since, {"owner": owner, "since": since})
+        kept: list[Kept] = []
+        for created_at, result in rows:
+            with suppress(HistoryError):
+                kept.append(Kept(created_at, parse_task(result, self.where)))
+        return kept
 
 
 def parse_task(text: str, where: str) -> TaskResult:

@@ -50,8 +50,8 @@ def task_result(delivery: Delivery, *, links: bool = False) -> CallToolResult:
         "URLs or notes are unusually long. The task is not affected, and its images are saved when they could be."
     )
     task = delivery.task
-    short = TaskResult(task_id=task.task_id, model=task.model, status=task.status, notes=[note])
-    text = f"{_headline(short)}\nNote: {note}"
+    short = TaskResult(task_id=task.task_id, model=task.model, status=task.status, notes=[note], cost=task.cost)
+    text = f"{_headline(short)}\nCost: {task.cost.line()}.\nNote: {note}"
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content=short.dump(), is_error=task.status == "FAILED"
     )
@@ -101,6 +101,8 @@ def task_list(listing: TaskList) -> str:
     ]
     if listing.daily_limit is not None:
         lines.append(f"Tasks started today (UTC): {listing.tasks_today or 0} of {listing.daily_limit}.")
+    if listing.spent_today is not None:
+        lines.append(f"Spent today (UTC): {listing.spent_today.line()}.")
     lines += [f"Note: {note}" for note in listing.notes]
     for entry in entries:
         saved = [image.local_path or image.url for image in entry.images]
@@ -114,7 +116,7 @@ def task_list(listing: TaskList) -> str:
 
 def describe(task: TaskResult) -> str:
     """What happened to the task and what to do next, in sentences."""
-    lines = [_headline(task)]
+    lines = [_headline(task), f"Cost: {task.cost.line()}."]
     lines += [_image_line(number, image) for number, image in enumerate(task.images[:SHOWN], start=1)]
     if len(task.images) > SHOWN:
         lines.append(

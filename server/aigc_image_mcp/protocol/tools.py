@@ -1,6 +1,7 @@
-"""The tools' handlers: generate_image, get_image_task and list_image_tasks. Each checks its arguments, asks the
-tracker, and renders what it hands back; server.py registers them. The argument checks, the pictures and the saving
-are imported by the handlers that use them, with the first call: the server's start does not need them."""
+"""The tools' handlers: generate_image, get_image_task, list_image_tasks and get_image_usage. Each checks its
+arguments, asks the tracker, and renders what it hands back; server.py registers them. The argument checks, the
+pictures, the saving and the usage's rendering are imported by the handlers that use them, with the first call: the
+server's start does not need them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult
 
 from ..catalog.fields import (
+    DAYS,
+    DEFAULT_DAYS,
     DEFAULT_LIMIT,
     DEFAULT_WAIT,
     LIMIT,
@@ -49,25 +52,39 @@ LIST_DESCRIPTION = (
     "TaskId, model, status, prompt, and where each image was saved. Free, and reads only this server's local history."
 )
 
+USAGE_DESCRIPTION = (
+    "Count what this API key spent: per UTC day and model, the tasks started and the images they made (and the amount "
+    "at the operator's prices, when set), over the last `days` days. For the user at the server's own machine on "
+    "Tencent Cloud direct, also Tencent's own figures for the whole account. Free: it never starts a task."
+)
+
 
 async def generate_image(
     arguments: dict[str, Any], ctx: Context[AppState, Any]
 ) -> CallToolResult | InputRequiredResult:
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
     from ..catalog.validation import parse_arguments, present, wait_seconds
+    from ..core.prices import quote
+    from .confirm import ConfirmationNeeded, confirm, over_threshold
     from .roots import RootsNeeded
     from .save_as import save_target, saved
 
     state = ctx.request_context.lifespan_context
     arguments = present(arguments, state.catalog)  # null, "" and [] are not given, for every step below
+    confirmed: str | None = None  # a 2026-07-28 yes, kept through a later round (roots) in request_state
     try:
         spec, request = parse_arguments(arguments, state.catalog)
         caller = caller_in(ctx.request_context)
+        estimate = quote(state.prices, spec.id, request)
+        if over_threshold(estimate, state.settings.confirm_above, state.prices):  # asked before anything is paid
+            confirmed = await confirm(ctx, estimate, spec.id, arguments)
         save = await save_target("generate_image", arguments, ctx, caller)  # refused before anything is paid
         request = await _with_pictures(ctx, request, caller)
         task = await state.tracker.submit(spec, request, caller)
-    except RootsNeeded as needed:
+    except ConfirmationNeeded as needed:
         return needed.result
+    except RootsNeeded as needed:
+        return needed.result.model_copy(update={"request_state": confirmed})
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     if makes_task(ctx.request_context, arguments):  # the client follows it through tasks/get
@@ -120,6 +137,21 @@ async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any
     except AigcImageError as exc:
         raise ToolError(str(exc)) from exc
     return list_result(listing)
+
+
+async def get_image_usage(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
+    """The caller's usage per UTC day and model, and the upstream's own figures for the local user."""
+    from ..catalog.validation import parse_plain
+    from .usage import usage_result
+
+    state = ctx.request_context.lifespan_context
+    try:
+        values = parse_plain("get_image_usage", arguments, (DAYS,))
+        days = int(values.get(DAYS.name, DEFAULT_DAYS))
+        found = await state.tracker.usage(caller_in(ctx.request_context), days)
+    except AigcImageError as exc:
+        raise ToolError(str(exc)) from exc
+    return usage_result(found)
 
 
 def _reporter(ctx: Context[AppState, Any]) -> Callable[[float, str], Awaitable[None]]:
