@@ -13,6 +13,7 @@ import pytest
 
 from aigc_image_mcp.errors import HistoryError
 from aigc_image_mcp.history.opener import open_history
+from aigc_image_mcp.history.schema import VERSION
 from aigc_image_mcp.results import ImageFile, TaskResult
 
 from ..conftest import make_settings
@@ -108,7 +109,7 @@ async def test_a_version_2_history_upgrades_without_losing_a_task_its_order_or_a
     assert (record.task, record.created_at, record.cancelled) == (task(3), "2026-11-01T10:00:00+00:00", False)
     assert used == 3
     assert [e.task_id for e in theirs.entries] == ["1-AigcImageTask-2"]
-    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(3,)]
+    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(VERSION,)]
 
 
 async def test_a_cancelled_task_is_remembered_for_its_caller_only_across_connections(
@@ -142,6 +143,6 @@ async def test_a_postgresql_history_of_a_newer_version_is_refused_saying_what_to
     execute({"database_url": postgres_url}, Path(), "UPDATE schema_version SET version = 99")
 
     newer = open_history(make_settings(database_url=postgres_url))
-    with pytest.raises(HistoryError, match=r"schema version 99, newer than this server's \(3\): run the same"):
+    with pytest.raises(HistoryError, match=rf"schema version 99, newer than this server's \({VERSION}\): run the same"):
         await newer.recent(OWNER, 10)
     await newer.aclose()
