@@ -77,7 +77,7 @@ def rate_limited(app: ASGIApp, settings: Settings) -> ASGIApp:
     from ..history.opener import open_history
     from .shared import SharedCount
 
-    return RateLimit(app, SharedCount(open_history(settings), settings.rate_limit))
+    return RateLimit(app, SharedCount(open_history(settings, durable=False), settings.rate_limit))
 
 
 def _caller(scope: Scope, headers: dict[str, str]) -> str:
