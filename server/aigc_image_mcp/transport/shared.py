@@ -2,7 +2,9 @@
 
 Each caller has a window of one minute (aligned on the wall clock, which replicas share through NTP): one statement
 per request counts it in the store, atomically, and answers whether it fitted (history/schema.py's COUNT_REQUEST). A
-refused request is not counted; its Retry-After is the time left in the window. Each process prunes the rows of past
+refused request is not counted; its Retry-After is the time left in the window. A fixed window rather than a
+sliding one: one row and one statement per request; a caller may pass `rate` on each side of a window's edge, as
+the bucket lets a full burst follow a refill. Each process prunes the rows of past
 minutes once a minute, on its first request of the minute.
 
 A store that fails does not turn requests away: the process falls back to its own token buckets (the rate per
