@@ -17,6 +17,7 @@ from aigc_image_mcp.errors import ConfigError, HistoryError
 from aigc_image_mcp.history import sqlite as history_sqlite
 from aigc_image_mcp.history.base import HistoryStore, Used
 from aigc_image_mcp.history.opener import open_history
+from aigc_image_mcp.history.schema import VERSION
 from aigc_image_mcp.results import ImageFile, TaskResult
 
 from ..conftest import make_settings
@@ -82,7 +83,7 @@ async def test_a_history_from_the_first_release_upgrades_without_losing_a_task_o
     assert kept is not None
     assert (kept.status, kept.images[0].local_path) == ("SUCCEEDED", "/p/1.png")
     assert [e.task_id for e in theirs.entries] == ["1-AigcImageTask-2"]
-    assert execute({}, data, "SELECT version FROM schema_version") == [(4,)]
+    assert execute({}, data, "SELECT version FROM schema_version") == [(VERSION,)]
 
 
 async def test_two_processes_opening_the_old_file_at_once_upgrade_it_once(tmp_path: Path) -> None:
@@ -112,7 +113,7 @@ async def test_a_history_from_a_newer_release_is_refused_saying_what_to_do(tmp_p
     execute({}, data, "UPDATE schema_version SET version = 99")
 
     newer = open_history(make_settings(data_dir=data))
-    with pytest.raises(HistoryError, match=r"schema version 99, newer than this server's \(4\): upgrade"):
+    with pytest.raises(HistoryError, match=rf"schema version 99, newer than this server's \({VERSION}\): upgrade"):
         await newer.recent(OWNER, 10)
     await newer.aclose()
 

@@ -14,6 +14,7 @@ import pytest
 from aigc_image_mcp.errors import HistoryError
 from aigc_image_mcp.history.base import Used
 from aigc_image_mcp.history.opener import open_history
+from aigc_image_mcp.history.schema import VERSION
 from aigc_image_mcp.results import ImageFile, TaskResult
 
 from ..conftest import make_settings
@@ -109,7 +110,7 @@ async def test_a_version_2_history_upgrades_without_losing_a_task_its_order_or_a
     assert (record.task, record.created_at, record.cancelled) == (task(3), "2026-11-01T10:00:00+00:00", False)
     assert used == Used(tasks=3, images=0)
     assert [e.task_id for e in theirs.entries] == ["1-AigcImageTask-2"]
-    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(4,)]
+    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(VERSION,)]
 
 
 async def test_a_cancelled_task_is_remembered_for_its_caller_only_across_connections(
@@ -143,7 +144,7 @@ async def test_a_postgresql_history_of_a_newer_version_is_refused_saying_what_to
     execute({"database_url": postgres_url}, Path(), "UPDATE schema_version SET version = 99")
 
     newer = open_history(make_settings(database_url=postgres_url))
-    with pytest.raises(HistoryError, match=r"schema version 99, newer than this server's \(4\): run the same"):
+    with pytest.raises(HistoryError, match=rf"schema version 99, newer than this server's \({VERSION}\): run the same"):
         await newer.recent(OWNER, 10)
     await newer.aclose()
 
@@ -158,6 +159,7 @@ async def test_a_version_3_history_gains_the_image_counts_keeping_its_tasks_and_
     await first.take_slot(OWNER, "2026-11-01", 10)
     await first.aclose()
     for statement in (  # back to version 3, as that release left it
+        "DROP TABLE request_windows",
         "DROP INDEX tasks_by_day",
         "ALTER TABLE daily_usage DROP COLUMN images",
         "UPDATE schema_version SET version = 3",
@@ -174,4 +176,4 @@ async def test_a_version_3_history_gains_the_image_counts_keeping_its_tasks_and_
     assert before == Used(tasks=1, images=0)
     assert (taken, refused) == (2, None)
     assert [k.task for k in kept] == [task(7)]
-    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(4,)]
+    assert execute(both_stores, data, "SELECT version FROM schema_version") == [(VERSION,)]

@@ -8,6 +8,7 @@ import httpx2
 import pytest
 
 from aigc_image_mcp.transport.asgi import Message, Receive, Scope, Send
+from aigc_image_mcp.transport.buckets import Buckets
 from aigc_image_mcp.transport.ratelimit import RateLimit
 
 from ..support.http_server import served
@@ -59,7 +60,7 @@ async def test_a_callers_bucket_refills_at_the_rate_per_minute() -> None:
     async def receive() -> Message:
         return {"type": "http.request", "body": b""}
 
-    limited = RateLimit(app, 60, clock=lambda: now)
+    limited = RateLimit(app, Buckets(60, clock=lambda: now))
     scope: dict[str, Any] = {"type": "http", "path": "/mcp", "headers": [(b"authorization", b"Bearer sk-x")]}
     for _ in range(61):
         await limited(scope, receive, send)

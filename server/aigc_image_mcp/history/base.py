@@ -116,6 +116,16 @@ class HistoryStore(Protocol):
         version cannot read is left out."""
         ...
 
+    async def count_request(self, caller: str, window_start: int, limit: int) -> int | None:
+        """Count one more HTTP request of `caller` in the minute that starts at `window_start` (Unix seconds) unless
+        `limit` are counted already: the count after it, or None when it was full. Atomic, across every process
+        sharing the store."""
+        ...
+
+    async def forget_requests(self, before: int) -> None:
+        """Drop the request counts of minutes that started before `before`."""
+        ...
+
     async def aclose(self) -> None:
         """Close the store's connections."""
         ...
@@ -136,6 +146,8 @@ class Statements:
     give_back: str
     used: str
     since: str
+    count_request: str
+    forget_requests: str
 
     @classmethod
     def of(cls, translate: Callable[[str], str] = str) -> Statements:
@@ -201,6 +213,14 @@ class SqlStore:
             with suppress(HistoryError):
                 kept.append(Kept(created_at, parse_task(result, self.where)))
         return kept
+
+    async def count_request(self, caller: str, window_start: int, limit: int) -> int | None:
+        values = {"caller": caller, "window_start": window_start, "limit": limit}
+        rows = await self._run(self._sql.count_request, values)
+        return int(rows[0][0]) if rows else None
+
+    async def forget_requests(self, before: int) -> None:
+        await self._run(self._sql.forget_requests, {"before": before})
 
 
 def parse_task(text: str, where: str) -> TaskResult:

@@ -27,10 +27,15 @@ from .asgi import ASGIApp
 from .connections import GuardedH11Protocol, limit_per_client
 from .guard import Guard, Policy, auth_mode, is_loopback
 from .oauth.rules import oauth_config
-from .ratelimit import RateLimit
+from .ratelimit import rate_limited
 
 MCP_PATH = "/mcp"
-_FORWARDED_SETTINGS = {"host": "AIGC_IMAGE_HOST", "port": "AIGC_IMAGE_PORT", "transport": "AIGC_IMAGE_TRANSPORT"}
+_FORWARDED_SETTINGS = {
+    "host": "AIGC_IMAGE_HOST",
+    "port": "AIGC_IMAGE_PORT",
+    "transport": "AIGC_IMAGE_TRANSPORT",
+    "workers": "AIGC_IMAGE_WORKERS",  # the rate limit is counted in the store when there are several
+}
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +50,7 @@ def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
         # The guard checks Host and Origin, before authentication; the SDK's copy of that check is turned off.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    limited: ASGIApp = app if settings.rate_limit is None else RateLimit(app, settings.rate_limit)
-    return Guard(limited, Policy.from_settings(settings))
+    return Guard(rate_limited(app, settings), Policy.from_settings(settings))
 
 
 def check_exposure(settings: Settings) -> None:

@@ -4,37 +4,61 @@ requests count, and /healthz never does).
 
 A caller is its bearer token (a relay key in pass-through mode, a token in shared-key mode), kept only as a
 fingerprint; in OAuth mode a signed-in person, (iss, sub), whichever token they present; without one (open mode,
-loopback only) all requests are one caller. Each caller has a token bucket:
-`rate` requests at once, refilled at `rate` per minute. The buckets live in the worker process: with several
-workers or replicas, each allows the rate (the daily task limit, which guards money, is the one shared across them).
+loopback only) all requests are one caller.
+
+Where several processes answer (AIGC_IMAGE_DATABASE_URL: replicas sharing PostgreSQL; or AIGC_IMAGE_WORKERS above 1 on
+the one SQLite file), the count is kept in the history store, so the rate holds across all of them (shared.py: `rate`
+requests per caller per one-minute window). Where one process answers alone, a token bucket in the process counts
+(`rate` requests at once, refilled at `rate` per minute): nothing to share, and no write to the file per request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import time
-from collections.abc import Callable
+from typing import Protocol
 
 from ..callers import bearer_token
+from ..config import Settings
 from ..protocol.caller import person_of
-from .asgi import ASGIApp, HttpMiddleware, Receive, Scope, Send, refuse
+from .asgi import ASGIApp, HttpMiddleware, Message, Receive, Scope, Send, refuse
+from .buckets import Buckets
 
-_MOST_CALLERS = 10_000
-"""Buckets kept at most; past it, the full ones (callers idle for a minute or more) are forgotten."""
+
+class Counter(Protocol):
+    """Counts each caller's requests."""
+
+    async def take(self, caller: str) -> float:
+        """Count one request of `caller`: 0 when it may go on, else the seconds until it may."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close what the counter opened."""
+        ...
 
 
 class RateLimit(HttpMiddleware):
-    """ASGI middleware: at most `rate` requests per minute per caller; `clock` tells the time in tests."""
+    """ASGI middleware: at most the counter's rate of requests per caller; the counter is closed with the app's
+    lifespan."""
 
-    def __init__(self, app: ASGIApp, rate: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, app: ASGIApp, counter: Counter) -> None:
         super().__init__(app)
-        self._rate = float(rate)
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, when counted)
+        self.counter = counter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await super().__call__(scope, receive, send)
+            return
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.counter.aclose()
+            await send(message)
+
+        await self.app(scope, receive, closing)
 
     async def handle(self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send) -> None:
-        wait = self._take(_caller(scope, headers))
+        wait = await self.counter.take(_caller(scope, headers))
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             message = f"Too many requests from this caller: this server allows a limited rate. Retry in {seconds} s."
@@ -42,23 +66,18 @@ class RateLimit(HttpMiddleware):
             return
         await self.app(scope, receive, send)
 
-    def _take(self, caller: str) -> float:
-        """Spend one request of the caller's bucket: 0, or the seconds until one is there again."""
-        now = self._clock()
-        tokens, then = self._buckets.get(caller, (self._rate, now))
-        tokens = min(self._rate, tokens + (now - then) * self._rate / 60)
-        if tokens < 1:
-            self._buckets[caller] = (tokens, now)
-            return (1 - tokens) * 60 / self._rate
-        if len(self._buckets) >= _MOST_CALLERS and caller not in self._buckets:
-            self._forget_idle(now)
-        self._buckets[caller] = (tokens - 1, now)
-        return 0.0
 
-    def _forget_idle(self, now: float) -> None:
-        idle = [name for name, (_, then) in self._buckets.items() if now - then >= 60]
-        for name in idle:
-            del self._buckets[name]
+def rate_limited(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """`app` behind the rate limit the settings ask for (none without AIGC_IMAGE_RATE_LIMIT), counted where every
+    process answering requests can see it."""
+    if settings.rate_limit is None:
+        return app
+    if settings.database_url is None and settings.workers == 1:
+        return RateLimit(app, Buckets(settings.rate_limit))
+    from ..history.opener import open_history
+    from .shared import SharedCount
+
+    return RateLimit(app, SharedCount(open_history(settings, durable=False), settings.rate_limit))
 
 
 def _caller(scope: Scope, headers: dict[str, str]) -> str:
