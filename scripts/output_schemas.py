@@ -22,7 +22,7 @@ def shipped_text() -> str:
 
 
 if __name__ == "__main__":
-    target = resources.files(results.__package__).joinpath(SHIPPED)
+    target = resources.files(results.__name__.rpartition(".")[0]).joinpath(SHIPPED)
     with resources.as_file(target) as path:
         path.write_text(shipped_text(), encoding="utf-8")
     print(f"wrote {path}")

@@ -113,7 +113,7 @@ def output_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 @cache
 def _shipped() -> dict[str, Any]:
-    return json.loads(resources.files(__package__).joinpath(SHIPPED).read_text(encoding="utf-8"))
+    return json.loads(resources.files(__name__.rpartition(".")[0]).joinpath(SHIPPED).read_text(encoding="utf-8"))
 
 
 def derived_schema(model: type[BaseModel]) -> dict[str, Any]:
