@@ -3,11 +3,15 @@ in one run. Besides the wall time to the answer it reports the CPU time each pro
 (from Linux's /proc/<pid>/task/*/schedstat): on a busy machine the wall time also counts the waits for a core, the CPU
 time only the work.
 
-uv run python bench/cold_start.py [rounds]
+uv run python bench/cold_start.py [rounds] [--against DIR]
+
+With `--against DIR` (the `server/` folder of another checkout, e.g. from `git archive <commit> server | tar -x -C
+/tmp/old`) that code starts too, on the relay backend, in the same rounds: a before and after under the same load.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -60,7 +64,13 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    parser = argparse.ArgumentParser()
+    parser.add_argument("rounds", nargs="?", type=int, default=20)
+    parser.add_argument("--against", help="the server/ folder of another checkout, started on the relay backend too")
+    flags = parser.parse_args()
+    rounds = flags.rounds
+    if flags.against:
+        COMMANDS["... against"] = ([SCRIPT], {**RELAY, "PYTHONPATH": flags.against})  # its code found first
     walls: dict[str, list[float]] = {name: [] for name in COMMANDS}
     cpus: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for command, settings in COMMANDS.values():

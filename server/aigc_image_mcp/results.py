@@ -1,13 +1,17 @@
 """What the tools hand back, as data: a task and its images, and the history list. Knows nothing of MCP.
 
 These models are the tools' outputSchema. Optional fields are left out rather than null, and the schema is written
-without `$ref`/`$defs` or nullable unions, which some clients cannot read.
+without `$ref`/`$defs` or nullable unions, which some clients cannot read. The schemas ship worked out, in
+output_schemas.json (scripts/output_schemas.py writes it; tests/protocol/test_results.py fails when it differs from
+the models), and the models' validators are built when a call first uses them: the server's start needs neither.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import Annotated, Any, Literal, NamedTuple, cast
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
@@ -19,7 +23,7 @@ may claim thousands) says how many more there are, so a result stays within what
 
 
 class _Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     def dump(self) -> dict[str, Any]:
         """The structured content: JSON, without the fields that are not set."""
@@ -194,8 +198,21 @@ class Delivery:
     previews: tuple[Preview, ...] = ()
 
 
-@cache  # two tools share TaskResult's; each costs milliseconds of the server's start
+SHIPPED = "output_schemas.json"
+"""The output schemas, by model name, as `derived_schema` works them out."""
+
+
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s output schema, as shipped: the same as `derived_schema(model)`, read rather than worked out."""
+    return cast(dict[str, Any], _shipped()[model.__name__])
+
+
+@cache
+def _shipped() -> dict[str, Any]:
+    return json.loads(resources.files(__name__.rpartition(".")[0]).joinpath(SHIPPED).read_text(encoding="utf-8"))
+
+
+def derived_schema(model: type[BaseModel]) -> dict[str, Any]:
     """`model`'s JSON schema, with every `$ref` replaced by its definition and `T | None` written as `T`."""
     schema = model.model_json_schema()
     definitions = cast(dict[str, Any], schema.pop("$defs", {}))

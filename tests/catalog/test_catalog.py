@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from aigc_image_mcp.backends.profiles import PROFILES
+from aigc_image_mcp.catalog.models import builtin_catalog, checked_builtin
 from aigc_image_mcp.errors import CatalogError
 
 from ..conftest import Connect
@@ -101,3 +102,14 @@ def test_a_models_file_keeps_what_the_backend_s_catalog_says_of_its_service(tmp_
 
     assert catalog.service == built_in.service
     assert catalog.ids == (*built_in.ids, "GG-9.9")
+
+
+@pytest.mark.parametrize("backend", sorted(PROFILES))
+def test_a_built_in_catalog_taken_as_shipped_is_the_one_validation_gives(backend: str) -> None:
+    # The server takes its built-in catalog without validating it at start: this is where it is validated.
+    file = PROFILES[backend].catalog
+
+    taken, checked = builtin_catalog(file), checked_builtin(file)
+
+    assert taken == checked
+    assert repr(taken) == repr(checked)  # the same types too: tuples where validation makes tuples

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from importlib import resources
 from typing import Any, cast
 
 import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
-from aigc_image_mcp.results import HistoryEntry, ImageFile, TaskList, TaskResult, output_schema
+from aigc_image_mcp.results import HistoryEntry, ImageFile, TaskList, TaskResult, derived_schema, output_schema
+from scripts.output_schemas import MODELS, shipped_text
 
 from ..conftest import Connect, accepts
 from ..support.fake_relay import FakeRelay, accepted, task_detail
@@ -57,6 +59,17 @@ def test_a_result_leaves_out_the_fields_that_are_not_set_rather_than_sending_nul
     assert dumped["images"] == [
         {"url": "https://vod.example/fox.png", "expires_at": "2026-01-05T12:03:57Z", "mime_type": "image/png"}
     ]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_shipped_output_schema_is_the_one_the_model_gives(model: type[BaseModel]) -> None:
+    assert output_schema(model) == derived_schema(model), "run `uv run python scripts/output_schemas.py`"
+
+
+def test_the_shipped_output_schemas_are_written_as_the_script_writes_them() -> None:
+    shipped = resources.files("aigc_image_mcp").joinpath("output_schemas.json").read_text(encoding="utf-8")
+
+    assert shipped == shipped_text(), "run `uv run python scripts/output_schemas.py`"
 
 
 @pytest.mark.parametrize("model", [TaskResult, TaskList])

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -20,7 +20,7 @@ _Model = TypeVar("_Model", bound=BaseModel)
 class ModelSpec(BaseModel):
     """One model_name/model_version pair and what it accepts."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="The value of the tool's `model` argument.")
     model_name: str = Field(min_length=1)
@@ -40,7 +40,7 @@ class ModelSpec(BaseModel):
 class Options(BaseModel):
     """The closed values of the arguments every model shares."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     enhance_prompt: _Values = Field(min_length=1)
     person_generation: _Values = Field(min_length=1)
@@ -57,7 +57,7 @@ class Options(BaseModel):
 class Catalog(BaseModel):
     """Every model the server offers, in order."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     service: str = "Tencent Cloud VOD AIGC models through the QuickRouter relay"
     """How the tool description names where the images are made."""
@@ -109,7 +109,7 @@ class Catalog(BaseModel):
 class _Overlay(BaseModel):
     """A user's models file: models added to the built-in catalog, or replacing one with the same id."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     models: tuple[ModelSpec, ...] = Field(min_length=1)
 
@@ -118,7 +118,7 @@ def load_catalog(file: str, models_file: Path | None = None, kin: Mapping[str, s
     """The built-in catalog `file` (a backend declares its own: backends/profiles.py), with the models of
     `models_file` added or replaced by id. `kin`: every backend's built-in catalog file by backend name, where
     near_miss looks for a model id this catalog spells differently."""
-    catalog = _builtin(file)
+    catalog = builtin_catalog(file)
     if models_file is not None:
         overlay = _parse(_Overlay, _read(models_file), models_file)
         replaced = {spec.id: spec for spec in overlay.models}
@@ -152,7 +152,7 @@ def near_miss(value: str, catalog: Catalog) -> str:
     import difflib  # only for a refused model id: not on the server's start
 
     for backend, file in catalog.kin:
-        spec = _builtin(file).get(value)
+        spec = builtin_catalog(file).get(value)
         same = next((s for s in catalog.models if spec is not None and s.label and s.label == spec.label), None)
         if spec is not None and same is not None and same.id != spec.id:
             return f" here: {spec.id} is the {backend} backend's name for {spec.label}, which this one calls {same.id}"
@@ -161,7 +161,26 @@ def near_miss(value: str, catalog: Catalog) -> str:
 
 
 @cache
-def _builtin(file: str) -> Catalog:
-    """A built-in catalog, read once: near_miss looks in each on every unknown model id."""
-    text = resources.files(__name__.rpartition(".")[0]).joinpath(file).read_text(encoding="utf-8")
-    return Catalog.model_validate_json(text)
+def builtin_catalog(file: str) -> Catalog:
+    """A built-in catalog, read once (near_miss looks in each on every unknown model id). It ships with the package
+    and tests/catalog check that it reads the same as `checked_builtin(file)`, so it is taken as it is, without
+    validation: the catalog's models build their validators only for a user's models file, not at every start."""
+    data = json.loads(_builtin_text(file))
+    options = Options.model_construct(**_tuples(data["options"]))
+    models = tuple(ModelSpec.model_construct(**_tuples(spec)) for spec in data["models"])
+    fields: dict[str, Any] = {**_tuples(data), "options": options, "models": models}
+    return Catalog.model_construct(**fields)
+
+
+def checked_builtin(file: str) -> Catalog:
+    """A built-in catalog, validated as a models file is."""
+    return Catalog.model_validate_json(_builtin_text(file))
+
+
+def _builtin_text(file: str) -> str:
+    return resources.files(__name__.rpartition(".")[0]).joinpath(file).read_text(encoding="utf-8")
+
+
+def _tuples(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with its lists as tuples, as validation makes them."""
+    return {key: tuple(cast(list[Any], value)) if isinstance(value, list) else value for key, value in data.items()}

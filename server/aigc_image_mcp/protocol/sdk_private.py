@@ -14,7 +14,7 @@ SDK's public surface. tests/protocol/test_sdk_private.py fails, naming which, wh
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
@@ -25,7 +25,8 @@ from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel
 
 ToolResult = CallToolResult | InputRequiredResult
-RawHandler = Callable[[dict[str, Any], Context[Any, Any]], Awaitable[ToolResult]]
+# A string: parametrizing Context, a pydantic model, builds a class, which the start need not pay for an alias.
+RawHandler: TypeAlias = "Callable[[dict[str, Any], Context[Any, Any]], Awaitable[ToolResult]]"
 """A tool's handler: the arguments as sent, and the request's context."""
 
 

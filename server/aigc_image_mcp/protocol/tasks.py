@@ -22,7 +22,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolRequestParams, CallToolResult, RequestParams
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..catalog.fields import SAVE_AS
 from ..errors import AigcImageError
@@ -56,6 +56,8 @@ NOT_STOPPED = (
 class TaskParams(RequestParams):
     """The params of tasks/get and tasks/cancel."""
 
+    model_config = ConfigDict(defer_build=True)  # built at the first tasks/get, not at the server's start
+
     task_id: str = Field(alias="taskId", min_length=1, max_length=256)
 
 
@@ -74,6 +76,8 @@ class Submitted(CallToolResult):
     """generate_image's answer to a call that makes a task: the task as submitted, which `Tasks` turns into the
     CreateTaskResult. The SDK hands a tool's CallToolResult on as it is, so this reaches `Tasks` whole; its
     structured content (the task) is what the tool's output check wants, and no client sees it."""
+
+    model_config = ConfigDict(defer_build=True)  # built at the first task, not at the server's start
 
     task: TaskResult = Field(exclude=True)
 
