@@ -27,13 +27,13 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from aigc_image_mcp.auth.keys import IssuerKeys
+from aigc_image_mcp.auth.rules import oauth_config
+from aigc_image_mcp.auth.tokens import JwtVerifier
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.transport.asgi import Message, Receive, Scope, Send
 from aigc_image_mcp.transport.guard import Guard, Policy
-from aigc_image_mcp.transport.oauth.door import OAuthDoor
-from aigc_image_mcp.transport.oauth.keys import IssuerKeys
-from aigc_image_mcp.transport.oauth.rules import oauth_config
-from aigc_image_mcp.transport.oauth.tokens import JwtVerifier
+from aigc_image_mcp.transport.oauth import OAuthDoor
 from tests.support.fake_issuer import FakeIssuer, make_key
 from tests.support.fake_relay import serve
 

@@ -228,8 +228,8 @@ async def identity_check(settings: Settings, transport: httpx2.AsyncBaseTranspor
     will fetch them."""
     import httpx2
 
-    from .transport.oauth.keys import TIMEOUT, IssuerKeys
-    from .transport.oauth.rules import ISSUER, oauth_config
+    from .auth.keys import TIMEOUT, IssuerKeys
+    from .auth.rules import ISSUER, oauth_config
 
     try:
         config = oauth_config(settings)

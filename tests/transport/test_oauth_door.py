@@ -10,15 +10,15 @@ from typing import Any
 import httpx2
 import pytest
 
+from aigc_image_mcp.auth.keys import IssuerKeys
+from aigc_image_mcp.auth.rules import oauth_config
+from aigc_image_mcp.auth.tokens import JwtVerifier
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.errors import ConfigError
 from aigc_image_mcp.protocol.caller import person_of
 from aigc_image_mcp.transport.asgi import Receive, Scope, Send
 from aigc_image_mcp.transport.guard import Guard, Policy
-from aigc_image_mcp.transport.oauth.door import OAuthDoor
-from aigc_image_mcp.transport.oauth.keys import IssuerKeys
-from aigc_image_mcp.transport.oauth.rules import oauth_config
-from aigc_image_mcp.transport.oauth.tokens import JwtVerifier
+from aigc_image_mcp.transport.oauth import OAuthDoor
 
 from ..conftest import make_settings
 from ..support.fake_issuer import FakeIssuer

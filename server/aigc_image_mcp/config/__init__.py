@@ -165,7 +165,7 @@ class Settings(FromEnvironment):
     rate_limit: int | None = Field(
         default=None, ge=1, description="HTTP requests per caller per minute; past it, 429 with Retry-After."
     )
-    # Sign-in with the team's identity provider (OAuth 2.1 protected resource): checked in transport/oauth/.
+    # Sign-in with the team's identity provider (OAuth 2.1 protected resource): checked in auth/.
     oauth_issuer: str | None = Field(default=None, description="The authorization server's issuer URL (https).")
     public_url: str | None = Field(
         default=None, description="The MCP endpoint's URL as clients reach it: the resource and required audience."

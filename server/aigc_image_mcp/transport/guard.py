@@ -1,5 +1,5 @@
 """The HTTP front door, checked before any MCP processing: the Host/Origin allow-list against DNS rebinding,
-bearer authentication (in OAuth mode, with oauth/door.py), and a request body bounded in size and in time (bodies.py).
+bearer authentication (in OAuth mode, with oauth.py), and a request body bounded in size and in time (bodies.py).
 Pure ASGI; it knows nothing of MCP."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from ..auth.rules import oauth_config
 from ..backends.profiles import holds_credential
 from ..callers import bearer_token
 from ..config import Settings
 from .asgi import ASGIApp, ExtraHeaders, HttpMiddleware, Receive, Scope, Send, refuse, respond
 from .bodies import BodyLimits, Refused, read_body, replay
-from .oauth.door import OAuthDoor
-from .oauth.rules import oauth_config
+from .oauth import OAuthDoor
 
 HEALTH_PATH = "/healthz"
 REALM = 'Bearer realm="aigc-image-mcp"'

@@ -19,6 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from sse_starlette.sse import AppStatus
 
+from ..auth.rules import oauth_config
 from ..backends.profiles import holds_credential, profile_of
 from ..config import Settings
 from ..errors import ConfigError
@@ -26,7 +27,6 @@ from ..server import build_server
 from .asgi import ASGIApp
 from .connections import GuardedH11Protocol, limit_per_client
 from .guard import Guard, Policy, auth_mode, is_loopback
-from .oauth.rules import oauth_config
 from .ratelimit import rate_limited
 
 MCP_PATH = "/mcp"

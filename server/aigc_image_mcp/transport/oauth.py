@@ -14,8 +14,8 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.shared.auth import ProtectedResourceMetadata
 from starlette.authentication import AuthCredentials
 
-from .rules import OAuthConfig
-from .tokens import JwtVerifier
+from ..auth.rules import OAuthConfig
+from ..auth.tokens import JwtVerifier
 
 Headers = tuple[tuple[bytes, bytes], ...]
 

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 from mcp.server.auth.routes import build_resource_metadata_url
 from pydantic import AnyHttpUrl
 
-from ...backends.profiles import holds_credential
-from ...config import Settings
-from ...errors import ConfigError
+from ..backends.profiles import holds_credential
+from ..config import Settings
+from ..errors import ConfigError
 
 ISSUER = "AIGC_IMAGE_OAUTH_ISSUER"
 PUBLIC_URL = "AIGC_IMAGE_PUBLIC_URL"

@@ -1,4 +1,4 @@
-"""Access-token validation (transport/oauth/tokens.py, keys.py) against a fake issuer with keys the test makes:
+"""Access-token validation (auth/tokens.py, auth/keys.py) against a fake issuer with keys the test makes:
 each refusal of the issue's list, the key cache and its refresh rule, discovery."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import httpx2
 import jwt
 import pytest
 
-from aigc_image_mcp.transport.oauth import keys as keys_module
-from aigc_image_mcp.transport.oauth.keys import IssuerKeys, discovery_urls
-from aigc_image_mcp.transport.oauth.rules import OAuthConfig
-from aigc_image_mcp.transport.oauth.tokens import JwtVerifier, Refused
+from aigc_image_mcp.auth import keys as keys_module
+from aigc_image_mcp.auth.keys import IssuerKeys, discovery_urls
+from aigc_image_mcp.auth.rules import OAuthConfig
+from aigc_image_mcp.auth.tokens import JwtVerifier, Refused
 
 from ..support.fake_issuer import FakeIssuer, SigningKey, make_key
 
@@ -148,7 +148,7 @@ async def test_each_bad_token_is_refused_and_only_its_reason_is_logged(
         assert await verifier.verify_token(token) is None
 
     assert str(refused.value).startswith(reason), str(refused.value)
-    logged = [r.getMessage() for r in caplog.records if r.name.endswith("oauth.tokens")]
+    logged = [r.getMessage() for r in caplog.records if r.name.endswith("auth.tokens")]
     assert logged == [f"Refused an access token: {refused.value}"]
     assert token not in caplog.text
     signature = token.split(".")[-1]
