@@ -128,7 +128,7 @@ class HistoryEntry(_Result):
 
 
 class TaskList(_Result):
-    """The newest tasks of this API key, newest first."""
+    """The caller's newest tasks, newest first."""
 
     tasks: list[HistoryEntry]
     tasks_today: int | None = Field(

@@ -158,7 +158,7 @@ async def test_each_api_key_sees_only_its_own_tasks(connect: Connect, relay: Fak
         peek = await other.call_tool("get_image_task", {"task_id": TASK})
 
     assert content(listing)["tasks"] == []
-    assert "No tasks yet for this API key." in text_of(listing)
+    assert "No tasks of yours yet." in text_of(listing)
     assert peek.is_error, "another key's history is not consulted; the relay decides"
     assert relay.requests[-1].headers["authorization"] == "Bearer sk-another-key-0000"
 

@@ -94,11 +94,7 @@ def list_result(listing: TaskList) -> CallToolResult:
 def task_list(listing: TaskList) -> str:
     """The history as lines the model can quote."""
     entries = listing.tasks
-    lines = [
-        f"The {len(entries)} newest tasks of this API key, newest first:"
-        if entries
-        else "No tasks yet for this API key."
-    ]
+    lines = [f"Your {len(entries)} newest tasks, newest first:" if entries else "No tasks of yours yet."]
     if listing.daily_limit is not None:
         lines.append(f"Tasks started today (UTC): {listing.tasks_today or 0} of {listing.daily_limit}.")
     if listing.spent_today is not None:

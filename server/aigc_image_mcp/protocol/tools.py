@@ -48,12 +48,12 @@ GET_DESCRIPTION = (
     "RUNNING, or mentioned trouble after the submit, and to show an earlier result again."
 )
 LIST_DESCRIPTION = (
-    "List the newest image tasks of this API key (also from before a restart), optionally only those in one status: "
+    "List your newest image tasks (also from before a restart), optionally only those in one status: "
     "TaskId, model, status, prompt, and where each image was saved. Free, and reads only this server's local history."
 )
 
 USAGE_DESCRIPTION = (
-    "Count what this API key spent: per UTC day and model, the tasks started and the images they made (and the amount "
+    "Count what you spent: per UTC day and model, the tasks started and the images they made (and the amount "
     "at the operator's prices, when set), over the last `days` days. For the user at the server's own machine on "
     "Tencent Cloud direct, also Tencent's own figures for the whole account. Free: it never starts a task."
 )
@@ -126,7 +126,7 @@ async def get_image_task(
 
 
 async def list_image_tasks(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> CallToolResult:
-    """The newest tasks of this API key, from the local history."""
+    """The caller's newest tasks, from the local history."""
     from ..catalog.validation import parse_plain
 
     state = ctx.request_context.lifespan_context

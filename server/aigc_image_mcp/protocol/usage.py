@@ -16,7 +16,7 @@ def usage_result(usage: Usage) -> CallToolResult:
 def usage_text(usage: Usage) -> str:
     """The usage in lines: this server's rows and total, today's budget, then Tencent's rows, then the notes."""
     span = "today" if usage.days == 1 else f"the {usage.days} days since {usage.since}"
-    lines = [f"Usage of this API key, {span} (UTC days), from this server's history:"]
+    lines = [f"Your usage, {span} (UTC days), from this server's history:"]
     lines += [_local_line(row, usage.currency) for row in usage.local] or ["- no tasks."]
     if usage.local:
         tasks, images = sum(row.tasks for row in usage.local), sum(row.images for row in usage.local)
