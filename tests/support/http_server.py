@@ -22,6 +22,13 @@ from .fake_relay import FakeRelay, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
+INITIALIZE = {  # a raw initialize request, for tests that speak HTTP without a client
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 _RUNNING = re.compile(r"Uvicorn running on http://[^\s]+:(\d+)")
 
 

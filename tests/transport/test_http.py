@@ -25,6 +25,8 @@ from ..conftest import CANARY_KEY
 from ..support.fake_relay import SUBMIT_PATH, FakeRelay, accepted, running, serve, task_detail
 from ..support.helpers import text_of
 from ..support.http_server import (
+    INITIALIZE,
+    MCP_HEADERS,
     START_TIMEOUT,
     RunningServer,
     Served,
@@ -40,13 +42,6 @@ pytestmark = pytest.mark.anyio
 USER_KEYS = ("sk-user-alice-0a1b2c3d4e", "sk-user-bob-5f6a7b8c9d")
 TOKEN = "tok-1d5c9a8e2f7b4e60a3c1"  # noqa: S105 - a test token
 ARGS = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 @pytest.fixture

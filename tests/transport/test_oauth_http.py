@@ -22,20 +22,22 @@ from ..conftest import CANARY_KEY
 from ..support.fake_issuer import FakeIssuer, make_key
 from ..support.fake_relay import FakeRelay, accepted, serve
 from ..support.helpers import text_of
-from ..support.http_server import START_TIMEOUT, RunningServer, clean_env, command, http_server, mcp_client
+from ..support.http_server import (
+    INITIALIZE,
+    MCP_HEADERS,
+    START_TIMEOUT,
+    RunningServer,
+    clean_env,
+    command,
+    http_server,
+    mcp_client,
+)
 from ..support.raw_rpc import TASKS, over_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 MACHINE = "machine-token-5e1c0a9b7d3f"
 ARGS = {"model": "GEM-3.0", "prompt": "a red fox in snow"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 @dataclass

@@ -21,19 +21,12 @@ import pytest
 from ..conftest import CANARY_KEY
 from ..support.fake_issuer import FakeIssuer, make_key
 from ..support.fake_relay import FakeRelay, serve
-from ..support.http_server import RunningServer, clean_env, http_server
+from ..support.http_server import INITIALIZE, MCP_HEADERS, RunningServer, clean_env, http_server
 
 pytestmark = pytest.mark.slow
 
 RATE = 6
 MACHINE = "machine-token-0c4f2b7e9a1d"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 def post(url: str, token: str) -> httpx2.Response:
