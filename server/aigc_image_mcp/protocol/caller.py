@@ -31,11 +31,13 @@ def caller_in(request: ServerRequestContext[AppState, Any]) -> Caller:
 
 def person_of(user: object) -> Person | None:
     """The person the guard signed in (the SDK's AuthenticatedUser it put in the request's scope), or None."""
+    access = getattr(user, "access_token", None)
+    if access is None:  # no one signed in (stdio, in memory, token modes): the imports below are not needed
+        return None
     from mcp.server.auth.provider import AccessToken
 
     from ..callers import Person
 
-    access = getattr(user, "access_token", None)
     if not isinstance(access, AccessToken) or not access.subject or not access.claims:
         return None
     return Person(str(access.claims["iss"]), access.subject)
