@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Generator
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
@@ -119,6 +120,20 @@ class SqliteHistory(SqlStore):
                 raise self._unusable(exc) from exc
 
     def _open(self) -> sqlite3.Connection:
+        """The file, opened and brought up to date. A file another connection is creating or turning to WAL at this
+        moment can answer "locked" at once, without the busy timeout (SQLite calls no busy handler there): opening
+        is tried again until _WAIT_FOR_LOCK_MS has passed. Only ever run in a worker thread."""
+        deadline = time.monotonic() + _WAIT_FOR_LOCK_MS / 1000
+        while True:
+            try:
+                return self._open_once()
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _open_once(self) -> sqlite3.Connection:
         path = Path(self.where)
         path.parent.mkdir(parents=True, exist_ok=True)
         # One thread at a time (the lock); autocommit: each statement commits itself.
