@@ -14,11 +14,12 @@ requests per caller per one-minute window). Where one process answers alone, a t
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Protocol
 
-from ..callers import bearer_token
+from pydantic import SecretStr
+
+from ..callers import bearer_token, fingerprint
 from ..config import Settings
 from ..protocol.caller import person_of
 from .asgi import ASGIApp, HttpMiddleware, Message, Receive, Scope, Send, refuse
@@ -85,4 +86,4 @@ def _caller(scope: Scope, headers: dict[str, str]) -> str:
     if person is not None:
         return "person:" + person.fingerprint
     token = bearer_token(headers)
-    return "" if token is None else hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    return "" if token is None else fingerprint(SecretStr(token))
