@@ -14,7 +14,7 @@ from .config import Settings
 if TYPE_CHECKING:
     import httpx2
 
-    from .backends.base import Backend
+    from .backends.base import Backend, Caller
     from .core.polling import Clock
     from .core.prices import Prices
     from .core.tracker import Tracker
@@ -34,6 +34,18 @@ class AppState:
     _history: HistoryStore | None = field(default=None, init=False)
     _upstream: Upstream | None = field(default=None, init=False)
     _tracker: Tracker | None = field(default=None, init=False)
+    _local: Caller | None = field(default=None, init=False)
+
+    @property
+    def local_caller(self) -> Caller:
+        """The caller of a request that carries no headers and no one signed in (stdio, in memory): it depends on
+        the settings alone, so it is worked out once (an HMAC and the credentials' rule), not on every call.
+        ConfigError, and nothing kept, when no credential applies."""
+        if self._local is None:
+            from .callers import caller_of
+
+            self._local = caller_of(self.settings, None, remote=False)
+        return self._local
 
     @property
     def tracker(self) -> Tracker:

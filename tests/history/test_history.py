@@ -19,6 +19,7 @@ from aigc_image_mcp.backends.quickrouter import QuickRouter
 from aigc_image_mcp.callers import fingerprint
 from aigc_image_mcp.catalog.validation import parse_arguments
 from aigc_image_mcp.core.delivery import Keeper
+from aigc_image_mcp.core.prices import quote
 from aigc_image_mcp.core.quota import Quota
 from aigc_image_mcp.core.tracker import Tracker
 from aigc_image_mcp.history.opener import open_history
@@ -202,7 +203,7 @@ async def test_a_cancellation_during_the_submit_waits_for_the_task_id_and_record
         tracker = Tracker(settings, catalog, backend=backend, history=history, quota=quota, keeper=keeper, clock=clock)
         caller = Caller(SecretStr(CANARY_KEY), fingerprint(SecretStr(CANARY_KEY)), remote=False)
         async with anyio.create_task_group() as group:
-            group.start_soon(tracker.submit, spec, request, caller)
+            group.start_soon(tracker.submit, spec, request, caller, quote(None, spec.id, request))
             await posted.wait()
             group.cancel_scope.cancel()
             release.set()

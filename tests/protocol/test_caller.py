@@ -9,10 +9,12 @@ from typing import Any, cast
 import pytest
 from mcp.server.context import ServerRequestContext
 
+from aigc_image_mcp.backends.profiles import PROFILES
 from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.config import Settings
 from aigc_image_mcp.errors import ConfigError
 from aigc_image_mcp.protocol.caller import caller_in
+from aigc_image_mcp.state import AppState
 
 from ..conftest import make_settings
 
@@ -23,7 +25,7 @@ def request(settings: Settings, headers: dict[str, str] | None) -> ServerRequest
     """A request as the SDK hands it over: over HTTP its `request` carries the headers, over stdio there is none."""
     return ServerRequestContext(
         session=cast(Any, None),
-        lifespan_context=SimpleNamespace(settings=settings),
+        lifespan_context=AppState(settings, PROFILES[settings.backend].load_catalog()),
         protocol_version="2026-07-28",
         method="tools/call",
         request=None if headers is None else SimpleNamespace(headers=headers),

@@ -259,7 +259,7 @@ def test_a_client_that_leaves_mid_call_does_not_lose_the_paid_task(pass_through:
             assert arrived.wait(START_TIMEOUT)
         assert server.log.wait_for("Terminating session", ended + 1)  # the server saw the client leave
         release.set()
-        assert server.log.wait_for("accepted task task-left-behind")
+        assert server.log.wait_for("Submitted task task-left-behind")
     finally:
         del relay.routes[("POST", SUBMIT_PATH)]
 

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Protocol, TypeVar, cast
 
 import anyio
@@ -63,7 +63,7 @@ class Reading:
     facts: Mapping[str, object] = field(default_factory=lambda: {})
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "secrets", longest_first(form for secret in self.secrets for form in forms_of(secret)))
+        object.__setattr__(self, "secrets", every_form(self.secrets))
 
 
 @dataclass(frozen=True)
@@ -250,6 +250,14 @@ def forms_of(secret: str) -> tuple[str, ...]:
         if len(core) >= _SHORTEST_CORE:
             forms |= {core, core.replace("+", "-").replace("/", "_")}  # and its URL-safe form
     return tuple(forms)
+
+
+@lru_cache(maxsize=16)
+def every_form(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every form of each of `secrets`, longest first, as a Reading scrubs them. Worked out once per set of secrets
+    (a process pays with one key, or a few callers' keys over HTTP), not on every call: the Base64 forms take a
+    dozen encodings. The cache holds no more than the settings or the calls already do, and never shows its keys."""
+    return longest_first(form for secret in secrets for form in forms_of(secret))
 
 
 def longest_first(secrets: Iterable[str]) -> tuple[str, ...]:

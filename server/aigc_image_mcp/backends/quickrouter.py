@@ -106,7 +106,6 @@ class QuickRouter:
             )
             if answer.error is not None:
                 logger.warning("The relay gave TaskId %s and an error %s: kept the task", answer.task_id, answer.error)
-            logger.info("The relay accepted task %s (RequestId %s)", answer.task_id, answer.request_id)
             return Submission(task_id=answer.task_id, request_id=answer.request_id or "")
         if answer.error is not None:
             code, message = answer.error.code or "UnknownError", answer.error.message or ""

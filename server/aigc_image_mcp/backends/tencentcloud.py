@@ -179,7 +179,6 @@ class TencentCloud:
             ask="Tencent Cloud support",
             retry=_RETRY_SAFELY,
         )
-        logger.info("Tencent Cloud accepted task %s (RequestId %s)", answer.task_id, answer.request_id)
         return Submission(task_id=answer.task_id, request_id=answer.request_id or "")
 
     async def query(self, task_id: str, caller: Caller) -> TaskDetail:

@@ -31,11 +31,15 @@ def present(raw: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
 
 
 def parse_arguments(raw: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
-    """The model and the request for valid arguments; ArgumentsError listing every problem otherwise.
+    """The model and the request for valid arguments; ArgumentsError listing every problem otherwise."""
+    return parse_present(present(raw, catalog), catalog)
+
+
+def parse_present(arguments: Mapping[str, Any], catalog: Catalog) -> tuple[ModelSpec, SubmitRequest]:
+    """parse_arguments for arguments `present` has already read (the handler reads them once, for every step).
 
     The problems come in this order: unknown names, missing ones, each argument's own value (the task's before
     this server's), the model, then the per-model arguments, held against the model once each is well typed."""
-    arguments = present(raw, catalog)
     accepted = offered(catalog)
     by_name = accepted.by_name
     problems = [_unknown(name, sorted(by_name)) for name in arguments if name not in by_name]

@@ -59,30 +59,36 @@ class Tracker:
         self._clock = clock
         self._prices = prices
 
-    async def submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller) -> TaskResult:
-        """Submit once and record the task. Once sent, the task may be billed: a cancellation (a cancelled call, an
-        HTTP client that disconnects) waits until the answer is read and recorded, so the TaskId is kept. The
-        backend's overall deadline for the submit bounds the wait."""
+    async def submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller, cost: Cost) -> TaskResult:
+        """Submit once and record the task at `cost`, the quote the call was checked against. Once sent, the task
+        may be billed: a cancellation (a cancelled call, an HTTP client that disconnects) waits until the answer is
+        read and recorded, so the TaskId is kept. The backend's overall deadline for the submit bounds the wait."""
         with anyio.CancelScope(shield=True):
             asked = images_asked(request)
             day = await self._quota.take(caller.namespace, asked)
             try:
-                return await self._submit(spec, request, caller)
+                return await self._submit(spec, request, caller, cost)
             except UpstreamError as exc:
                 if day is not None and nothing_created(exc):
                     await self._quota.give_back(caller.namespace, day, asked)
                 raise
         raise AssertionError("unreachable: nothing cancels a shielded scope")
 
-    async def _submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller) -> TaskResult:
+    async def _submit(self, spec: ModelSpec, request: SubmitRequest, caller: Caller, cost: Cost) -> TaskResult:
         submission = await self._backend.submit(request, caller)
-        logger.info("Submitted task %s on %s", submission.task_id, spec.id)
+        logger.info(
+            "Submitted task %s on %s to %s (RequestId %s)",
+            submission.task_id,
+            spec.id,
+            self._backend.name,
+            submission.request_id or "none",
+        )
         task = TaskResult(
             task_id=submission.task_id,
             model=spec.id,
             status="SUBMITTED",
             request_id=submission.request_id or None,
-            cost=quote(self._prices, spec.id, request),
+            cost=cost,
         )
         return await self._record(caller, task, request.prompt)
 

@@ -18,15 +18,17 @@ def caller_in(request: ServerRequestContext[AppState, Any]) -> Caller:
     """Who pays for this request and whose history it reads; ConfigError when no credential applies. Only an HTTP
     request carries headers (the SDK's Context.headers reads them the same way), so only it is remote; its peer's
     address tells whether it is the local user."""
+    headers = cast("Mapping[str, str] | None", getattr(request.request, "headers", None))
+    if headers is None:  # not over HTTP, so no one signed in either: the one local caller
+        return request.lifespan_context.local_caller
     from ..callers import caller_of  # with the first call: the rule's modules are not needed to start
 
-    headers = cast("Mapping[str, str] | None", getattr(request.request, "headers", None))
     scope = cast("Mapping[str, Any]", getattr(request.request, "scope", {}))
     person = person_of(scope.get("user"))
     client = getattr(request.request, "client", None)  # Starlette's (host, port) of the peer
     peer = cast("str | None", getattr(client, "host", None))
     settings = request.lifespan_context.settings
-    return caller_of(settings, headers, remote=headers is not None, person=person, peer=peer)
+    return caller_of(settings, headers, remote=True, person=person, peer=peer)
 
 
 def person_of(user: object) -> Person | None:

@@ -8,7 +8,7 @@ TaskId never reaches the model), and the URL is in the text and the structured c
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mcp.server.context import ServerRequestContext
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
@@ -42,6 +42,8 @@ def task_result(delivery: Delivery, *, links: bool = False) -> CallToolResult:
     FAILED. At most SHOWN images appear (a note counts the rest); a result still too large for a client is cut down
     to the task."""
     result = _full(delivery, links)
+    if _at_most(result) <= RESULT_LIMIT:  # nearly every result: no need to serialize it once more to measure it
+        return result
     size = len(result.model_dump_json(by_alias=True, exclude_none=True))
     if size <= RESULT_LIMIT:
         return result
@@ -74,8 +76,39 @@ def _full(delivery: Delivery, links: bool) -> CallToolResult:
         for number, image in enumerate(task.images[:SHOWN], start=1)
         if links and (link := _link(task, number, image))
     ]
-    shown = task.model_copy(update={"images": task.images[:SHOWN]})
+    shown = task if len(task.images) <= SHOWN else task.model_copy(update={"images": task.images[:SHOWN]})
     return CallToolResult(content=content, structured_content=shown.dump(), is_error=task.status == "FAILED")
+
+
+def _at_most(result: CallToolResult) -> int:
+    """An upper bound of the characters `result` takes as JSON, without writing it: every character of a string at
+    most 6 (an escape such as \\u001f), the previews' Base64 as it is, and room for every name and bracket."""
+    size = _ENVELOPE + 6 * _characters(result.structured_content)
+    for block in result.content:
+        size += _ENVELOPE
+        if isinstance(block, TextContent):
+            size += 6 * len(block.text)
+        elif isinstance(block, ImageContent):
+            size += len(block.data)
+        else:  # a resource_link: its few fields, measured exactly
+            size += len(block.model_dump_json(by_alias=True, exclude_none=True))
+    return size
+
+
+_ENVELOPE = 200
+"""Characters enough for a block's or an object's names, brackets and numbers."""
+
+
+def _characters(value: object) -> int:
+    """The characters of the strings in `value` (JSON data), plus room for the names, brackets and numbers."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, dict):
+        items = cast("dict[str, object]", value).items()
+        return 2 + sum(_characters(key) + _characters(item) for key, item in items)
+    if isinstance(value, list):
+        return 2 + sum(_characters(item) for item in cast("list[object]", value))
+    return 24  # a number, a boolean or null
 
 
 def list_result(listing: TaskList) -> CallToolResult:

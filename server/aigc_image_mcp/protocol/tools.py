@@ -63,7 +63,7 @@ async def generate_image(
     arguments: dict[str, Any], ctx: Context[AppState, Any]
 ) -> CallToolResult | InputRequiredResult:
     """Validate, submit one task, and wait a bounded time for its image; the TaskId always comes back."""
-    from ..catalog.validation import parse_arguments, present, wait_seconds
+    from ..catalog.validation import parse_present, present, wait_seconds
     from ..core.prices import quote
     from .confirm import ConfirmationNeeded, confirm, over_threshold
     from .roots import RootsNeeded
@@ -73,14 +73,14 @@ async def generate_image(
     arguments = present(arguments, state.catalog)  # null, "" and [] are not given, for every step below
     confirmed: str | None = None  # a 2026-07-28 yes, kept through a later round (roots) in request_state
     try:
-        spec, request = parse_arguments(arguments, state.catalog)
+        spec, request = parse_present(arguments, state.catalog)
         caller = caller_in(ctx.request_context)
         estimate = quote(state.prices, spec.id, request)
         if over_threshold(estimate, state.settings.confirm_above, state.prices):  # asked before anything is paid
             confirmed = await confirm(ctx, estimate, spec.id, arguments)
         save = await save_target("generate_image", arguments, ctx, caller)  # refused before anything is paid
         request = await _with_pictures(ctx, request, caller)
-        task = await state.tracker.submit(spec, request, caller)
+        task = await state.tracker.submit(spec, request, caller, estimate)
     except ConfirmationNeeded as needed:
         return needed.result
     except RootsNeeded as needed:
