@@ -1,10 +1,10 @@
-"""The stdio transport: the SDK's own, plus an answer to a line it cannot read.
+"""The stdio transport: over pipes, without threads (pipes.py), elsewhere the SDK's own; either way with an answer to
+a line it cannot read.
 
-The SDK's stdio reader turns a line that is not JSON (or holds a lone surrogate such as "\\ud800", or is JSON but
-no JSON-RPC message) into an exception on its read stream, and its dispatcher drops that with a debug log: the
-client never hears back and waits forever. Over HTTP the same line gets -32700. Here such an item is answered on
-the write stream instead, as JSON-RPC says: -32700 (parse error) or -32600 (invalid request). Everything else is
-the SDK's stdio_server as is, fd claim included.
+The SDK's stdio reader (and pipes.py, which keeps its contract) turns a line that is not JSON (or holds a lone surrogate
+such as "\\ud800", or is JSON but no JSON-RPC message) into an exception on its read stream, and its dispatcher drops
+that with a debug log: the client never hears back and waits forever. Over HTTP the same line gets -32700. Here such an
+item is answered on the write stream instead, as JSON-RPC says: -32700 (parse error) or -32600 (invalid request).
 
 A line the parser refused may still be a request someone waits for: a lone surrogate escape (JavaScript clients send
 "\\ud800"), or nesting deeper than the parser's 200 levels. A scan of the line's top level, which builds no nested
@@ -28,6 +28,7 @@ from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import ValidationError
 
 from ..protocol.sdk_private import lowlevel_server
+from .pipes import LineTooLong, pipe_stdio
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ async def serve_stdio(server: MCPServer[Any]) -> None:
     # MCPServer serves stdio only through run_stdio_async, which opens the streams itself; to wrap them, run its
     # low-level server the way run_stdio_async does.
     lowlevel = lowlevel_server(server)
-    async with stdio_server() as (read_stream, write_stream):
+    async with pipe_stdio() or stdio_server() as (read_stream, write_stream):
         answering = AnsweringReader(read_stream, write_stream)
         await lowlevel.run(answering, write_stream, lowlevel.create_initialization_options())
 
@@ -100,6 +101,9 @@ class AnsweringReader:
 
 def refusal(exc: Exception) -> JSONRPCError | None:
     """The JSON-RPC answer to a line the SDK could not read; None for a blank line, which asks nothing."""
+    if isinstance(exc, LineTooLong):
+        logger.warning("Answered a line that is too long with a parse error")
+        return _error(None, PARSE_ERROR, f"Parse error: {exc}; send smaller pictures, or paths or URLs")
     if not isinstance(exc, ValidationError):
         logger.warning("The stdio reader failed: %r", exc)
         return None
