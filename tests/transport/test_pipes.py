@@ -12,9 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import anyio
 import pytest
+from mcp.shared.message import SessionMessage
+from mcp.types import JSONRPCRequest, JSONRPCResponse
 
-from aigc_image_mcp.transport.pipes import LineTooLong, _lines  # pyright: ignore[reportPrivateUsage]
+from aigc_image_mcp.transport.pipes import LineTooLong, _lines, pipe_stdio  # pyright: ignore[reportPrivateUsage]
 
 from ..conftest import CANARY_KEY
 from ..support.fake_relay import FakeRelay, serve
@@ -186,3 +189,36 @@ def test_where_stdin_or_stdout_is_a_file_the_sdks_transport_serves(tmp_path: Pat
 
     assert [json.loads(line)["id"] for line in out.splitlines()][:1] == [0]
     assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.anyio
+async def test_in_process_a_request_read_before_the_end_of_stdin_is_answered_and_the_fds_come_back() -> None:
+    to_server, from_client = os.pipe()  # what the client writes, what the server's fd 0 reads
+    to_client, from_server = os.pipe()
+    saved = os.dup(0), os.dup(1)
+    try:
+        os.dup2(to_server, 0)
+        os.dup2(from_server, 1)
+        serving = pipe_stdio()
+        assert serving is not None
+        async with serving as (received, send):
+            os.write(1, b"a stray write\n")  # fd 1 is stderr while serving, not the wire
+            os.write(from_client, ping(7).encode() + b"\n")
+            os.close(from_client)  # the end of stdin, with the ping not answered yet
+            item = await received.receive()
+            assert isinstance(item, SessionMessage)
+            assert isinstance(item.message, JSONRPCRequest)
+            await send.send(SessionMessage(JSONRPCResponse(jsonrpc="2.0", id=item.message.id, result={})))
+            with pytest.raises(anyio.EndOfStream):  # only now, with the ping answered, does the read side end
+                await received.receive()
+        assert os.path.samestat(os.fstat(0), os.fstat(to_server))
+        assert os.path.samestat(os.fstat(1), os.fstat(from_server))
+        assert os.get_blocking(0)
+        assert os.get_blocking(1)
+    finally:
+        os.dup2(saved[0], 0)
+        os.dup2(saved[1], 1)
+        for fd in (*saved, to_server, from_server):
+            os.close(fd)
+    with os.fdopen(to_client, "rb") as answers:
+        assert [json.loads(line) for line in answers.read().splitlines()] == [{"jsonrpc": "2.0", "id": 7, "result": {}}]

@@ -109,6 +109,8 @@ async def _serve() -> AsyncGenerator[Streams]:
                 yield from_stdin, to_stdout
                 tasks.cancel_scope.cancel()  # the server is done: stop waiting for more lines
         finally:
+            from_stdin.close()  # the server's ends, should it not have closed them itself
+            to_stdout.close()
             read_end.close()
             write_end.close()  # after what is still buffered has been written
             with anyio.move_on_after(_CLOSE_WAIT):
