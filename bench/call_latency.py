@@ -80,9 +80,15 @@ SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
 
 
 def _cpu_seconds(pid: int) -> float:
-    """The CPU time all threads of process `pid` have had so far (the first field of each thread's schedstat, ns)."""
-    tasks = Path(f"/proc/{pid}/task")
-    return sum(int((task / "schedstat").read_text().split()[0]) for task in tasks.iterdir()) / 1e9
+    """The CPU time the threads of process `pid` have had so far (the first field of each thread's schedstat, ns). A
+    worker thread that ends meanwhile is left out (its few microseconds with it)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except FileNotFoundError:
+            continue
+    return total / 1e9
 
 
 def _server_pid(command: str) -> int:

@@ -222,3 +222,25 @@ async def test_in_process_a_request_read_before_the_end_of_stdin_is_answered_and
             os.close(fd)
     with os.fdopen(to_client, "rb") as answers:
         assert [json.loads(line) for line in answers.read().splitlines()] == [{"jsonrpc": "2.0", "id": 7, "result": {}}]
+
+
+@pytest.mark.slow
+def test_a_server_started_without_stderr_serves_over_pipes() -> None:
+    lines = [json.dumps(INITIALIZE), ping(1)]
+    with subprocess.Popen(
+        [SCRIPT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=environment(QUICKROUTER_API_KEY=CANARY_KEY),
+        preexec_fn=lambda: os.close(2),  # the child's stderr only, closed before it runs
+    ) as process:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write(("\n".join(lines) + "\n").encode())
+        process.stdin.flush()
+        answers = [json.loads(process.stdout.readline()) for _ in lines]
+        process.stdin.close()
+        process.wait(timeout=30)
+
+    assert [answer["id"] for answer in answers] == [0, 1]
+    assert process.returncode == 0

@@ -88,17 +88,15 @@ def _is_pipe(fd: int) -> bool:
 @asynccontextmanager
 async def _serve() -> AsyncGenerator[Streams]:
     loop = asyncio.get_running_loop()
-    saved = os.dup(0), os.dup(1)  # to point fd 0 and 1 back at the wire on the way out
-    wire_in, wire_out = os.dup(0), os.dup(1)  # what the transports read and write, and close
+    saved = _above_std(0), _above_std(1)  # to point fd 0 and 1 back at the wire on the way out
+    # What the transports read and write; a transport closes its file (closing it again does nothing).
+    stdin = os.fdopen(_above_std(0), "rb", buffering=0)
+    stdout = os.fdopen(_above_std(1), "wb", buffering=0)
     _divert()
     try:
         reader = asyncio.StreamReader(limit=LINE_LIMIT)
-        read_end, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(wire_in, "rb", buffering=0)
-        )
-        wire_in = -1
-        write_end, writer = await loop.connect_write_pipe(_Writer, os.fdopen(wire_out, "wb", buffering=0))
-        wire_out = -1
+        read_end, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+        write_end, writer = await loop.connect_write_pipe(_Writer, stdout)
         to_server, from_stdin = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         to_stdout, from_server = anyio.create_memory_object_stream[SessionMessage](0)
         try:
@@ -113,12 +111,13 @@ async def _serve() -> AsyncGenerator[Streams]:
             to_stdout.close()
             read_end.close()
             write_end.close()  # after what is still buffered has been written
-            with anyio.move_on_after(_CLOSE_WAIT):
+            with anyio.move_on_after(_CLOSE_WAIT) as waiting:
                 await writer.closed
+            if waiting.cancelled_caught:  # a client that stopped reading: what it did not take is dropped
+                write_end.abort()
     finally:
-        for fd in (wire_in, wire_out):
-            if fd >= 0:
-                os.close(fd)
+        stdin.close()
+        stdout.close()
         _restore(saved)
 
 
@@ -150,14 +149,33 @@ class _Writer(asyncio.Protocol):
             raise ConnectionResetError("the client closed the server's stdout")
 
 
+def _above_std(fd: int) -> int:
+    """A duplicate of `fd` that is not 0, 1 or 2 (one of those may be closed, and free), and not inherited."""
+    import fcntl  # POSIX only, as this transport: Windows never gets here
+
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+
+
 def _divert() -> None:
-    """fd 0 to the null device and fd 1 to stderr; the wire stays on the duplicates."""
-    null = os.open(os.devnull, os.O_RDONLY)
+    """fd 0 to the null device and fd 1 to stderr (to the null device when there is no stderr); the wire stays on
+    the duplicates."""
+    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY)):
+        if fd == 1 and _is_open(2):
+            os.dup2(2, 1)
+            continue
+        null = os.open(os.devnull, mode)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+
+
+def _is_open(fd: int) -> bool:
     try:
-        os.dup2(null, 0)
-    finally:
-        os.close(null)
-    os.dup2(2, 1)
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _restore(saved: tuple[int, int]) -> None:
