@@ -17,7 +17,7 @@ import pytest
 from mcp.shared.message import SessionMessage
 from mcp.types import JSONRPCRequest, JSONRPCResponse
 
-from aigc_image_mcp.transport.pipes import LineTooLong, _lines, pipe_stdio  # pyright: ignore[reportPrivateUsage]
+from aigc_image_mcp.transport.pipes import LineTooLong, _next_line, pipe_stdio  # pyright: ignore[reportPrivateUsage]
 
 from ..conftest import CANARY_KEY
 from ..support.fake_relay import FakeRelay, serve
@@ -63,7 +63,10 @@ async def read_lines(data: bytes, limit: int) -> list[str | Exception]:
     reader = asyncio.StreamReader(limit=limit)
     reader.feed_data(data)
     reader.feed_eof()
-    return [line async for line in _lines(reader)]
+    lines: list[str | Exception] = []
+    while (line := await _next_line(reader)) is not None:
+        lines.append(line)
+    return lines
 
 
 @pytest.mark.anyio

@@ -25,11 +25,12 @@ import asyncio
 import os
 import stat
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from types import TracebackType
+from typing import Self
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 from mcp.types import JSONRPCError, JSONRPCRequest, JSONRPCResponse, jsonrpc_message_adapter
 
@@ -40,7 +41,7 @@ _CLOSE_WAIT = 5.0
 _ANSWER_AFTER_END = 5.0
 """Seconds the requests read before the end of stdin may take to be answered, before the server stops."""
 
-Streams = tuple[MemoryObjectReceiveStream[SessionMessage | Exception], MemoryObjectSendStream[SessionMessage]]
+Streams = tuple["Inbound", "Outbound"]
 
 
 class LineTooLong(Exception):
@@ -97,18 +98,11 @@ async def _serve() -> AsyncGenerator[Streams]:
         reader = asyncio.StreamReader(limit=LINE_LIMIT)
         read_end, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
         write_end, writer = await loop.connect_write_pipe(_Writer, stdout)
-        to_server, from_stdin = anyio.create_memory_object_stream[SessionMessage | Exception](0)
-        to_stdout, from_server = anyio.create_memory_object_stream[SessionMessage](0)
+        unanswered = _Unanswered()
+        inbound, outbound = Inbound(reader, unanswered), Outbound(write_end, writer, unanswered)
         try:
-            async with anyio.create_task_group() as tasks:
-                unanswered = _Unanswered()
-                tasks.start_soon(_read, reader, to_server, unanswered)
-                tasks.start_soon(_write, from_server, write_end, writer, unanswered)
-                yield from_stdin, to_stdout
-                tasks.cancel_scope.cancel()  # the server is done: stop waiting for more lines
+            yield inbound, outbound
         finally:
-            from_stdin.close()  # the server's ends, should it not have closed them itself
-            to_stdout.close()
             read_end.close()
             write_end.close()  # after what is still buffered has been written
             with anyio.move_on_after(_CLOSE_WAIT) as waiting:
@@ -188,42 +182,103 @@ def _restore(saved: tuple[int, int]) -> None:
         os.close(wire)
 
 
-async def _read(
-    reader: asyncio.StreamReader,
-    to_server: MemoryObjectSendStream[SessionMessage | Exception],
-    unanswered: _Unanswered,
-) -> None:
-    async with to_server:
-        async for line in _lines(reader):
-            if isinstance(line, Exception):
-                await to_server.send(line)
-                continue
-            try:
-                message = jsonrpc_message_adapter.validate_json(line, by_name=False)
-            except ValueError as exc:  # pydantic's ValidationError: passed on, as the SDK's reader does, to be answered
-                await to_server.send(exc)
-                continue
-            if isinstance(message, JSONRPCRequest):
-                unanswered.asked(message.id)
-            await to_server.send(SessionMessage(message))
-        with anyio.move_on_after(_ANSWER_AFTER_END):
-            await unanswered.wait()
+class Inbound:
+    """The read stream the server iterates: the next line of stdin is read and parsed when the server asks for it,
+    with no task or queue between them."""
 
+    def __init__(self, reader: asyncio.StreamReader, unanswered: _Unanswered) -> None:
+        self._reader = reader
+        self._unanswered = unanswered
+        self._ended = False
 
-async def _lines(reader: asyncio.StreamReader) -> AsyncIterator[str | Exception]:
-    """Each line as text, the last one without its newline too; LineTooLong for one over the limit."""
-    while True:
+    async def receive(self) -> SessionMessage | Exception:
+        """The next message, or what made its line unreadable (the SDK's reader passes that on, to be answered);
+        EndOfStream once stdin has ended and what was asked before has been answered."""
+        if self._ended:
+            raise anyio.EndOfStream
+        line = await _next_line(self._reader)
+        if line is None:
+            self._ended = True
+            with anyio.move_on_after(_ANSWER_AFTER_END):
+                await self._unanswered.wait()
+            raise anyio.EndOfStream
+        if isinstance(line, Exception):
+            return line
         try:
-            line = await reader.readuntil(b"\n")
-        except asyncio.IncompleteReadError as end:  # the client closed stdin
-            if end.partial:
-                yield end.partial.decode("utf-8", "replace")
-            return
-        except asyncio.LimitOverrunError:
-            await _skip_line(reader)
-            yield LineTooLong(f"a line of more than {LINE_LIMIT // 1_048_576} MB")
-            continue
-        yield line.decode("utf-8", "replace")
+            message = jsonrpc_message_adapter.validate_json(line, by_name=False)
+        except ValueError as exc:  # pydantic's ValidationError
+            return exc
+        if isinstance(message, JSONRPCRequest):
+            self._unanswered.asked(message.id)
+        return SessionMessage(message)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        self._ended = True
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class Outbound:
+    """The write stream the server sends on: each message is written to stdout as it is sent (asyncio's transport
+    keeps the order of concurrent sends), the sender waiting while the pipe is full."""
+
+    def __init__(self, write_end: asyncio.WriteTransport, writer: _Writer, unanswered: _Unanswered) -> None:
+        self._write_end = write_end
+        self._writer = writer
+        self._unanswered = unanswered
+        self._closed = False
+
+    async def send(self, item: SessionMessage, /) -> None:
+        """Write `item`; BrokenResourceError once the client has closed its end, ClosedResourceError after aclose."""
+        if self._closed:
+            raise anyio.ClosedResourceError
+        message = item.message
+        self._write_end.write(message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n")
+        try:
+            await self._writer.drain()
+        except ConnectionError:  # the client is gone: nothing more can reach it
+            raise anyio.BrokenResourceError from None
+        if isinstance(message, JSONRPCResponse | JSONRPCError):
+            self._unanswered.answered(message.id)
+
+    async def aclose(self) -> None:
+        self._closed = True
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+async def _next_line(reader: asyncio.StreamReader) -> str | Exception | None:
+    """The next line as text, the last one without its newline too; LineTooLong for one over the limit; None at the
+    end of stdin."""
+    try:
+        line = await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as end:  # the client closed stdin
+        return end.partial.decode("utf-8", "replace") if end.partial else None
+    except asyncio.LimitOverrunError:
+        await _skip_line(reader)
+        return LineTooLong(f"a line of more than {LINE_LIMIT // 1_048_576} MB")
+    return line.decode("utf-8", "replace")
 
 
 async def _skip_line(reader: asyncio.StreamReader) -> None:
@@ -236,21 +291,3 @@ async def _skip_line(reader: asyncio.StreamReader) -> None:
             await reader.readexactly(over.consumed)
         except asyncio.IncompleteReadError:
             return
-
-
-async def _write(
-    from_server: MemoryObjectReceiveStream[SessionMessage],
-    write_end: asyncio.WriteTransport,
-    writer: _Writer,
-    unanswered: _Unanswered,
-) -> None:
-    async with from_server:
-        async for item in from_server:
-            message = item.message
-            write_end.write(message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n")
-            try:
-                await writer.drain()
-            except ConnectionError:  # the client is gone: nothing more can reach it
-                return
-            if isinstance(message, JSONRPCResponse | JSONRPCError):
-                unanswered.answered(message.id)
