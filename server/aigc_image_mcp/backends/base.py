@@ -31,7 +31,7 @@ _TRANSIENT_CODES = ("RequestLimitExceeded", "InternalError")
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling, decided once per call."""
+    """Who is calling: decided for each call over HTTP, once per process on stdio (AppState.local_caller)."""
 
     key: SecretStr | None
     """The relay key this call pays with; None when the backend's credentials live in the settings."""
