@@ -27,10 +27,10 @@ import stat
 import sys
 from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from types import TracebackType
 from typing import Self
 
 import anyio
+from anyio.abc import AsyncResource
 from mcp.shared.message import SessionMessage
 from mcp.types import JSONRPCError, JSONRPCRequest, JSONRPCResponse, jsonrpc_message_adapter
 
@@ -182,7 +182,7 @@ def _restore(saved: tuple[int, int]) -> None:
         os.close(wire)
 
 
-class Inbound:
+class Inbound(AsyncResource):
     """The read stream the server iterates: the next line of stdin is read and parsed when the server asks for it,
     with no task or queue between them."""
 
@@ -224,16 +224,8 @@ class Inbound:
     async def aclose(self) -> None:
         self._ended = True
 
-    async def __aenter__(self) -> Self:
-        return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-
-class Outbound:
+class Outbound(AsyncResource):
     """The write stream the server sends on: each message is written to stdout as it is sent (asyncio's transport
     keeps the order of concurrent sends), the sender waiting while the pipe is full."""
 
@@ -258,14 +250,6 @@ class Outbound:
 
     async def aclose(self) -> None:
         self._closed = True
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 async def _next_line(reader: asyncio.StreamReader) -> str | Exception | None:

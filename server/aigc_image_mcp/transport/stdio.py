@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from types import TracebackType
 from typing import Any, Protocol, Self, cast
 
 import anyio
+from anyio.abc import AsyncResource
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
@@ -61,7 +61,7 @@ async def serve_stdio(server: MCPServer[Any]) -> None:
         await lowlevel.run(answering, write_stream, lowlevel.create_initialization_options())
 
 
-class AnsweringReader:
+class AnsweringReader(AsyncResource):
     """A read stream that hands on messages and answers, in place of the server, the lines that were not ones."""
 
     def __init__(self, inner: Inbound, answers: Outbound) -> None:
@@ -88,14 +88,6 @@ class AnsweringReader:
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> bool | None:
-        await self.aclose()
         return None
 
 
