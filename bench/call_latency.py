@@ -32,6 +32,7 @@ from typing import Any, TextIO
 import anyio
 import httpx2
 import uvicorn
+from cold_start import cpu_seconds
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.server.mcpserver import MCPServer
@@ -90,18 +91,6 @@ HERE = Path(__file__).parent
 SCRIPT = str(Path(sys.executable).with_name("aigc-image-mcp"))
 
 
-def _cpu_seconds(pid: int) -> float:
-    """The CPU time the threads of process `pid` have had so far (the first field of each thread's schedstat, ns). A
-    worker thread that ends meanwhile is left out (its few microseconds with it)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except FileNotFoundError:
-            continue
-    return total / 1e9
-
-
 def _server_pid(command: str) -> int:
     """The newest process of this user running `command` (the server a stdio client just started)."""
     found: list[tuple[float, int]] = []
@@ -152,7 +141,7 @@ async def measure(calls: int, stdio: bool, quiet: TextIO) -> None:
         http = await stack.enter_async_context(httpx2.AsyncClient(base_url=base_url))
 
         def cpu(pid: int) -> float:
-            return time.thread_time() + (_cpu_seconds(pid) if pid else 0.0)
+            return time.thread_time() + (cpu_seconds(pid) if pid else 0.0)
 
         for round_ in range(calls + 50):
             started_cpu = cpu(ours_pid)

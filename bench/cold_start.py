@@ -50,17 +50,23 @@ def time_to_initialize(command: list[str], settings: dict[str, str]) -> tuple[fl
     process.stdin.flush()
     answer = json.loads(process.stdout.readline())
     elapsed = time.perf_counter() - started
-    cpu = _cpu_seconds(process.pid)
+    cpu = cpu_seconds(process.pid)
     assert "result" in answer, answer
     process.stdin.close()
     process.wait(timeout=10)
     return elapsed, cpu
 
 
-def _cpu_seconds(pid: int) -> float:
-    """The CPU time all threads of process `pid` have had so far (the first field of each thread's schedstat, ns)."""
-    tasks = Path(f"/proc/{pid}/task")
-    return sum(int((task / "schedstat").read_text().split()[0]) for task in tasks.iterdir()) / 1e9
+def cpu_seconds(pid: int) -> float:
+    """The CPU time the threads of process `pid` have had so far (the first field of each thread's schedstat, ns). A
+    worker thread that ends meanwhile is left out (its few microseconds with it)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except FileNotFoundError:
+            continue
+    return total / 1e9
 
 
 def main() -> None:
