@@ -9,9 +9,6 @@ import sys
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from aigc_image_mcp.protocol.sdk_private import lowlevel_server
-from aigc_image_mcp.transport.pipes import pipe_stdio
-
 server = MCPServer("bare")
 
 
@@ -22,6 +19,10 @@ def echo(text: str) -> str:
 
 
 async def serve_on_pipes() -> None:
+    # Imported here: without --pipes this script runs against older checkouts too, which lack the transport.
+    from aigc_image_mcp.protocol.sdk_private import lowlevel_server
+    from aigc_image_mcp.transport.pipes import pipe_stdio
+
     lowlevel = lowlevel_server(server)
     streams = pipe_stdio()
     assert streams is not None, "--pipes needs stdin and stdout to be pipes or sockets"
