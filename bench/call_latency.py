@@ -157,7 +157,8 @@ async def measure(calls: int, stdio: bool, same_transport: bool, quiet: TextIO) 
         cpu = await paired_rounds(calls, ours_call, reference_call, time.thread_time, ours_pid, echo_pid)
     how = "stdio processes" if stdio else "in memory"
     how += ", the reference on our transport" if same_transport else ""
-    report("generate_image         ", "echo call + direct POST", how, calls, wall, cpu)
+    goal = "" if same_transport else "; goal <= 0.3 ms"  # the goal is over the bare server as the SDK serves it
+    report("generate_image         ", "echo call + direct POST", how, calls, wall, cpu, goal)
 
 
 Rounds = tuple[list[float], list[float]]
@@ -185,7 +186,9 @@ async def paired_rounds(
     return ours_times, reference_times
 
 
-def report(ours_name: str, reference_name: str, how: str, calls: int, wall: Rounds, cpu: Rounds) -> None:
+def report(
+    ours_name: str, reference_name: str, how: str, calls: int, wall: Rounds, cpu: Rounds, goal: str = ""
+) -> None:
     """Each side's medians and the overhead: the difference of the medians and the median of each round's
     difference, in ms."""
 
@@ -199,8 +202,7 @@ def report(ours_name: str, reference_name: str, how: str, calls: int, wall: Roun
     print(f"{reference_name} : median {ms(wall[1]):6.3f} ms over {calls} calls, CPU {ms(cpu[1]):6.3f} ms")
     print(
         f"overhead                : {ms(wall[0]) - ms(wall[1]):+6.3f} ms, CPU {ms(cpu[0]) - ms(cpu[1]):+6.3f} ms "
-        f"(paired: median of each round's difference {paired(wall):+6.3f} ms, CPU {paired(cpu):+6.3f} ms; "
-        "goal <= 0.3 ms)"
+        f"(paired: median of each round's difference {paired(wall):+6.3f} ms, CPU {paired(cpu):+6.3f} ms{goal})"
     )
 
 
