@@ -9,6 +9,7 @@ import httpx2
 import pytest
 
 from aigc_image_mcp.backends.base import Caller
+from aigc_image_mcp.backends.quickrouter import on_base
 from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.catalog.request import SubmitRequest
 from aigc_image_mcp.errors import ArgumentsError, ConfigError, TencentApiError, UpstreamProtocolError
@@ -54,6 +55,32 @@ async def test_the_submit_sends_the_requests_snake_case_fields_with_the_key_as_b
     assert (request.method, request.url.path) == ("POST", SETTINGS.submit_path)
     assert request.headers["authorization"] == f"Bearer {CANARY_KEY}"
     assert request.read() == b'{"model_name":"GEM","model_version":"3.0","prompt":"a red fox in snow"}'
+
+
+async def test_both_routes_stay_under_the_path_of_the_base_url() -> None:
+    settings = make_settings(base_url="https://relay.test/team/relay/", submit_path="/v1/aigc-image?region=ap")
+    seen: list[str] = []
+
+    def relay(request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url))
+        return tencent({"TaskId": TASK, "RequestId": "req-1", "Status": "PROCESSING"})
+
+    async with relay_backend(relay, settings) as backend:
+        await backend.submit(REQUEST, CALLER)
+        await backend.query(TASK, CALLER)
+
+    query = settings.query_path.replace("{task_id}", TASK)
+    assert seen == ["https://relay.test/team/relay/v1/aigc-image?region=ap", f"https://relay.test/team/relay{query}"]
+
+
+@pytest.mark.parametrize(
+    "base", ["http://127.0.0.1:8080", "https://relay.test/", "https://relay.test/a/b", "https://relay.test/a%20b/"]
+)
+@pytest.mark.parametrize("path", ["/tencent-vod/v1/aigc-image", "/v1/x?y=1&z=%2F", "/caf%C3%A9/t"])
+def test_the_submit_url_made_once_is_the_one_httpx2_would_make_for_each_request(base: str, path: str) -> None:
+    http = httpx2.AsyncClient(base_url=base)
+
+    assert on_base(http, path) == http.build_request("POST", path).url
 
 
 async def test_a_caller_without_a_key_is_refused_before_anything_is_sent() -> None:

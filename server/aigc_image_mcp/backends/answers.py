@@ -71,7 +71,8 @@ class Call:
     """One request: what to send, with which secret, in how long overall, and how to word its faults."""
 
     method: str
-    path: str
+    target: httpx2.URL | str
+    """The URL, or a path on the client's base URL."""
     secret: str = field(repr=False)
     deadline: float
     wording: Wording
@@ -89,7 +90,7 @@ async def exchange(http: httpx2.AsyncClient, call: Call) -> Any:
     headers = {"Authorization": f"Bearer {call.secret}"} if call.secret else {}
     with anyio.move_on_after(call.deadline):
         try:
-            async with http.stream(call.method, call.path, headers=headers, json=call.body) as response:
+            async with http.stream(call.method, call.target, headers=headers, json=call.body) as response:
                 data, whole = await read_bounded(response)
                 return payload_of(response, data, whole, call.reading)
         except httpx2.HTTPError as exc:
