@@ -9,7 +9,6 @@ import httpx2
 import pytest
 
 from aigc_image_mcp.backends.base import Caller
-from aigc_image_mcp.backends.quickrouter import on_base
 from aigc_image_mcp.callers import caller_of
 from aigc_image_mcp.catalog.request import SubmitRequest
 from aigc_image_mcp.errors import ArgumentsError, ConfigError, TencentApiError, UpstreamProtocolError
@@ -77,10 +76,19 @@ async def test_both_routes_stay_under_the_path_of_the_base_url() -> None:
     "base", ["http://127.0.0.1:8080", "https://relay.test/", "https://relay.test/a/b", "https://relay.test/a%20b/"]
 )
 @pytest.mark.parametrize("path", ["/tencent-vod/v1/aigc-image", "/v1/x?y=1&z=%2F", "/caf%C3%A9/t"])
-def test_the_submit_url_made_once_is_the_one_httpx2_would_make_for_each_request(base: str, path: str) -> None:
-    http = httpx2.AsyncClient(base_url=base)
+async def test_the_submit_goes_where_httpx2_sends_the_route_on_the_base_url(base: str, path: str) -> None:
+    settings = make_settings(base_url=base, submit_path=path)
+    seen: list[httpx2.URL] = []
 
-    assert on_base(http, path) == http.build_request("POST", path).url
+    def relay(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.url)
+        return tencent({"TaskId": TASK, "RequestId": "req-1"})
+
+    async with relay_backend(relay, settings) as backend:
+        await backend.submit(REQUEST, CALLER)
+
+    async with httpx2.AsyncClient(base_url=settings.base_url) as http:
+        assert seen == [http.build_request("POST", path).url]
 
 
 async def test_a_caller_without_a_key_is_refused_before_anything_is_sent() -> None:

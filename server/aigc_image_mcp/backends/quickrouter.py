@@ -86,7 +86,9 @@ class QuickRouter:
     def __init__(self, settings: Settings, http: httpx2.AsyncClient) -> None:
         self._settings = settings
         self._http = http
-        self._submit_url = on_base(http, settings.submit_path)
+        # The submit route never changes: joined to the base URL here, by httpx2 itself, rather than for each request
+        # (a parse and a join, about 25 µs warm, half of building the request).
+        self._submit_url = http.build_request("POST", settings.submit_path).url
 
     async def submit(self, request: SubmitRequest, caller: Caller) -> Submission:
         """Create one task. Never retried: the POST is billable and not idempotent."""
@@ -98,7 +100,7 @@ class QuickRouter:
             raise
 
     async def _submit(self, request: SubmitRequest, caller: Caller) -> Submission:
-        call = self._call("POST", self._settings.submit_path, caller, _SUBMIT, body=relay_body(request))
+        call = self._call("POST", self._submit_url, caller, _SUBMIT, body=relay_body(request))
         payload = await exchange(self._http, call)
         answer = parse(payload, SubmitEnvelope, call.reading).response
         if answer.task_id:
@@ -158,14 +160,6 @@ class QuickRouter:
             raise ConfigError("The QuickRouter relay needs an API key: set QUICKROUTER_API_KEY.")
         where = {"base_url": self._settings.base_url, **(facts or {})}
         return Call(method, target, caller.key.get_secret_value(), self._settings.timeout, wording, body, where)
-
-
-def on_base(http: httpx2.AsyncClient, path: str) -> httpx2.URL:
-    """`path` on the client's base URL, joined as httpx2 joins a relative URL for each request (the base's path, which
-    ends in "/", then `path` without its leading "/"): worked out once for a route that never changes, it spares each
-    submit a parse and a join (about 25 µs warm, half of building the request)."""
-    base = http.base_url
-    return base.copy_with(raw_path=base.raw_path + httpx2.URL(path).raw_path.lstrip(b"/"))
 
 
 def relay_body(request: SubmitRequest) -> dict[str, Any]:
